@@ -1,0 +1,66 @@
+# engram -- PGXS build.
+#
+# `make demo` and `make test` work on a fresh Debian 12 machine: they install
+# what is missing first (test/scripts/deps.sh), so nothing below may need
+# pg_config before that has run.
+
+EXTENSION = engram
+EXTVERSION = 0.1.0
+
+MODULE_big = engram
+SRCS = $(sort $(wildcard src/*.c))
+OBJS = $(SRCS:.c=.o)
+HEADERS = $(wildcard src/*.h)
+
+# The install script is assembled from one fragment per subsystem, in name
+# order, so each subsystem owns its own SQL.
+INSTALL_PARTS = $(sort $(wildcard sql/install/*.sql))
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA = $(wildcard sql/$(EXTENSION)--*--*.sql)
+
+# pg_regress: every sql/*.sql that is not an extension script.
+REGRESS = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/$(EXTENSION)--%,$(wildcard sql/*.sql))))
+REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
+ISOLATION = $(sort $(patsubst test/isolation/specs/%.spec,%,$(wildcard test/isolation/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output --load-extension=$(EXTENSION)
+
+SHLIB_LINK += -llz4
+# No -march=native: SIMD is chosen at run time (src/vector.c).
+PG_CFLAGS += -O2 -ftree-vectorize -Wall -Wmissing-prototypes -Wno-declaration-after-statement
+
+EXTRA_CLEAN = $(DATA_built) results regression.diffs regression.out tmp_check test/isolation/output \
+	test/bench/out
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell command -v $(PG_CONFIG) >/dev/null 2>&1 && $(PG_CONFIG) --pgxs)
+
+ifneq ($(PGXS),)
+include $(PGXS)
+else
+all:
+	@echo "pg_config not found: run 'make demo' or 'make test' (they install dependencies), or set PG_CONFIG" >&2; exit 1
+endif
+
+$(DATA_built): $(INSTALL_PARTS)
+	@mkdir -p $(dir $@)
+	cat $^ > $@
+
+$(OBJS): $(HEADERS)
+
+.PHONY: demo test deps bench bench-quick
+
+deps:
+	@bash test/scripts/deps.sh
+
+# The two commands of the README.
+demo:
+	@bash test/scripts/demo.sh
+
+test:
+	@bash test/scripts/run_tests.sh
+
+bench:
+	@bash test/bench/run.sh
+
+bench-quick:
+	@bash test/bench/run.sh --quick

@@ -1,0 +1,43 @@
+# Sourced by engram's scripts: locate PostgreSQL 15 and build a private
+# installation with engram in it.
+#
+# pg_env_make_install DIR
+#   copies the PostgreSQL 15 installation (binaries, libraries, share) under
+#   DIR, builds engram and installs it there with DESTDIR, then exports
+#   PG_BIN (bin dir of the copy, first on PATH), PGXS_DIR and
+#   ENGRAM_NOLIB_INSTALL (a second copy without engram, for standby tests).
+#   PostgreSQL finds its lib and share directories relative to its binaries,
+#   so a copy at another root is a complete installation.
+
+PG_CONFIG=${PG_CONFIG:-pg_config}
+
+pg_env_make_install() {
+	local dest=$1
+	local bindir pkglibdir sharedir
+	bindir=$($PG_CONFIG --bindir)
+	pkglibdir=$($PG_CONFIG --pkglibdir)
+	sharedir=$($PG_CONFIG --sharedir)
+	PGXS_DIR=$(dirname "$(dirname "$($PG_CONFIG --pgxs)")")
+	export PGXS_DIR
+
+	rm -rf "$dest" "$dest-nolib"
+	local d
+	for d in "$bindir" "$pkglibdir" "$sharedir"; do
+		mkdir -p "$dest$(dirname "$d")"
+		cp -a "$d" "$dest$d"
+	done
+	# The copy without engram: same server, engram never installed.
+	cp -a "$dest" "$dest-nolib"
+
+	make -s -j2 PG_CONFIG="$PG_CONFIG" >build.log 2>&1 || { cat build.log; echo "engram: build failed"; return 1; }
+	grep -E 'warning:' build.log && echo "engram: (build warnings above)"
+	make -s install PG_CONFIG="$PG_CONFIG" DESTDIR="$dest" >>build.log 2>&1 || { cat build.log; return 1; }
+
+	PG_BIN="$dest$bindir"
+	ENGRAM_NOLIB_INSTALL="$dest-nolib$(dirname "$bindir")"
+	export PG_BIN ENGRAM_NOLIB_INSTALL
+	export PATH="$PG_BIN:$PATH"
+	# Make sure the binaries we run are the private copy.
+	[ "$(command -v initdb)" = "$PG_BIN/initdb" ] || { echo "engram: initdb is not the private copy"; return 1; }
+	return 0
+}
