@@ -17,7 +17,7 @@ pg_env_make_install() {
 	bindir=$($PG_CONFIG --bindir)
 	pkglibdir=$($PG_CONFIG --pkglibdir)
 	sharedir=$($PG_CONFIG --sharedir)
-	PGXS_DIR=$(dirname "$(dirname "$($PG_CONFIG --pgxs)")")
+	PGXS_DIR=$(dirname "$(dirname "$(dirname "$($PG_CONFIG --pgxs)")")")
 	export PGXS_DIR
 
 	rm -rf "$dest" "$dest-nolib"

@@ -46,6 +46,7 @@ cd "$here"
 source test/scripts/pg_env.sh
 pg_env_make_install "$here/../tmp_install" || { echo "engram: 0 passed, 1 failed"; exit 1; }
 
+mkdir -p tmp_check
 passed=0
 failed=0
 failures=()
