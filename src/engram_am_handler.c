@@ -16,3 +16,12 @@ void
 engram_am_init(void)
 {
 }
+
+/* stub until the handler lands */
+#include "engram_am.h"
+
+const TableAmRoutine *
+engram_table_am_routine(void)
+{
+	return NULL;
+}

@@ -1,0 +1,175 @@
+/*-------------------------------------------------------------------------
+ *
+ * engram_am_tuple.c
+ *	  Page checks, turning items into tuples, and visibility for the engram
+ *	  table access method.
+ *
+ * IDENTIFICATION
+ *	  src/engram_am_tuple.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "storage/bufmgr.h"
+#include "utils/rel.h"
+
+#include "engram_am.h"
+#include "tier.h"
+
+void
+engram_page_init(Page page, uint16 kind)
+{
+	EngramPageOpaque opaque;
+
+	PageInit(page, BLCKSZ, sizeof(EngramPageOpaqueData));
+	opaque = EngramPageGetOpaque(page);
+	opaque->kind = kind;
+	opaque->flags = 0;
+	opaque->chunk_id = 0;
+	opaque->prune_xid = InvalidTransactionId;
+	opaque->version = ENGRAM_FORMAT_VERSION;
+	opaque->page_id = ENGRAM_PAGE_ID;
+}
+
+void
+engram_check_page(Relation rel, BlockNumber blkno, Page page, bool *is_new)
+{
+	EngramPageOpaque opaque;
+
+	if (PageIsNew(page))
+	{
+		/* extended but never initialised (crash during extension): empty */
+		if (is_new)
+			*is_new = true;
+		return;
+	}
+	if (is_new)
+		*is_new = false;
+
+	if (PageGetSpecialSize(page) != MAXALIGN(sizeof(EngramPageOpaqueData)) ||
+		((PageHeader) page)->pd_lower < SizeOfPageHeaderData ||
+		((PageHeader) page)->pd_lower > ((PageHeader) page)->pd_upper ||
+		((PageHeader) page)->pd_upper > ((PageHeader) page)->pd_special)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("page %u of relation \"%s\" is not a valid engram page",
+						blkno, RelationGetRelationName(rel)),
+				 errdetail("The page header or special space is damaged."),
+				 errhint("Run SELECT * FROM engram.verify('%s') for details; restore the table from a backup or a standby.",
+						 RelationGetRelationName(rel))));
+
+	opaque = EngramPageGetOpaque(page);
+	if (opaque->page_id != ENGRAM_PAGE_ID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("page %u of relation \"%s\" is not an engram page",
+						blkno, RelationGetRelationName(rel)),
+				 errdetail("Page id is 0x%04x, expected 0x%04x.",
+						   opaque->page_id, ENGRAM_PAGE_ID)));
+	if (opaque->version != ENGRAM_FORMAT_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("page %u of relation \"%s\" has engram format version %u, this library reads version %u",
+						blkno, RelationGetRelationName(rel),
+						opaque->version, ENGRAM_FORMAT_VERSION)));
+	if (opaque->kind != ENGRAM_PAGE_DATA && opaque->kind != ENGRAM_PAGE_COLD)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("page %u of relation \"%s\" has unknown engram page kind %u",
+						blkno, RelationGetRelationName(rel), opaque->kind)));
+}
+
+/* Raise a clean error for an item that cannot be a row */
+static void
+engram_bad_item(Relation rel, BlockNumber blkno, OffsetNumber off)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("corrupt row at (%u,%u) in relation \"%s\"",
+					blkno, off, RelationGetRelationName(rel)),
+			 errhint("Run SELECT * FROM engram.verify('%s') for details.",
+					 RelationGetRelationName(rel))));
+}
+
+/* Validate an item's length against its headers; returns the item */
+static Item
+engram_get_item(Relation rel, BlockNumber blkno, Page page, OffsetNumber off,
+				Size *len)
+{
+	ItemId		lp;
+	Item		item;
+	HeapTupleHeader hdr;
+
+	if (off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
+		engram_bad_item(rel, blkno, off);
+	lp = PageGetItemId(page, off);
+	if (!ItemIdIsNormal(lp) ||
+		ItemIdGetLength(lp) < SizeOfEngramItemHeader + SizeofHeapTupleHeader ||
+		ItemIdGetOffset(lp) + ItemIdGetLength(lp) > BLCKSZ)
+		engram_bad_item(rel, blkno, off);
+
+	item = PageGetItem(page, lp);
+	hdr = EngramItemGetTupleHeader(item);
+	if (hdr->t_hoff < SizeofHeapTupleHeader ||
+		SizeOfEngramItemHeader + hdr->t_hoff > ItemIdGetLength(lp) ||
+		((EngramItemHeader) item)->tier >= ENGRAM_NUM_TIERS)
+		engram_bad_item(rel, blkno, off);
+
+	*len = ItemIdGetLength(lp);
+	return item;
+}
+
+HeapTuple
+engram_copy_tuple(Relation rel, Buffer buf, Page page, OffsetNumber off)
+{
+	Size		itemlen;
+	Item		item = engram_get_item(rel, BufferGetBlockNumber(buf), page, off,
+									   &itemlen);
+	HeapTuple	tup;
+
+	if (((EngramItemHeader) item)->tier == ENGRAM_TIER_HOT)
+	{
+		Size		len = itemlen - SizeOfEngramItemHeader;
+
+		tup = (HeapTuple) palloc(HEAPTUPLESIZE + len);
+		tup->t_len = len;
+		tup->t_data = (HeapTupleHeader) ((char *) tup + HEAPTUPLESIZE);
+		memcpy(tup->t_data, EngramItemGetTupleHeader(item), len);
+	}
+	else
+		tup = tier_materialize(rel, buf, item, itemlen);
+
+	ItemPointerSet(&tup->t_self, BufferGetBlockNumber(buf), off);
+	tup->t_tableOid = RelationGetRelid(rel);
+	return tup;
+}
+
+void
+engram_copy_header(Relation rel, BlockNumber blkno, Page page, OffsetNumber off,
+				   EngramHeaderCopy *copy, HeapTuple tup)
+{
+	Size		itemlen;
+	Item		item = engram_get_item(rel, blkno, page, off, &itemlen);
+	HeapTupleHeader hdr = EngramItemGetTupleHeader(item);
+
+	memcpy(copy->data, hdr, hdr->t_hoff);
+	tup->t_data = &copy->hdr;
+	tup->t_len = itemlen - SizeOfEngramItemHeader;
+	tup->t_tableOid = RelationGetRelid(rel);
+	/* t_self is the caller's */
+}
+
+bool
+engram_tuple_visible(HeapTuple tup, Snapshot snapshot, Buffer buf)
+{
+	return HeapTupleSatisfiesVisibility(tup, snapshot, buf);
+}
+
+bool
+engram_is_engram_rel(Relation rel)
+{
+	return rel->rd_tableam == engram_table_am_routine();
+}

@@ -1,0 +1,62 @@
+/*-------------------------------------------------------------------------
+ *
+ * engram_compat.h
+ *	  Every PostgreSQL-version difference engram depends on, in one place.
+ *
+ * engram targets PostgreSQL 15; the shims below keep the rest of the code
+ * free of PG_VERSION_NUM tests so 16 and 17 can follow.
+ *
+ * IDENTIFICATION
+ *	  src/engram_compat.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ENGRAM_COMPAT_H
+#define ENGRAM_COMPAT_H
+
+#include "postgres.h"
+
+#include "access/gist_private.h"
+#include "access/transam.h"
+#include "utils/rel.h"
+
+#if PG_VERSION_NUM < 150000
+#error "engram requires PostgreSQL 15 or later"
+#endif
+
+/*
+ * Log a core WAL record whose only effect on redo is to resolve hot-standby
+ * conflicts for snapshots that could still see rows with xids up to
+ * latestRemovedXid in rel.  We use GiST's page-reuse record: its redo calls
+ * ResolveRecoveryConflictWithSnapshot and touches no page, and a stock
+ * standby replays it without engram's library.  Its layout changed in 16
+ * (RelFileLocator, snapshotConflictHorizon, isCatalogRel).
+ */
+static inline void
+engram_compat_log_conflict(Relation rel, BlockNumber blkno,
+						   TransactionId latestRemovedXid)
+{
+	FullTransactionId next = ReadNextFullTransactionId();
+	uint32		epoch = EpochFromFullTransactionId(next);
+	FullTransactionId fxid;
+
+	if (!TransactionIdIsNormal(latestRemovedXid))
+		return;					/* nothing a snapshot could still need */
+	/* an xid "after" next belongs to the previous epoch */
+	if (latestRemovedXid > XidFromFullTransactionId(next))
+		epoch--;
+	fxid = FullTransactionIdFromEpochAndXid(epoch, latestRemovedXid);
+#if PG_VERSION_NUM >= 160000
+	gistXLogPageReuse(rel, NULL, blkno, fxid);
+#else
+	gistXLogPageReuse(rel, blkno, fxid);
+#endif
+}
+
+#if PG_VERSION_NUM >= 160000
+#define engram_rel_locator(rel)	((rel)->rd_locator)
+#else
+#define engram_rel_locator(rel)	((rel)->rd_node)
+#endif
+
+#endif							/* ENGRAM_COMPAT_H */
