@@ -46,4 +46,7 @@ extern float (*vector_inner_product_impl) (const float *a, const float *b, int n
 /* returns 1 - cos(a, b); NaN when either norm is zero */
 extern double vector_cosine_distance_raw(const float *a, const float *b, int n);
 
+/* "avx2" or "portable": the kernel family chosen for this CPU */
+extern const char *vector_kernel_impl_name(void);
+
 #endif							/* ENGRAM_VECTOR_H */

@@ -1,0 +1,824 @@
+/*-------------------------------------------------------------------------
+ *
+ * vector.c
+ *	  The engram.vector type: I/O, typmod, casts, distance functions,
+ *	  comparison/hash support, and the run-time choice of distance kernels.
+ *
+ * The text form is pgvector's ('[1,2,3]'); output uses the shortest decimal
+ * text that reads back to the same float, like float4out does, so
+ * out -> in is exact.  NaN and infinities are never stored.
+ *
+ * Distances: the SQL functions use the same dispatched float kernels as the
+ * ANN index (vector_l2_squared_impl, vector_inner_product_impl), so an
+ * index and a sequential scan rank rows identically on a given machine.
+ * Kernels accumulate in float with many partial sums (see
+ * vector_kernels.h); the final sqrt / cosine division happens in double.
+ * Norms and l2_normalize accumulate in double: they run once per vector,
+ * not once per candidate, so the cost does not matter.
+ *
+ * IDENTIFICATION
+ *	  src/vector.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "common/shortest_dec.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "libpq/pqformat.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+
+#include "vector.h"
+#include "vector_kernels.h"
+
+/* ----------------------------------------------------------------
+ * Kernel dispatch
+ *
+ * The pointers start at resolver stubs: the first call through either one
+ * picks the implementation for this CPU, stores it in all pointers, and
+ * forwards the call.  Nothing has to run at load time, and no -march flag
+ * is needed anywhere.
+ * ----------------------------------------------------------------
+ */
+static float l2_squared_resolve(const float *a, const float *b, int n);
+static float inner_product_resolve(const float *a, const float *b, int n);
+static void cosine_parts_resolve(const float *a, const float *b, int n,
+								 float *ab, float *aa, float *bb);
+
+float		(*vector_l2_squared_impl) (const float *a, const float *b, int n) = l2_squared_resolve;
+float		(*vector_inner_product_impl) (const float *a, const float *b, int n) = inner_product_resolve;
+static void (*vector_cosine_parts_impl) (const float *a, const float *b, int n,
+										 float *ab, float *aa, float *bb) = cosine_parts_resolve;
+
+static const char *vector_kernel_name = NULL;
+
+static float
+l2_squared_portable(const float *a, const float *b, int n)
+{
+	return vk_l2_squared_portable(a, b, n);
+}
+
+static float
+inner_product_portable(const float *a, const float *b, int n)
+{
+	return vk_inner_product_portable(a, b, n);
+}
+
+static void
+cosine_parts_portable(const float *a, const float *b, int n,
+					  float *ab, float *aa, float *bb)
+{
+	vk_cosine_parts_portable(a, b, n, ab, aa, bb);
+}
+
+#ifdef VK_HAVE_AVX2_KERNELS
+__attribute__((target("avx2,fma")))
+static float
+l2_squared_avx2(const float *a, const float *b, int n)
+{
+	return vk_l2_squared_avx2(a, b, n);
+}
+
+__attribute__((target("avx2,fma")))
+static float
+inner_product_avx2(const float *a, const float *b, int n)
+{
+	return vk_inner_product_avx2(a, b, n);
+}
+
+__attribute__((target("avx2,fma")))
+static void
+cosine_parts_avx2(const float *a, const float *b, int n,
+				  float *ab, float *aa, float *bb)
+{
+	vk_cosine_parts_avx2(a, b, n, ab, aa, bb);
+}
+#endif
+
+static void
+vector_choose_kernels(void)
+{
+#ifdef VK_HAVE_AVX2_KERNELS
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+	{
+		vector_l2_squared_impl = l2_squared_avx2;
+		vector_inner_product_impl = inner_product_avx2;
+		vector_cosine_parts_impl = cosine_parts_avx2;
+		vector_kernel_name = "avx2";
+		return;
+	}
+#endif
+	vector_l2_squared_impl = l2_squared_portable;
+	vector_inner_product_impl = inner_product_portable;
+	vector_cosine_parts_impl = cosine_parts_portable;
+	vector_kernel_name = "portable";
+}
+
+static float
+l2_squared_resolve(const float *a, const float *b, int n)
+{
+	vector_choose_kernels();
+	return vector_l2_squared_impl(a, b, n);
+}
+
+static float
+inner_product_resolve(const float *a, const float *b, int n)
+{
+	vector_choose_kernels();
+	return vector_inner_product_impl(a, b, n);
+}
+
+static void
+cosine_parts_resolve(const float *a, const float *b, int n,
+					 float *ab, float *aa, float *bb)
+{
+	vector_choose_kernels();
+	vector_cosine_parts_impl(a, b, n, ab, aa, bb);
+}
+
+double
+vector_cosine_distance_raw(const float *a, const float *b, int n)
+{
+	float		ab,
+				aa,
+				bb;
+
+	vector_cosine_parts_impl(a, b, n, &ab, &aa, &bb);
+	return vk_cosine_distance_from_parts(ab, aa, bb);
+}
+
+const char *
+vector_kernel_impl_name(void)
+{
+	if (vector_kernel_name == NULL)
+		vector_choose_kernels();
+	return vector_kernel_name;
+}
+
+/* ----------------------------------------------------------------
+ * Helpers
+ * ----------------------------------------------------------------
+ */
+EngramVector *
+vector_new(int dim)
+{
+	EngramVector *v;
+	Size		size = VECTOR_SIZE(dim);
+
+	Assert(dim >= 1 && dim <= VECTOR_MAX_DIM);
+	v = (EngramVector *) palloc0(size);
+	SET_VARSIZE(v, size);
+	v->dim = dim;
+	v->unused = 0;
+	return v;
+}
+
+void
+vector_check_dims_match(const EngramVector *a, const EngramVector *b)
+{
+	if (a->dim != b->dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("different vector dimensions %d and %d", a->dim, b->dim)));
+}
+
+static void
+vector_check_dim(int dim)
+{
+	if (dim < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("vector must have at least 1 dimension")));
+	if (dim > VECTOR_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("vector cannot have more than %d dimensions", VECTOR_MAX_DIM)));
+}
+
+static void
+vector_check_element(float v)
+{
+	if (isnan(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("NaN not allowed in vector")));
+	if (isinf(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("infinite value not allowed in vector")));
+}
+
+/* Enforce a column's declared dimension count (typmod -1: any). */
+static void
+vector_check_typmod(int dim, int32 typmod)
+{
+	if (typmod != -1 && typmod != dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", typmod, dim)));
+}
+
+/* ----------------------------------------------------------------
+ * Text I/O
+ * ----------------------------------------------------------------
+ */
+static inline bool
+vector_isspace(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+PG_FUNCTION_INFO_V1(vector_in);
+Datum
+vector_in(PG_FUNCTION_ARGS)
+{
+	char	   *lit = PG_GETARG_CSTRING(0);
+	int32		typmod = PG_GETARG_INT32(2);
+	char	   *p = lit;
+	float	   *buf;
+	int			cap = 64;
+	int			dim = 0;
+	EngramVector *result;
+
+	while (vector_isspace(*p))
+		p++;
+	if (*p != '[')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid input syntax for type vector: \"%s\"", lit),
+				 errdetail("Vector contents must start with \"[\".")));
+	p++;
+	while (vector_isspace(*p))
+		p++;
+	if (*p == ']')
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("vector must have at least 1 dimension")));
+
+	buf = (float *) palloc(sizeof(float) * cap);
+	for (;;)
+	{
+		char	   *end;
+		float		v;
+
+		while (vector_isspace(*p))
+			p++;
+		if (*p == '\0' || *p == ',' || *p == ']')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input syntax for type vector: \"%s\"", lit),
+					 errdetail("Expected a number at position %d.", (int) (p - lit) + 1)));
+		errno = 0;
+		v = strtof(p, &end);
+		if (end == p)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input syntax for type vector: \"%s\"", lit),
+					 errdetail("Expected a number at position %d.", (int) (p - lit) + 1)));
+		if (errno == ERANGE && isinf(v))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("\"%.*s\" is out of range for type vector",
+							(int) (end - p), p)));
+		vector_check_element(v);
+
+		if (dim >= VECTOR_MAX_DIM)
+			vector_check_dim(dim + 1);
+		if (dim >= cap)
+		{
+			cap = Min(cap * 2, VECTOR_MAX_DIM);
+			buf = (float *) repalloc(buf, sizeof(float) * cap);
+		}
+		buf[dim++] = v;
+
+		p = end;
+		while (vector_isspace(*p))
+			p++;
+		if (*p == ',')
+		{
+			p++;
+			continue;
+		}
+		if (*p == ']')
+		{
+			p++;
+			break;
+		}
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid input syntax for type vector: \"%s\"", lit),
+				 errdetail("Expected \",\" or \"]\" at position %d.", (int) (p - lit) + 1)));
+	}
+
+	while (vector_isspace(*p))
+		p++;
+	if (*p != '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid input syntax for type vector: \"%s\"", lit),
+				 errdetail("Junk after closing \"]\".")));
+
+	vector_check_typmod(dim, typmod);
+
+	result = vector_new(dim);
+	memcpy(result->x, buf, sizeof(float) * dim);
+	pfree(buf);
+	PG_RETURN_ENGRAM_VECTOR_P(result);
+}
+
+PG_FUNCTION_INFO_V1(vector_out);
+Datum
+vector_out(PG_FUNCTION_ARGS)
+{
+	EngramVector *v = PG_GETARG_ENGRAM_VECTOR_P(0);
+	char	   *buf;
+	char	   *p;
+	int			i;
+
+	/* '[' + dim * (number + ',') + ']' + NUL */
+	buf = (char *) palloc((Size) v->dim * (FLOAT_SHORTEST_DECIMAL_LEN + 1) + 3);
+	p = buf;
+	*p++ = '[';
+	for (i = 0; i < v->dim; i++)
+	{
+		if (i > 0)
+			*p++ = ',';
+		p += float_to_shortest_decimal_bufn(v->x[i], p);
+	}
+	*p++ = ']';
+	*p = '\0';
+	PG_FREE_IF_COPY(v, 0);
+	PG_RETURN_CSTRING(buf);
+}
+
+/* ----------------------------------------------------------------
+ * Type modifier: engram.vector(N), 1 <= N <= VECTOR_MAX_DIM
+ * ----------------------------------------------------------------
+ */
+PG_FUNCTION_INFO_V1(vector_typmod_in);
+Datum
+vector_typmod_in(PG_FUNCTION_ARGS)
+{
+	ArrayType  *ta = PG_GETARG_ARRAYTYPE_P(0);
+	int32	   *mods;
+	int			n;
+
+	mods = ArrayGetIntegerTypmods(ta, &n);
+	if (n != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid type modifier for type vector"),
+				 errhint("Give exactly one dimension count, as in vector(384).")));
+	if (mods[0] < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dimensions for type vector must be at least 1")));
+	if (mods[0] > VECTOR_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dimensions for type vector cannot exceed %d", VECTOR_MAX_DIM)));
+	PG_RETURN_INT32(mods[0]);
+}
+
+PG_FUNCTION_INFO_V1(vector_typmod_out);
+Datum
+vector_typmod_out(PG_FUNCTION_ARGS)
+{
+	int32		typmod = PG_GETARG_INT32(0);
+
+	if (typmod < 0)
+		PG_RETURN_CSTRING(pstrdup(""));
+	PG_RETURN_CSTRING(psprintf("(%d)", typmod));
+}
+
+/* ----------------------------------------------------------------
+ * Binary I/O: int16 dim, int16 unused (0), float4 x[dim]
+ * ----------------------------------------------------------------
+ */
+PG_FUNCTION_INFO_V1(vector_recv);
+Datum
+vector_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	int32		typmod = PG_GETARG_INT32(2);
+	int16		dim;
+	int16		unused;
+	EngramVector *result;
+	int			i;
+
+	dim = (int16) pq_getmsgint(buf, sizeof(int16));
+	unused = (int16) pq_getmsgint(buf, sizeof(int16));
+	vector_check_dim(dim);
+	if (unused != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary vector: reserved field is %d, expected 0", unused)));
+	vector_check_typmod(dim, typmod);
+
+	result = vector_new(dim);
+	for (i = 0; i < dim; i++)
+	{
+		result->x[i] = pq_getmsgfloat4(buf);
+		vector_check_element(result->x[i]);
+	}
+	PG_RETURN_ENGRAM_VECTOR_P(result);
+}
+
+PG_FUNCTION_INFO_V1(vector_send);
+Datum
+vector_send(PG_FUNCTION_ARGS)
+{
+	EngramVector *v = PG_GETARG_ENGRAM_VECTOR_P(0);
+	StringInfoData buf;
+	int			i;
+
+	pq_begintypsend(&buf);
+	pq_sendint16(&buf, v->dim);
+	pq_sendint16(&buf, v->unused);
+	for (i = 0; i < v->dim; i++)
+		pq_sendfloat4(&buf, v->x[i]);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/* ----------------------------------------------------------------
+ * Casts
+ * ----------------------------------------------------------------
+ */
+
+/* vector(vector, typmod, explicit): length coercion for vector(N) columns */
+PG_FUNCTION_INFO_V1(vector_typmod_coerce);
+Datum
+vector_typmod_coerce(PG_FUNCTION_ARGS)
+{
+	EngramVector *v = PG_GETARG_ENGRAM_VECTOR_P(0);
+	int32		typmod = PG_GETARG_INT32(1);
+
+	vector_check_typmod(v->dim, typmod);
+	PG_RETURN_ENGRAM_VECTOR_P(v);
+}
+
+/* real[] / double precision[] / integer[] / numeric[] -> vector */
+PG_FUNCTION_INFO_V1(array_to_vector);
+Datum
+array_to_vector(PG_FUNCTION_ARGS)
+{
+	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(0);
+	int32		typmod = PG_GETARG_INT32(1);
+	Oid			elemtype = ARR_ELEMTYPE(arr);
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int			i;
+	EngramVector *result;
+
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("array must be one-dimensional to convert to vector")));
+	if (elemtype != FLOAT4OID && elemtype != FLOAT8OID &&
+		elemtype != INT4OID && elemtype != NUMERICOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("cannot convert array of %s to vector", format_type_be(elemtype))));
+
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	deconstruct_array(arr, elemtype, typlen, typbyval, typalign, &elems, &nulls, &n);
+
+	vector_check_dim(n);
+	for (i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("array must not contain nulls to convert to vector")));
+	}
+	vector_check_typmod(n, typmod);
+
+	result = vector_new(n);
+	for (i = 0; i < n; i++)
+	{
+		float		f;
+
+		switch (elemtype)
+		{
+			case FLOAT4OID:
+				f = DatumGetFloat4(elems[i]);
+				break;
+			case FLOAT8OID:
+				{
+					double		d = DatumGetFloat8(elems[i]);
+
+					f = (float) d;
+					if (isinf(f) && !isinf(d))
+						ereport(ERROR,
+								(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+								 errmsg("value %g is out of range for type vector", d)));
+					break;
+				}
+			case INT4OID:
+				f = (float) DatumGetInt32(elems[i]);
+				break;
+			default:
+				/* numeric_float4 rejects out-of-range values itself */
+				f = DatumGetFloat4(DirectFunctionCall1(numeric_float4, elems[i]));
+				break;
+		}
+		vector_check_element(f);
+		result->x[i] = f;
+	}
+	PG_RETURN_ENGRAM_VECTOR_P(result);
+}
+
+/* vector -> real[] */
+PG_FUNCTION_INFO_V1(vector_to_float4);
+Datum
+vector_to_float4(PG_FUNCTION_ARGS)
+{
+	EngramVector *v = PG_GETARG_ENGRAM_VECTOR_P(0);
+	Datum	   *d;
+	int			i;
+	ArrayType  *result;
+
+	d = (Datum *) palloc(sizeof(Datum) * v->dim);
+	for (i = 0; i < v->dim; i++)
+		d[i] = Float4GetDatum(v->x[i]);
+	result = construct_array(d, v->dim, FLOAT4OID, sizeof(float4), true, TYPALIGN_INT);
+	PG_RETURN_ARRAYTYPE_P(result);
+}
+
+/* ----------------------------------------------------------------
+ * Distances and vector functions
+ * ----------------------------------------------------------------
+ */
+PG_FUNCTION_INFO_V1(vector_l2_distance);
+Datum
+vector_l2_distance(PG_FUNCTION_ARGS)
+{
+	EngramVector *a = PG_GETARG_ENGRAM_VECTOR_P(0);
+	EngramVector *b = PG_GETARG_ENGRAM_VECTOR_P(1);
+
+	vector_check_dims_match(a, b);
+	PG_RETURN_FLOAT8(sqrt((double) vector_l2_squared_impl(a->x, b->x, a->dim)));
+}
+
+PG_FUNCTION_INFO_V1(vector_l2_squared_distance);
+Datum
+vector_l2_squared_distance(PG_FUNCTION_ARGS)
+{
+	EngramVector *a = PG_GETARG_ENGRAM_VECTOR_P(0);
+	EngramVector *b = PG_GETARG_ENGRAM_VECTOR_P(1);
+
+	vector_check_dims_match(a, b);
+	PG_RETURN_FLOAT8((double) vector_l2_squared_impl(a->x, b->x, a->dim));
+}
+
+PG_FUNCTION_INFO_V1(vector_inner_product);
+Datum
+vector_inner_product(PG_FUNCTION_ARGS)
+{
+	EngramVector *a = PG_GETARG_ENGRAM_VECTOR_P(0);
+	EngramVector *b = PG_GETARG_ENGRAM_VECTOR_P(1);
+
+	vector_check_dims_match(a, b);
+	PG_RETURN_FLOAT8((double) vector_inner_product_impl(a->x, b->x, a->dim));
+}
+
+PG_FUNCTION_INFO_V1(vector_negative_inner_product);
+Datum
+vector_negative_inner_product(PG_FUNCTION_ARGS)
+{
+	EngramVector *a = PG_GETARG_ENGRAM_VECTOR_P(0);
+	EngramVector *b = PG_GETARG_ENGRAM_VECTOR_P(1);
+
+	vector_check_dims_match(a, b);
+	PG_RETURN_FLOAT8(-(double) vector_inner_product_impl(a->x, b->x, a->dim));
+}
+
+PG_FUNCTION_INFO_V1(vector_cosine_distance);
+Datum
+vector_cosine_distance(PG_FUNCTION_ARGS)
+{
+	EngramVector *a = PG_GETARG_ENGRAM_VECTOR_P(0);
+	EngramVector *b = PG_GETARG_ENGRAM_VECTOR_P(1);
+
+	vector_check_dims_match(a, b);
+	PG_RETURN_FLOAT8(vector_cosine_distance_raw(a->x, b->x, a->dim));
+}
+
+PG_FUNCTION_INFO_V1(vector_dims);
+Datum
+vector_dims(PG_FUNCTION_ARGS)
+{
+	EngramVector *v = PG_GETARG_ENGRAM_VECTOR_P(0);
+
+	PG_RETURN_INT32(v->dim);
+}
+
+static double
+vector_norm_double(const EngramVector *v)
+{
+	double		s = 0.0;
+	int			i;
+
+	for (i = 0; i < v->dim; i++)
+		s += (double) v->x[i] * (double) v->x[i];
+	return sqrt(s);
+}
+
+PG_FUNCTION_INFO_V1(vector_l2_norm);
+Datum
+vector_l2_norm(PG_FUNCTION_ARGS)
+{
+	EngramVector *v = PG_GETARG_ENGRAM_VECTOR_P(0);
+
+	PG_RETURN_FLOAT8(vector_norm_double(v));
+}
+
+PG_FUNCTION_INFO_V1(vector_l2_normalize);
+Datum
+vector_l2_normalize(PG_FUNCTION_ARGS)
+{
+	EngramVector *v = PG_GETARG_ENGRAM_VECTOR_P(0);
+	EngramVector *result = vector_new(v->dim);
+	double		norm = vector_norm_double(v);
+	int			i;
+
+	/* the zero vector has no direction: return it unchanged */
+	if (norm > 0.0)
+	{
+		for (i = 0; i < v->dim; i++)
+			result->x[i] = (float) ((double) v->x[i] / norm);
+	}
+	PG_RETURN_ENGRAM_VECTOR_P(result);
+}
+
+PG_FUNCTION_INFO_V1(vector_add);
+Datum
+vector_add(PG_FUNCTION_ARGS)
+{
+	EngramVector *a = PG_GETARG_ENGRAM_VECTOR_P(0);
+	EngramVector *b = PG_GETARG_ENGRAM_VECTOR_P(1);
+	EngramVector *result;
+	int			i;
+
+	vector_check_dims_match(a, b);
+	result = vector_new(a->dim);
+	for (i = 0; i < a->dim; i++)
+		result->x[i] = a->x[i] + b->x[i];
+	for (i = 0; i < a->dim; i++)
+	{
+		if (isinf(result->x[i]))
+			float_overflow_error();
+	}
+	PG_RETURN_ENGRAM_VECTOR_P(result);
+}
+
+PG_FUNCTION_INFO_V1(vector_sub);
+Datum
+vector_sub(PG_FUNCTION_ARGS)
+{
+	EngramVector *a = PG_GETARG_ENGRAM_VECTOR_P(0);
+	EngramVector *b = PG_GETARG_ENGRAM_VECTOR_P(1);
+	EngramVector *result;
+	int			i;
+
+	vector_check_dims_match(a, b);
+	result = vector_new(a->dim);
+	for (i = 0; i < a->dim; i++)
+		result->x[i] = a->x[i] - b->x[i];
+	for (i = 0; i < a->dim; i++)
+	{
+		if (isinf(result->x[i]))
+			float_overflow_error();
+	}
+	PG_RETURN_ENGRAM_VECTOR_P(result);
+}
+
+/* ----------------------------------------------------------------
+ * Ordering, equality and hashing
+ *
+ * Order: element by element, then the shorter vector first.  Elements are
+ * compared as floats, so -0 equals 0; the hash maps -0 to 0 to agree.
+ * NaN can never be stored, so this is a total order.
+ * ----------------------------------------------------------------
+ */
+static int
+vector_cmp_internal(const EngramVector *a, const EngramVector *b)
+{
+	int			n = Min(a->dim, b->dim);
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (a->x[i] < b->x[i])
+			return -1;
+		if (a->x[i] > b->x[i])
+			return 1;
+	}
+	if (a->dim < b->dim)
+		return -1;
+	if (a->dim > b->dim)
+		return 1;
+	return 0;
+}
+
+#define VECTOR_CMP_FUNC(fname, expr) \
+PG_FUNCTION_INFO_V1(fname); \
+Datum \
+fname(PG_FUNCTION_ARGS) \
+{ \
+	EngramVector *a = PG_GETARG_ENGRAM_VECTOR_P(0); \
+	EngramVector *b = PG_GETARG_ENGRAM_VECTOR_P(1); \
+	int			c = vector_cmp_internal(a, b); \
+\
+	PG_FREE_IF_COPY(a, 0); \
+	PG_FREE_IF_COPY(b, 1); \
+	expr; \
+}
+
+VECTOR_CMP_FUNC(vector_cmp, PG_RETURN_INT32(c))
+VECTOR_CMP_FUNC(vector_eq, PG_RETURN_BOOL(c == 0))
+VECTOR_CMP_FUNC(vector_ne, PG_RETURN_BOOL(c != 0))
+VECTOR_CMP_FUNC(vector_lt, PG_RETURN_BOOL(c < 0))
+VECTOR_CMP_FUNC(vector_le, PG_RETURN_BOOL(c <= 0))
+VECTOR_CMP_FUNC(vector_gt, PG_RETURN_BOOL(c > 0))
+VECTOR_CMP_FUNC(vector_ge, PG_RETURN_BOOL(c >= 0))
+
+/*
+ * The bytes to hash: the float array itself, or a copy with every -0
+ * turned into 0 (they compare equal, so they must hash alike).  Hashing
+ * the bytes with hash_any / hash_any_extended keeps the rule that the
+ * extended hash with seed 0 has the standard hash in its low 32 bits.
+ */
+static const float *
+vector_hash_input(const EngramVector *v, float **copy)
+{
+	int			i;
+
+	*copy = NULL;
+	for (i = 0; i < v->dim; i++)
+	{
+		if (v->x[i] == 0.0f && signbit(v->x[i]))
+			break;
+	}
+	if (i == v->dim)
+		return v->x;
+	*copy = (float *) palloc(sizeof(float) * v->dim);
+	for (i = 0; i < v->dim; i++)
+		(*copy)[i] = (v->x[i] == 0.0f) ? 0.0f : v->x[i];
+	return *copy;
+}
+
+PG_FUNCTION_INFO_V1(vector_hash);
+Datum
+vector_hash(PG_FUNCTION_ARGS)
+{
+	EngramVector *v = PG_GETARG_ENGRAM_VECTOR_P(0);
+	float	   *copy;
+	const float *x = vector_hash_input(v, &copy);
+	Datum		h;
+
+	h = hash_any((const unsigned char *) x, sizeof(float) * v->dim);
+	if (copy)
+		pfree(copy);
+	PG_FREE_IF_COPY(v, 0);
+	return h;
+}
+
+PG_FUNCTION_INFO_V1(vector_hash_extended);
+Datum
+vector_hash_extended(PG_FUNCTION_ARGS)
+{
+	EngramVector *v = PG_GETARG_ENGRAM_VECTOR_P(0);
+	uint64		seed = PG_GETARG_INT64(1);
+	float	   *copy;
+	const float *x = vector_hash_input(v, &copy);
+	Datum		h;
+
+	h = hash_any_extended((const unsigned char *) x, sizeof(float) * v->dim, seed);
+	if (copy)
+		pfree(copy);
+	PG_FREE_IF_COPY(v, 0);
+	return h;
+}
+
+/* Which kernel family this backend uses ("avx2" or "portable"). */
+PG_FUNCTION_INFO_V1(vector_kernel);
+Datum
+vector_kernel(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(vector_kernel_impl_name()));
+}
