@@ -41,3 +41,36 @@ pg_env_make_install() {
 	[ "$(command -v initdb)" = "$PG_BIN/initdb" ] || { echo "engram: initdb is not the private copy"; return 1; }
 	return 0
 }
+
+# run_unprivileged_copy TREE SCRIPT [VAR=value ...]
+#   Installs missing packages, copies TREE to a fresh work directory and runs
+#   "bash SCRIPT --inner" there with the given environment, as the
+#   unprivileged user ENGRAM_TEST_USER (default postgres) when called as root,
+#   because initdb and postgres refuse to run as root.  The work directory is
+#   removed on success unless ENGRAM_KEEP is set.  Returns SCRIPT's status.
+run_unprivileged_copy() {
+	local tree=$1 script=$2
+	shift 2
+	bash "$tree/test/scripts/deps.sh" || return 1
+	local work rc user
+	work=$(mktemp -d /tmp/engram.XXXXXX)
+	chmod 755 "$work"
+	rsync -a --exclude .git --exclude '*.o' --exclude '*.so' --exclude '*.bc' \
+		--exclude results --exclude tmp_check --exclude tmp_install \
+		--exclude test/isolation/output --exclude test/bench/out "$tree/" "$work/src/"
+	if [ "$(id -u)" -eq 0 ]; then
+		user=${ENGRAM_TEST_USER:-postgres}
+		id "$user" >/dev/null 2>&1 || useradd --system --create-home "$user"
+		chown -R "$user" "$work"
+		runuser -u "$user" -- env "$@" bash "$work/src/$script" --inner
+	else
+		env "$@" bash "$work/src/$script" --inner
+	fi
+	rc=$?
+	if [ $rc -eq 0 ] && [ -z "${ENGRAM_KEEP:-}" ]; then
+		rm -rf "$work"
+	else
+		echo "engram: work directory kept at $work"
+	fi
+	return $rc
+}
