@@ -14,7 +14,7 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
-suites=${ENGRAM_TESTS:-regress isolation tap}
+suites=${ENGRAM_TESTS:-regress isolation tap bench}
 
 if [ "${1:-}" != "--inner" ]; then
 	source "$here/test/scripts/pg_env.sh"
@@ -86,6 +86,15 @@ if [[ " $suites " == *" tap "* ]]; then
 			fi
 		done
 	fi
+fi
+
+if [[ " $suites " == *" bench "* ]]; then
+	# The benchmark harness in its quick mode, so it cannot rot; it checks
+	# results (row counts, contents after migration, recall computed) but
+	# asserts no speed.
+	echo "== bench --quick"
+	ENGRAM_BENCH_ARGS=--quick ENGRAM_BENCH_OUT="$here/bench_out" timeout 900 bash test/bench/run.sh --inner
+	count "bench/quick" $?
 fi
 
 for f in "${failures[@]}"; do echo "FAILED: $f"; done
