@@ -1,0 +1,837 @@
+
+# Copyright (c) engram authors
+
+=pod
+
+=head1 NAME
+
+EngramTest - shared helpers for engram's TAP tests (crash safety, replication)
+
+=head1 SYNOPSIS
+
+  use EngramTest;
+  my $primary = EngramTest::new_primary('primary', wcc => 1);
+  my $standby = EngramTest::new_standby($primary, 'standby');
+  my $f = EngramTest::features($primary);
+  ...
+  my $w = EngramTest::start_writer($primary, table => 't', client => 1);
+  ...
+  $w->stop;
+  my $r = EngramTest::check_acked($primary, 't', [$w]);
+
+=head1 DESCRIPTION
+
+The runner (test/scripts/run_tests.sh) passes C<-I test/perl>.  Nodes are
+PostgreSQL::Test::Cluster nodes; the binaries on PATH are the private
+installation WITH engram, and $ENV{ENGRAM_NOLIB_INSTALL} is the same server
+WITHOUT engram.
+
+Every test asks features() what the installed extension provides and skips
+(with a message naming the missing piece) the parts that need something not
+there yet.  A test never skips something that exists and fails.
+
+Developer aid: with ENGRAM_TAP_FALLBACK_AM=heap in the environment, the
+"table under test" is a heap table when the engram table AM does not exist,
+so the harness itself (writers, crash loops, comparisons) can be exercised
+before the AM lands.  The runner does not pass this variable, so normal runs
+skip instead.
+
+=cut
+
+package EngramTest;
+
+use strict;
+use warnings;
+
+use Carp;
+use Digest::MD5 qw(md5_hex);
+use File::Path qw(make_path);
+use IO::Handle;
+use IPC::Open2;
+use POSIX qw(:sys_wait_h);
+use Time::HiRes qw(time usleep);
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+# ---------------------------------------------------------------------------
+# Nodes
+# ---------------------------------------------------------------------------
+
+# Settings that every engram test node gets (on top of Cluster.pm's).
+sub _base_conf
+{
+	my (%opts) = @_;
+	my $conf = join("\n",
+		"shared_buffers = 32MB",
+		"max_connections = 30",
+		"max_wal_size = 256MB",
+		"max_wal_senders = 10",
+		"max_replication_slots = 10",
+		"wal_keep_size = 256MB",
+		# crash tests kill backends; let the postmaster reinitialise
+		"restart_after_crash = " . ($opts{restart_after_crash} // 1 ? 'on' : 'off'),
+		"log_statement = none",
+		"log_min_messages = warning",
+		"log_connections = off",
+		"lock_timeout = 60s",
+		"statement_timeout = 0",
+		"checkpoint_timeout = 30min",
+		"autovacuum = " . ($opts{autovacuum} ? 'on' : 'off'),
+		"");
+	$conf .= "wal_consistency_checking = 'generic'\n" if $opts{wcc};
+	$conf .= "shared_preload_libraries = 'engram'\n" if $opts{preload};
+	$conf .= "wal_log_hints = on\n";
+	$conf .= "full_page_writes = on\n";
+	$conf .= "hot_standby_feedback = on\n";
+	$conf .= $opts{extra_conf} . "\n" if defined $opts{extra_conf};
+	return $conf;
+}
+
+=pod
+
+=item new_primary($name, %opts)
+
+Create and start a primary with wal_level replica and room for standbys,
+then CREATE EXTENSION engram (the with-library installation).  Options:
+wcc => 1 (wal_consistency_checking = 'generic', checked by standbys),
+preload => 1 (shared_preload_libraries = 'engram'), has_archiving => 1,
+extra_conf => "...", autovacuum => 1, no_start => 1, no_extension => 1.
+
+=cut
+
+sub new_primary
+{
+	my ($name, %opts) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name,
+		$opts{install_path} ? (install_path => $opts{install_path}) : ());
+	$node->init(
+		allows_streaming => 1,
+		has_archiving => $opts{has_archiving} // 0,
+		extra => $opts{initdb_extra} // []);
+	$node->append_conf('postgresql.conf', _base_conf(%opts));
+	return $node if $opts{no_start};
+	$node->start;
+	$node->safe_psql('postgres', 'CREATE EXTENSION IF NOT EXISTS engram')
+	  unless $opts{no_extension};
+	return $node;
+}
+
+=pod
+
+=item new_standby($primary, $name, %opts)
+
+Take a base backup of $primary and start a streaming standby from it.
+Options: nolib => 1 (use $ENV{ENGRAM_NOLIB_INSTALL}: the same server without
+engram; shared_preload_libraries is cleared there), install_path => ...,
+extra_conf => "...", no_start => 1, backup_name => ...
+
+=cut
+
+sub new_standby
+{
+	my ($primary, $name, %opts) = @_;
+	my $backup = $opts{backup_name} // "bk_for_$name";
+	$primary->backup($backup) unless $opts{reuse_backup};
+	my $install = $opts{install_path};
+	$install = nolib_install() if $opts{nolib};
+	my $node = PostgreSQL::Test::Cluster->new($name,
+		$install ? (install_path => $install) : ());
+	$node->init_from_backup($primary, $backup,
+		has_streaming => 1,
+		has_restoring => $opts{has_restoring} // 0);
+	$node->append_conf('postgresql.conf', "shared_preload_libraries = ''")
+	  if $opts{nolib};
+	$node->append_conf('postgresql.conf', $opts{extra_conf})
+	  if defined $opts{extra_conf};
+	$node->start unless $opts{no_start};
+	return $node;
+}
+
+# The installation without engram (a directory with bin/ and lib/)
+sub nolib_install
+{
+	my $p = $ENV{ENGRAM_NOLIB_INSTALL};
+	croak "ENGRAM_NOLIB_INSTALL is not set (run through test/scripts/run_tests.sh)"
+	  unless $p && -d "$p/bin";
+	return $p;
+}
+
+=pod
+
+=item switch_install($node, $path_or_undef)
+
+Change the installation a (stopped) node's binaries come from.
+PostgreSQL::Test::Cluster keeps the installation in $node->{_install_path}
+and resolves every binary through it (installed_command/_get_env) at each
+call, so changing it between a stop and a start is all it takes to
+"install the library" on a node: undef means the binaries on PATH (the
+installation with engram).
+
+=cut
+
+sub switch_install
+{
+	my ($node, $path) = @_;
+	croak "switch_install needs a stopped node" if defined $node->{_pid};
+	if (defined $path)
+	{
+		$node->{_install_path} = $path;
+	}
+	else
+	{
+		delete $node->{_install_path};
+	}
+	return;
+}
+
+# Wait until $node accepts queries (e.g. after a crash restart); returns
+# seconds waited, dies after $timeout.
+sub wait_ready
+{
+	my ($node, $timeout) = @_;
+	$timeout //= $PostgreSQL::Test::Utils::timeout_default;
+	my $t0 = time;
+	while (time - $t0 < $timeout)
+	{
+		my ($rc, $out, $err) = $node->psql('postgres', 'SELECT 1',
+			timeout => 10);
+		return time - $t0 if $rc == 0 && defined $out && $out eq '1';
+		usleep(50_000);
+	}
+	croak "node " . $node->name . " did not accept queries within $timeout s";
+}
+
+# Is the node's postmaster alive (pid file + signal 0)?
+sub postmaster_alive
+{
+	my ($node) = @_;
+	my $pidfile = $node->data_dir . '/postmaster.pid';
+	return 0 unless -f $pidfile;
+	open my $fh, '<', $pidfile or return 0;
+	my $pid = <$fh>;
+	close $fh;
+	return 0 unless defined $pid;
+	chomp $pid;
+	return ($pid =~ /^\d+$/ && kill(0, $pid)) ? 1 : 0;
+}
+
+# SIGKILL the postmaster (and then every child still around: with the
+# postmaster gone a busy backend could keep the shared memory attached, and
+# restart would fail), then start again.  Returns seconds from start to the
+# first accepted query.
+sub kill9_and_restart
+{
+	my ($node) = @_;
+	my $pidfile = $node->data_dir . '/postmaster.pid';
+	my $pm;
+	if (open my $fh, '<', $pidfile)
+	{
+		$pm = <$fh>;
+		chomp $pm if defined $pm;
+		close $fh;
+	}
+	my @children = _children_of($pm) if $pm;
+	$node->kill9;
+	kill 'KILL', @children if @children;
+	# wait for the postmaster and its children to be gone
+	my $t0 = time;
+	while (time - $t0 < 30)
+	{
+		last unless grep { kill 0, $_ } ($pm // (), @children);
+		usleep(20_000);
+	}
+	return restart_after_crash($node);
+}
+
+sub _children_of
+{
+	my ($ppid) = @_;
+	my @kids;
+	opendir my $d, '/proc' or return ();
+	for my $p (grep { /^\d+$/ } readdir $d)
+	{
+		open my $fh, '<', "/proc/$p/stat" or next;
+		my $stat = <$fh>;
+		close $fh;
+		next unless defined $stat && $stat =~ /\)\s+\S+\s+(\d+)/;
+		push @kids, $p if $1 == $ppid;
+	}
+	closedir $d;
+	return @kids;
+}
+
+# Start a node that crashed (postmaster gone); returns seconds until it
+# accepts a query.
+sub restart_after_crash
+{
+	my ($node) = @_;
+	$node->{_pid} = undef;
+	my $t0 = time;
+	for my $try (1 .. 20)
+	{
+		last if $node->start(fail_ok => 1);
+		usleep(250_000);
+	}
+	wait_ready($node);
+	return time - $t0;
+}
+
+=pod
+
+=item wait_catchup($primary, $standby)
+
+Wait until $standby has replayed everything $primary has inserted so far.
+
+=cut
+
+sub wait_catchup
+{
+	my ($primary, $standby) = @_;
+	$primary->wait_for_catchup($standby, 'replay', $primary->lsn('insert'));
+	return;
+}
+
+# ---------------------------------------------------------------------------
+# What the installed extension provides
+# ---------------------------------------------------------------------------
+
+=pod
+
+=item features($node)
+
+Hashref of what the installed engram provides: am (table AM engram), hnsw
+(index AM engram_hnsw), cosine_ops, migrate, verify, memory
+(engram.memory table), remember, recall, forget, associate, consolidate,
+fault (engram.fault_point exists), amcheck (extension available), and
+test_am: the table AM the tests use ('engram', or the developer fallback).
+
+=cut
+
+sub features
+{
+	my ($node, $db) = @_;
+	$db //= 'postgres';
+	my $q = <<'SQL';
+SELECT concat_ws(',',
+  CASE WHEN EXISTS (SELECT 1 FROM pg_am WHERE amname = 'engram' AND amtype = 't') THEN 'am' END,
+  CASE WHEN EXISTS (SELECT 1 FROM pg_am WHERE amname = 'engram_hnsw' AND amtype = 'i') THEN 'hnsw' END,
+  CASE WHEN EXISTS (SELECT 1 FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
+                    WHERE a.amname = 'engram_hnsw' AND c.opcname = 'vector_cosine_ops') THEN 'cosine_ops' END,
+  CASE WHEN to_regproc('engram.migrate') IS NOT NULL THEN 'migrate' END,
+  CASE WHEN to_regproc('engram.verify') IS NOT NULL THEN 'verify' END,
+  CASE WHEN to_regclass('engram.memory') IS NOT NULL THEN 'memory' END,
+  CASE WHEN to_regproc('engram.remember') IS NOT NULL THEN 'remember' END,
+  CASE WHEN to_regproc('engram.recall') IS NOT NULL THEN 'recall' END,
+  CASE WHEN to_regproc('engram.forget') IS NOT NULL THEN 'forget' END,
+  CASE WHEN to_regproc('engram.associate') IS NOT NULL THEN 'associate' END,
+  CASE WHEN to_regproc('engram.consolidate') IS NOT NULL THEN 'consolidate' END,
+  CASE WHEN to_regtype('engram.vector') IS NOT NULL THEN 'vector' END,
+  CASE WHEN EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'amcheck') THEN 'amcheck' END)
+SQL
+	my $out = $node->safe_psql($db, $q);
+	my %f = map { $_ => 1 } split /,/, $out;
+	# the fault GUCs exist once the library is loaded
+	my ($rc, $o) = $node->psql($db,
+		"LOAD 'engram'; SELECT current_setting('engram.fault_point', true) IS NOT NULL");
+	$f{fault} = 1 if $rc == 0 && defined $o && $o eq 't';
+	if ($f{am})
+	{
+		$f{test_am} = 'engram';
+	}
+	elsif (($ENV{ENGRAM_TAP_FALLBACK_AM} // '') ne '')
+	{
+		$f{test_am} = $ENV{ENGRAM_TAP_FALLBACK_AM};
+		diag("engram table AM missing: developer fallback to $f{test_am}");
+	}
+	return \%f;
+}
+
+# "the engram table AM (CREATE TABLE ... USING engram)" etc., for skip messages
+sub missing_msg
+{
+	my ($what) = @_;
+	return "not in the installed extension yet: $what";
+}
+
+# The source files of the tree the test runs from (fault point discovery)
+sub source_dir
+{
+	my $d = $ENV{TESTDIR} // '.';
+	return -d "$d/src" ? "$d/src" : 'src';
+}
+
+=pod
+
+=item fault_points()
+
+Every name used as ENGRAM_FAULT_POINT("name") in src/*.c (sorted, unique):
+the same list as C<grep -ho 'ENGRAM_FAULT_POINT("[a-z_]*")' src/*.c>.
+
+=cut
+
+sub fault_points
+{
+	my %seen;
+	my $dir = source_dir();
+	for my $f (glob("$dir/*.c"))
+	{
+		my $text = slurp_file($f);
+		$seen{$1} = 1 while $text =~ /ENGRAM_FAULT_POINT\("([a-z_]*)"\)/g;
+	}
+	return sort keys %seen;
+}
+
+# ---------------------------------------------------------------------------
+# Comparisons
+# ---------------------------------------------------------------------------
+
+=pod
+
+=item table_checksum($node, $table, $key, $db)
+
+md5 of the text of every row, ordered by $key, plus the row count:
+"count:md5".  Two nodes with the same rows give the same string.
+
+=cut
+
+sub table_checksum
+{
+	my ($node, $table, $key, $db) = @_;
+	$db //= 'postgres';
+	return $node->safe_psql($db,
+		"SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, E'\\n' ORDER BY $key)), '-') FROM $table t"
+	);
+}
+
+=pod
+
+=item dumpall($node, $file) / dumps_identical($a, $b, $name)
+
+pg_dumpall both nodes with the same (the primary installation's)
+pg_dumpall, --no-sync, and compare the text.  Nothing is filtered: both
+nodes run the same binaries and a physical standby has the same catalogs,
+roles and rows, so any difference is a real one.  Only the "-- Dumped from
+database version / by pg_dumpall version" comment lines could differ in
+principle (different installations): they are dropped before comparing.
+
+=cut
+
+sub dumpall
+{
+	my ($node, $file) = @_;
+	# always the with-library installation's pg_dumpall (on PATH), even for
+	# a node running from another installation
+	my @cmd = ('pg_dumpall', '--no-sync', '-h', $node->host, '-p', $node->port,
+		'-f', $file);
+	my $ok = IPC::Run::run(\@cmd, '>', \my $out, '2>', \my $err);
+	croak "pg_dumpall of " . $node->name . " failed: $err" unless $ok;
+	my $text = slurp_file($file);
+	$text =~ s/^-- Dumped (from database version|by pg_dumpall version).*\n//mg;
+	return $text;
+}
+
+sub dumps_identical
+{
+	my ($a, $b, $name) = @_;
+	my $dir = PostgreSQL::Test::Utils::tempdir();
+	my $da = dumpall($a, "$dir/" . $a->name . ".sql");
+	my $db = dumpall($b, "$dir/" . $b->name . ".sql");
+	my $same = $da eq $db;
+	ok($same, $name);
+	unless ($same)
+	{
+		# show the first differing lines to make the failure readable
+		my @la = split /\n/, $da;
+		my @lb = split /\n/, $db;
+		my $shown = 0;
+		for my $i (0 .. ($#la > $#lb ? $#la : $#lb))
+		{
+			my ($x, $y) = ($la[$i] // '<eof>', $lb[$i] // '<eof>');
+			next if $x eq $y;
+			diag("line $i: " . $a->name . ": $x\n" . $b->name . ": $y");
+			last if ++$shown >= 5;
+		}
+	}
+	return $same;
+}
+
+# Run amcheck's bt_index_check (with heapallindexed) on every btree index of
+# $table; returns (number checked, list of "index: error").
+sub amcheck_btrees
+{
+	my ($node, $table, $db) = @_;
+	$db //= 'postgres';
+	$node->safe_psql($db, 'CREATE EXTENSION IF NOT EXISTS amcheck');
+	my $idx = $node->safe_psql($db, qq{
+		SELECT string_agg(c.relname, ' ')
+		FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+		JOIN pg_am a ON a.oid = c.relam
+		WHERE i.indrelid = '$table'::regclass AND a.amname = 'btree'});
+	my @bad;
+	my $n = 0;
+	for my $ix (split / /, $idx)
+	{
+		$n++;
+		my ($rc, $out, $err) = $node->psql($db,
+			"SELECT bt_index_check('$ix'::regclass, true)");
+		push @bad, "$ix: $err" if $rc != 0;
+	}
+	return ($n, @bad);
+}
+
+# Does an index scan on $key give the same rows as a sequential scan?
+# Returns (seqscan checksum, indexscan checksum).
+sub index_vs_seqscan
+{
+	my ($node, $table, $key, $db) = @_;
+	$db //= 'postgres';
+	# OFFSET 0 keeps the subquery (and its scan) from being flattened away
+	my $q = "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, E'\\n' ORDER BY $key)), '-') FROM (SELECT * FROM $table ORDER BY $key OFFSET 0) t";
+	my $noidx = 'SET enable_indexscan = off; SET enable_bitmapscan = off; SET enable_indexonlyscan = off;';
+	my $noseq = 'SET enable_seqscan = off; SET enable_bitmapscan = off; SET enable_sort = off;';
+	my $seq = $node->safe_psql($db, "$noidx $q");
+	my $plan = $node->safe_psql($db, "$noseq EXPLAIN (COSTS OFF) $q");
+	my $idx = $node->safe_psql($db, "$noseq $q");
+	note("index plan: $plan");
+	return ($seq, $idx, $plan);
+}
+
+# ---------------------------------------------------------------------------
+# Acknowledged-writes clients
+# ---------------------------------------------------------------------------
+
+# Deterministic content of row $id written by $client: what the client sends.
+# Mixed sizes; every 97th row is large enough to be toasted.
+sub row_content
+{
+	my ($client, $id) = @_;
+	my $h = md5_hex("engram:$client:$id");
+	my $reps = 1 + ($id % 7);
+	$reps = 400 if $id % 97 == 0;
+	return "c$client-$id-" . ($h x $reps);
+}
+
+=pod
+
+=item start_writer($node, %opts)
+
+Fork a client that inserts rows with known ids and content into a table
+(id int8, client int, content text[, ...]) and appends each id to a log file
+only after its COMMIT returned.  Every 10th transaction is rolled back on
+purpose and its id goes to the rolled-back log.  The client reconnects after
+a failure (libpq multi-host connstr: pass connstr => "host=... port=p1,p2
+target_session_attrs=read-write" to follow a failover).
+
+Options: table, client (number, part of the id space: ids are
+client * 10_000_000 + n), connstr, max_rows, sql (a template, see below),
+sleep_ms between rows, sync_commit (value for synchronous_commit).
+
+The statement template gets %ID%, %CLIENT%, %CONTENT% substituted (the
+content as a dollar-quoted literal).  The default inserts into
+"table(id, client, content)".  For the memory API pass a template that calls
+engram.remember.
+
+Returns an object with ->stop, ->acked (list of ids), ->rolled_back,
+->sent (ids attempted, in doubt or not), ->expected_md5($id).
+
+=cut
+
+sub start_writer
+{
+	my ($node, %opts) = @_;
+	my $self = bless {%opts}, 'EngramTest::Writer';
+	$self->{client} //= 1;
+	$self->{table}  //= 't';
+	$self->{max_rows} //= 1_000_000;
+	$self->{sleep_ms} //= 0;
+	my $dir = PostgreSQL::Test::Utils::tempdir();
+	$self->{dir}      = $dir;
+	$self->{ackfile}  = "$dir/acked";
+	$self->{rbfile}   = "$dir/rolledback";
+	$self->{sentfile} = "$dir/sent";
+	$self->{stopfile} = "$dir/stop";
+	$self->{connstr} //= $node->connstr('postgres');
+	$self->{sql} //=
+	  "INSERT INTO $self->{table}(id, client, content) VALUES (%ID%, %CLIENT%, %CONTENT%)";
+	$self->{psql} = $node->installed_command('psql');
+
+	my $pid = fork();
+	croak "fork failed: $!" unless defined $pid;
+	if ($pid == 0)
+	{
+		# own process group: stop() can kill the client and its psql at once
+		POSIX::setpgid(0, 0);
+		$self->_run;
+		POSIX::_exit(0);
+	}
+	$self->{pid} = $pid;
+	return $self;
+}
+
+package EngramTest::Writer;
+
+use strict;
+use warnings;
+use IPC::Open2;
+use POSIX qw(:sys_wait_h);
+use Time::HiRes qw(time usleep);
+
+sub _append
+{
+	my ($file, $line) = @_;
+	open my $fh, '>>', $file or die "$file: $!";
+	print $fh "$line\n";
+	close $fh;    # flushed before the next statement is sent
+	return;
+}
+
+# child process: the write loop
+sub _run
+{
+	my ($self) = @_;
+	$SIG{PIPE} = 'IGNORE';
+	my $n = 0;
+	my $t_end = time + 600;    # hard bound whatever the parent does
+	while ($n < $self->{max_rows} && !-e $self->{stopfile} && time < $t_end)
+	{
+		my ($out, $in);
+		my $pid = eval {
+			open2($out, $in, $self->{psql}, '-XAtq', '-v', 'ON_ERROR_STOP=1',
+				'-d', $self->{connstr});
+		};
+		if (!$pid)
+		{
+			usleep(200_000);
+			next;
+		}
+		$in->autoflush(1);
+		if (defined $self->{sync_commit})
+		{
+			print $in "SET synchronous_commit = '$self->{sync_commit}';\n";
+		}
+		print $in "SET application_name = 'engram_writer_$self->{client}';\n";
+		my $alive = 1;
+		while ($alive && $n < $self->{max_rows} && !-e $self->{stopfile}
+			&& time < $t_end)
+		{
+			$n++;
+			my $id = $self->{client} * 10_000_000 + $n;
+			my $content = EngramTest::row_content($self->{client}, $id);
+			my $stmt = $self->{sql};
+			$stmt =~ s/%ID%/$id/g;
+			$stmt =~ s/%CLIENT%/$self->{client}/g;
+			$stmt =~ s/%CONTENT%/\$eg\$$content\$eg\$/g;
+			my $rollback = ($n % 10 == 0);
+			_append($self->{sentfile}, $id);
+			if ($rollback)
+			{
+				print $in "BEGIN;\n$stmt;\nROLLBACK;\n\\echo done $id\n";
+			}
+			else
+			{
+				print $in "$stmt;\n\\echo done $id\n";
+			}
+			# The \echo runs only after the statement returned success
+			# (ON_ERROR_STOP=1 ends psql at the first error): in autocommit
+			# mode Postgres sends CommandComplete after the commit, so "done"
+			# means acknowledged.
+			my $ok = 0;
+			while (my $line = <$out>)
+			{
+				chomp $line;
+				if ($line eq "done $id")
+				{
+					$ok = 1;
+					last;
+				}
+			}
+			if ($ok)
+			{
+				_append($rollback ? $self->{rbfile} : $self->{ackfile}, $id);
+			}
+			else
+			{
+				$alive = 0;
+			}
+			usleep($self->{sleep_ms} * 1000) if $self->{sleep_ms};
+		}
+		close $in;
+		close $out;
+		kill 'TERM', $pid;
+		waitpid($pid, 0);
+		usleep(100_000) unless $alive;
+	}
+	return;
+}
+
+sub stop
+{
+	my ($self) = @_;
+	return unless $self->{pid};
+	open my $fh, '>', $self->{stopfile};
+	close $fh;
+	my $t0 = time;
+	while (time - $t0 < 60)
+	{
+		last if waitpid($self->{pid}, WNOHANG) != 0;
+		usleep(50_000);
+	}
+	if (waitpid($self->{pid}, WNOHANG) == 0)
+	{
+		# stuck (e.g. a commit waiting for a standby that is gone)
+		kill 'KILL', -$self->{pid};
+		waitpid($self->{pid}, 0);
+	}
+	delete $self->{pid};
+	return;
+}
+
+sub _read_ids
+{
+	my ($file) = @_;
+	return () unless -f $file;
+	open my $fh, '<', $file or return ();
+	my @ids = grep { /^\d+$/ } map { chomp; $_ } <$fh>;
+	close $fh;
+	return @ids;
+}
+
+sub acked       { return _read_ids($_[0]->{ackfile}); }
+sub rolled_back { return _read_ids($_[0]->{rbfile}); }
+sub sent        { return _read_ids($_[0]->{sentfile}); }
+
+# wait until at least $n acknowledged rows (or $timeout seconds)
+sub wait_acked
+{
+	my ($self, $n, $timeout) = @_;
+	$timeout //= 120;
+	my $t0 = time;
+	while (time - $t0 < $timeout)
+	{
+		return 1 if scalar($self->acked) >= $n;
+		usleep(50_000);
+	}
+	return 0;
+}
+
+sub DESTROY
+{
+	my ($self) = @_;
+	local $?;
+	$self->stop if $self->{pid} && $self->{pid} != $$;
+	return;
+}
+
+package EngramTest;
+
+=pod
+
+=item check_acked($node, $table, \@writers, %opts)
+
+Compare what the writers were told was committed with what $node holds:
+returns a hashref with acked (count), lost (acked ids missing), wrong
+(present with content different from what the client sent), phantom (ids
+present that no writer ever sent), rolled_visible (rolled-back ids that are
+visible), in_doubt (present ids sent but never acknowledged: their commit
+may or may not have happened before the crash, both are correct).
+opts: id_col (id), content_expr (SQL expression giving the content text for
+a row, default content), where (extra filter).
+
+=cut
+
+sub check_acked
+{
+	my ($node, $table, $writers, %opts) = @_;
+	my $idc = $opts{id_col} // 'id';
+	my $cexpr = $opts{content_expr} // 'content';
+	my $where = $opts{where} // 'true';
+	my $rows = $node->safe_psql($opts{db} // 'postgres',
+		"SELECT $idc, md5($cexpr) FROM $table WHERE $where ORDER BY 1");
+	my %present;
+	for my $l (split /\n/, $rows)
+	{
+		my ($id, $m) = split /\|/, $l;
+		$present{$id} = $m;
+	}
+	my %r = (acked => 0, lost => [], wrong => [], phantom => [],
+		rolled_visible => [], in_doubt => [], present => scalar(keys %present));
+	my %sent;
+	for my $w (@$writers)
+	{
+		my %acked = map { $_ => 1 } $w->acked;
+		my %rb = map { $_ => 1 } $w->rolled_back;
+		$sent{$_} = 1 for $w->sent;
+		for my $id (keys %acked)
+		{
+			$r{acked}++;
+			if (!exists $present{$id})
+			{
+				push @{ $r{lost} }, $id;
+			}
+			elsif ($present{$id} ne
+				md5_hex(row_content(int($id / 10_000_000), $id)))
+			{
+				push @{ $r{wrong} }, $id;
+			}
+		}
+		for my $id (keys %rb)
+		{
+			push @{ $r{rolled_visible} }, $id if exists $present{$id};
+		}
+		for my $id ($w->sent)
+		{
+			push @{ $r{in_doubt} }, $id
+			  if exists $present{$id} && !$acked{$id} && !$rb{$id};
+		}
+	}
+	if (!$opts{allow_foreign})
+	{
+		my @writer_ids = grep { int($_ / 10_000_000) >= 1 } keys %present;
+		for my $id (@writer_ids)
+		{
+			my $c = int($id / 10_000_000);
+			next unless grep { $_->{client} == $c } @$writers;
+			push @{ $r{phantom} }, $id unless $sent{$id};
+		}
+	}
+	return \%r;
+}
+
+# One-line summary of check_acked's result
+sub ack_summary
+{
+	my ($r) = @_;
+	return sprintf(
+		"acked=%d present=%d lost=%d wrong=%d rolled_back_visible=%d phantom=%d in_doubt=%d",
+		$r->{acked}, $r->{present}, scalar @{ $r->{lost} }, scalar @{ $r->{wrong} },
+		scalar @{ $r->{rolled_visible} }, scalar @{ $r->{phantom} },
+		scalar @{ $r->{in_doubt} });
+}
+
+# Assert the usual invariants of check_acked's result
+sub ack_ok
+{
+	my ($r, $what) = @_;
+	note("$what: " . ack_summary($r));
+	is(scalar @{ $r->{lost} }, 0, "$what: no acknowledged row lost")
+	  or diag("lost ids: @{$r->{lost}}[0 .. ($#{$r->{lost}} < 9 ? $#{$r->{lost}} : 9)]");
+	is(scalar @{ $r->{wrong} }, 0, "$what: every acknowledged row has the content the client sent")
+	  or diag("wrong ids: @{$r->{wrong}}[0 .. ($#{$r->{wrong}} < 9 ? $#{$r->{wrong}} : 9)]");
+	is(scalar @{ $r->{rolled_visible} }, 0, "$what: no rolled-back row visible");
+	is(scalar @{ $r->{phantom} }, 0, "$what: no row that was never sent");
+	return;
+}
+
+# Seeded pseudo-random numbers independent of Perl's rand() state
+sub rng
+{
+	my ($seed) = @_;
+	my $s = $seed & 0x7fffffff;
+	return sub {
+		$s = (1103515245 * $s + 12345) & 0x7fffffff;
+		return $s / 0x80000000;
+	};
+}
+
+1;
