@@ -1,0 +1,981 @@
+-- ---------------------------------------------------------------------
+-- 50_memory: the memory API (src/memory_*.c)
+--
+-- Tables: engram.space, engram.space_grant, engram.memory,
+-- engram.association.  Functions: create_space, drop_space, grant_space,
+-- revoke_space, remember, recall, associate, spread, forget, consolidate,
+-- embed_text, activation math.  Views: engram.memories, engram.memory_stats.
+--
+-- Access history and tiers are read ONLY through engram._access(regclass,
+-- tid), engram._record_access(regclass, tid) and engram._tier(regclass,
+-- tid), implemented in src/memory_access.c: wiring them to the table AM is
+-- a change there and nowhere else.
+--
+-- Full-text search uses the 'english' configuration (stemming, stop words)
+-- for engram.memory.content_tsv and recall's cue_text.
+-- ---------------------------------------------------------------------
+
+-- Every role may look into the schema; what it may read or write is
+-- decided by table privileges (given by grant_space) and row-level security.
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+
+-- C helpers ---------------------------------------------------------------
+
+CREATE FUNCTION @extschema@._setting(pg_catalog.text)
+	RETURNS pg_catalog.text
+	AS 'MODULE_PATHNAME', 'engram_memory_setting'
+	LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.writes_allowed()
+	RETURNS pg_catalog.bool
+	AS 'MODULE_PATHNAME', 'engram_memory_writes_allowed'
+	LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.writes_allowed() IS
+'false on a hot standby or in a read-only transaction (recall then records no accesses)';
+
+CREATE FUNCTION @extschema@._check_content(pg_catalog.text)
+	RETURNS void
+	AS 'MODULE_PATHNAME', 'engram_memory_check_content'
+	LANGUAGE C STABLE PARALLEL SAFE;
+
+-- access history and tier: the single wiring point (src/memory_access.c)
+CREATE FUNCTION @extschema@._access(rel pg_catalog.regclass, row_tid pg_catalog.tid,
+									OUT access_count pg_catalog.int8,
+									OUT last_access pg_catalog.timestamptz)
+	AS 'MODULE_PATHNAME', 'engram_memory_access'
+	LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+
+CREATE FUNCTION @extschema@._record_access(rel pg_catalog.regclass, row_tid pg_catalog.tid)
+	RETURNS pg_catalog.bool
+	AS 'MODULE_PATHNAME', 'engram_memory_record_access'
+	LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION @extschema@._tier(rel pg_catalog.regclass, row_tid pg_catalog.tid)
+	RETURNS pg_catalog.text
+	AS 'MODULE_PATHNAME', 'engram_memory_tier'
+	LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+
+-- activation math (src/memory_activation.c) --------------------------------
+
+CREATE FUNCTION @extschema@.decay_exponential(age_hours pg_catalog.float8, rate pg_catalog.float8)
+	RETURNS pg_catalog.float8
+	AS 'MODULE_PATHNAME', 'engram_decay_exponential'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.decay_exponential(pg_catalog.float8, pg_catalog.float8) IS
+'exp(-rate * age_hours)';
+
+CREATE FUNCTION @extschema@.decay_power(age_hours pg_catalog.float8, rate pg_catalog.float8)
+	RETURNS pg_catalog.float8
+	AS 'MODULE_PATHNAME', 'engram_decay_power'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.decay_power(pg_catalog.float8, pg_catalog.float8) IS
+'(1 + age_hours) ^ -rate';
+
+CREATE FUNCTION @extschema@.actr_base_level(n pg_catalog.int8, lifetime_hours pg_catalog.float8,
+											recency_hours pg_catalog.float8, d pg_catalog.float8)
+	RETURNS pg_catalog.float8
+	AS 'MODULE_PATHNAME', 'engram_actr_base_level'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.actr_base_level(pg_catalog.int8, pg_catalog.float8, pg_catalog.float8, pg_catalog.float8) IS
+'ACT-R base-level activation B = ln(sum_j t_j^-d) for n presentations, by Petrov''s hybrid approximation with one exact term: B = ln(t1^-d + (n-1)(L^(1-d) - t1^(1-d)) / ((1-d)(L - t1))), t1 = recency, L = lifetime (hours, at least 1 second), 0 <= d < 1';
+
+CREATE FUNCTION @extschema@.activation(created_at pg_catalog.timestamptz,
+									   last_access pg_catalog.timestamptz,
+									   access_count pg_catalog.int8,
+									   now pg_catalog.timestamptz DEFAULT pg_catalog.now())
+	RETURNS pg_catalog.float8
+	AS 'MODULE_PATHNAME', 'engram_activation'
+	LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.activation(pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.int8, pg_catalog.timestamptz) IS
+'base-level activation under engram.decay_function / engram.decay_rate: exponential exp(-d t), power (1+t)^-d with t = hours since last access (or creation); actr: actr_base_level(access_count + 1, hours since creation, hours since last access, d)';
+
+CREATE FUNCTION @extschema@.activation_norm(created_at pg_catalog.timestamptz,
+											last_access pg_catalog.timestamptz,
+											access_count pg_catalog.int8,
+											now pg_catalog.timestamptz DEFAULT pg_catalog.now())
+	RETURNS pg_catalog.float8
+	AS 'MODULE_PATHNAME', 'engram_activation_norm'
+	LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.activation_norm(pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.int8, pg_catalog.timestamptz) IS
+'activation() mapped to [0,1]: exponential and power as they are, actr by the logistic 1/(1+exp(-B))';
+
+CREATE FUNCTION @extschema@.recall_score(similarity pg_catalog.float4, activation pg_catalog.float4,
+										 confidence pg_catalog.float4)
+	RETURNS pg_catalog.float4
+	AS 'MODULE_PATHNAME', 'engram_recall_score'
+	LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.recall_score(pg_catalog.float4, pg_catalog.float4, pg_catalog.float4) IS
+'engram.weight_similarity * similarity + engram.weight_activation * activation + engram.weight_confidence * confidence (NULL counts as 0)';
+
+-- lexical embedder (src/memory_embed.c) -----------------------------------
+
+CREATE FUNCTION @extschema@.embed_text(pg_catalog.text, dims pg_catalog.int4 DEFAULT 384)
+	RETURNS @extschema@.vector
+	AS 'MODULE_PATHNAME', 'engram_embed_text'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.embed_text(pg_catalog.text, pg_catalog.int4) IS
+'deterministic LEXICAL feature-hashing embedding (words, word pairs, character trigrams; FNV-1a into dims signed buckets; l2-normalised). Texts are close when they share words, not meaning: use a real model for semantic recall.';
+
+-- spaces ----------------------------------------------------------------
+
+CREATE TABLE @extschema@.space (
+	name		pg_catalog.text PRIMARY KEY
+				CONSTRAINT space_name_check CHECK (name OPERATOR(pg_catalog.~) '^[a-z0-9_-]{1,64}$'),
+	dims		pg_catalog.int4
+				CONSTRAINT space_dims_check CHECK (dims BETWEEN 1 AND 16000),
+	created_at	pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE @extschema@.space IS
+'memory spaces; dims is fixed at create_space or by the first embedding remembered in the space';
+
+CREATE TABLE @extschema@.space_grant (
+	space		pg_catalog.text NOT NULL REFERENCES @extschema@.space (name) ON DELETE CASCADE,
+	role		pg_catalog.oid NOT NULL,
+	PRIMARY KEY (space, role)
+);
+COMMENT ON TABLE @extschema@.space_grant IS
+'roles allowed to read and write a space (row-level security on memory and association)';
+
+INSERT INTO @extschema@.space (name) VALUES ('default');
+
+-- memories ----------------------------------------------------------------
+
+-- TABLE AM: becomes USING engram once the engram table AM lands
+CREATE TABLE @extschema@.memory (
+	id			pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	space		pg_catalog.text NOT NULL DEFAULT 'default'
+				REFERENCES @extschema@.space (name),
+	content		pg_catalog.text NOT NULL,
+	embedding	@extschema@.vector,
+	confidence	pg_catalog.float4 NOT NULL DEFAULT 1.0
+				CONSTRAINT memory_confidence_check CHECK (confidence >= 0 AND confidence <= 1),
+	created_at	pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	occurred_at pg_catalog.timestamptz,
+	location	pg_catalog.text,
+	participants pg_catalog.text[],
+	metadata	pg_catalog.jsonb NOT NULL DEFAULT '{}',
+	kind		pg_catalog.text NOT NULL DEFAULT 'episodic'
+				CONSTRAINT memory_kind_check CHECK (kind IN ('episodic', 'semantic')),
+	content_tsv pg_catalog.tsvector
+				GENERATED ALWAYS AS (pg_catalog.to_tsvector('pg_catalog.english'::pg_catalog.regconfig, content)) STORED
+) USING heap;
+COMMENT ON TABLE @extschema@.memory IS
+'memories; embedding dimensions are enforced per space (engram.space.dims) by a trigger';
+
+CREATE INDEX memory_content_tsv_idx ON @extschema@.memory USING gin (content_tsv);
+CREATE INDEX memory_space_created_idx ON @extschema@.memory (space, created_at);
+
+CREATE TABLE @extschema@.association (
+	src			pg_catalog.int8 NOT NULL REFERENCES @extschema@.memory (id) ON DELETE CASCADE,
+	dst			pg_catalog.int8 NOT NULL REFERENCES @extschema@.memory (id) ON DELETE CASCADE,
+	weight		pg_catalog.float4 NOT NULL DEFAULT 1.0
+				CONSTRAINT association_weight_check CHECK (weight > 0 AND weight <= 1),
+	created_at	pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	PRIMARY KEY (src, dst),
+	CONSTRAINT association_not_self CHECK (src <> dst)
+);
+CREATE INDEX association_dst_idx ON @extschema@.association (dst);
+COMMENT ON TABLE @extschema@.association IS
+'undirected weighted links between memories, stored with src < dst; forgetting a memory removes its links';
+
+-- user data is dumped by pg_dump
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.space', 'WHERE name <> ''default''');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.space_grant', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.memory', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.association', '');
+
+-- row-level security ---------------------------------------------------------
+
+-- true when the current role may use the space (through a grant to it or
+-- to a role whose privileges it has).  Grants to dropped roles are ignored.
+CREATE FUNCTION @extschema@._space_allowed(pg_catalog.text)
+	RETURNS pg_catalog.bool
+	LANGUAGE sql STABLE PARALLEL SAFE
+	AS $$
+	SELECT EXISTS (SELECT 1
+				   FROM @extschema@.space_grant g
+				   JOIN pg_catalog.pg_roles r ON r.oid = g.role
+				   WHERE g.space = $1
+					 AND pg_catalog.pg_has_role(r.oid, 'USAGE'))
+	$$;
+
+-- true when row-level security does not apply to the current role on
+-- engram.memory: superusers, BYPASSRLS roles and the table's owner.
+CREATE FUNCTION @extschema@._rls_bypassed()
+	RETURNS pg_catalog.bool
+	LANGUAGE sql STABLE PARALLEL SAFE
+	AS $$
+	SELECT r.rolsuper OR r.rolbypassrls
+		   OR pg_catalog.pg_has_role(c.relowner, 'USAGE')
+	FROM pg_catalog.pg_roles r, pg_catalog.pg_class c
+	WHERE r.rolname = current_user
+	  AND c.oid = '@extschema@.memory'::pg_catalog.regclass
+	$$;
+
+ALTER TABLE @extschema@.memory ENABLE ROW LEVEL SECURITY;
+CREATE POLICY memory_by_space ON @extschema@.memory
+	USING (@extschema@._space_allowed(space))
+	WITH CHECK (@extschema@._space_allowed(space));
+
+ALTER TABLE @extschema@.association ENABLE ROW LEVEL SECURITY;
+CREATE POLICY association_by_space ON @extschema@.association
+	USING (EXISTS (SELECT 1 FROM @extschema@.memory m WHERE m.id = src)
+		   AND EXISTS (SELECT 1 FROM @extschema@.memory m WHERE m.id = dst))
+	WITH CHECK (EXISTS (SELECT 1 FROM @extschema@.memory m WHERE m.id = src)
+				AND EXISTS (SELECT 1 FROM @extschema@.memory m WHERE m.id = dst));
+
+-- the space list and the grant list are readable by all (like pg_class ACLs)
+GRANT SELECT ON @extschema@.space, @extschema@.space_grant TO PUBLIC;
+
+-- space functions ------------------------------------------------------------
+
+CREATE FUNCTION @extschema@._check_space_name(pg_catalog.text)
+	RETURNS void
+	LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+	AS $$
+BEGIN
+	IF $1 IS NULL OR $1 OPERATOR(pg_catalog.!~) '^[a-z0-9_-]{1,64}$' THEN
+		RAISE EXCEPTION 'invalid space name "%"', $1
+			USING ERRCODE = 'invalid_name',
+				  HINT = 'A space name is 1 to 64 characters from a-z, 0-9, "_" and "-".';
+	END IF;
+END
+$$;
+
+-- Checks that the space exists and that the current role may use it;
+-- returns its fixed dimensions (NULL while not fixed).
+CREATE FUNCTION @extschema@._check_space(pg_catalog.text)
+	RETURNS pg_catalog.int4
+	LANGUAGE plpgsql STABLE
+	AS $$
+DECLARE
+	v_dims		pg_catalog.int4;
+BEGIN
+	PERFORM @extschema@._check_space_name($1);
+	SELECT s.dims INTO v_dims FROM @extschema@.space s WHERE s.name = $1;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'memory space "%" does not exist', $1
+			USING ERRCODE = 'undefined_object',
+				  HINT = pg_catalog.format('Create it with SELECT engram.create_space(%L).', $1);
+	END IF;
+	IF NOT (@extschema@._rls_bypassed() OR @extschema@._space_allowed($1)) THEN
+		RAISE EXCEPTION 'permission denied for memory space "%"', $1
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = pg_catalog.format('The space''s owner can run SELECT engram.grant_space(%L, %L).',
+										   $1, current_user);
+	END IF;
+	RETURN v_dims;
+END
+$$;
+
+CREATE FUNCTION @extschema@.create_space(name pg_catalog.text, dims pg_catalog.int4 DEFAULT NULL)
+	RETURNS void
+	LANGUAGE plpgsql
+	AS $$
+BEGIN
+	PERFORM @extschema@._check_space_name(create_space.name);
+	IF create_space.dims IS NOT NULL AND (create_space.dims < 1 OR create_space.dims > 16000) THEN
+		RAISE EXCEPTION 'space dimensions must be between 1 and 16000, got %', create_space.dims
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass the embedding model''s dimensions, or NULL to fix them at the first embedding.';
+	END IF;
+	IF EXISTS (SELECT 1 FROM @extschema@.space s WHERE s.name = create_space.name) THEN
+		RAISE EXCEPTION 'memory space "%" already exists', create_space.name
+			USING ERRCODE = 'duplicate_object';
+	END IF;
+	INSERT INTO @extschema@.space (name, dims) VALUES (create_space.name, create_space.dims);
+END
+$$;
+
+CREATE FUNCTION @extschema@.drop_space(name pg_catalog.text, "cascade" pg_catalog.bool DEFAULT false)
+	RETURNS void
+	LANGUAGE plpgsql
+	AS $$
+BEGIN
+	PERFORM @extschema@._check_space_name(drop_space.name);
+	IF NOT EXISTS (SELECT 1 FROM @extschema@.space s WHERE s.name = drop_space.name) THEN
+		RAISE EXCEPTION 'memory space "%" does not exist', drop_space.name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	IF drop_space.name = 'default' THEN
+		RAISE EXCEPTION 'cannot drop the default memory space'
+			USING ERRCODE = 'object_in_use',
+				  HINT = 'Empty it with SELECT engram.forget(''default'') instead.';
+	END IF;
+	IF EXISTS (SELECT 1 FROM @extschema@.memory m WHERE m.space = drop_space.name) THEN
+		IF NOT drop_space."cascade" THEN
+			RAISE EXCEPTION 'memory space "%" is not empty', drop_space.name
+				USING ERRCODE = 'dependent_objects_still_exist',
+					  HINT = 'Pass cascade => true to forget its memories too.';
+		END IF;
+		DELETE FROM @extschema@.memory m WHERE m.space = drop_space.name;
+	END IF;
+	DELETE FROM @extschema@.space s WHERE s.name = drop_space.name;
+END
+$$;
+
+CREATE FUNCTION @extschema@.grant_space(space pg_catalog.text, role pg_catalog.regrole)
+	RETURNS void
+	LANGUAGE plpgsql
+	AS $$
+BEGIN
+	PERFORM @extschema@._check_space(grant_space.space);
+	INSERT INTO @extschema@.space_grant (space, role)
+		VALUES (grant_space.space, grant_space.role)
+		ON CONFLICT DO NOTHING;
+	-- table privileges; row-level security narrows them to granted spaces
+	EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s.memory, %s.association TO %s',
+							  '@extschema@', '@extschema@', grant_space.role);
+	EXECUTE pg_catalog.format('GRANT SELECT ON %s.memories, %s.memory_stats TO %s',
+							  '@extschema@', '@extschema@', grant_space.role);
+	EXECUTE pg_catalog.format('GRANT USAGE ON SEQUENCE %s.memory_id_seq TO %s',
+							  '@extschema@', grant_space.role);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.grant_space(pg_catalog.text, pg_catalog.regrole) IS
+'let a role (and roles with its privileges) read and write memories of a space';
+
+CREATE FUNCTION @extschema@.revoke_space(space pg_catalog.text, role pg_catalog.regrole)
+	RETURNS void
+	LANGUAGE plpgsql
+	AS $$
+BEGIN
+	PERFORM @extschema@._check_space(revoke_space.space);
+	DELETE FROM @extschema@.space_grant g
+		WHERE g.space = revoke_space.space AND g.role = revoke_space.role;
+	IF NOT EXISTS (SELECT 1 FROM @extschema@.space_grant g WHERE g.role = revoke_space.role) THEN
+		EXECUTE pg_catalog.format('REVOKE SELECT, INSERT, UPDATE, DELETE ON %s.memory, %s.association FROM %s',
+								  '@extschema@', '@extschema@', revoke_space.role);
+		EXECUTE pg_catalog.format('REVOKE SELECT ON %s.memories, %s.memory_stats FROM %s',
+								  '@extschema@', '@extschema@', revoke_space.role);
+		EXECUTE pg_catalog.format('REVOKE USAGE ON SEQUENCE %s.memory_id_seq FROM %s',
+								  '@extschema@', revoke_space.role);
+	END IF;
+END
+$$;
+
+-- row checks: space exists, content valid, dimensions fixed per space ----
+
+CREATE FUNCTION @extschema@._memory_before_write()
+	RETURNS trigger
+	LANGUAGE plpgsql SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	v_dims		pg_catalog.int4;
+	v_vdims		pg_catalog.int4;
+BEGIN
+	PERFORM @extschema@._check_content(NEW.content);
+	SELECT s.dims INTO v_dims FROM @extschema@.space s WHERE s.name = NEW.space;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'memory space "%" does not exist', NEW.space
+			USING ERRCODE = 'undefined_object',
+				  HINT = pg_catalog.format('Create it with SELECT engram.create_space(%L).', NEW.space);
+	END IF;
+	IF NEW.embedding IS NOT NULL THEN
+		v_vdims := @extschema@.vector_dims(NEW.embedding);
+		IF v_dims IS NULL THEN
+			-- first embedding of the space fixes its dimensions
+			UPDATE @extschema@.space s SET dims = v_vdims
+				WHERE s.name = NEW.space AND s.dims IS NULL;
+			SELECT s.dims INTO v_dims FROM @extschema@.space s WHERE s.name = NEW.space;
+		END IF;
+		IF v_vdims <> v_dims THEN
+			RAISE EXCEPTION 'embedding has % dimensions but memory space "%" has %',
+							v_vdims, NEW.space, v_dims
+				USING ERRCODE = 'data_exception',
+					  HINT = 'Every embedding of a space must come from the same model; use another space for another model.';
+		END IF;
+	END IF;
+	RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER memory_before_write
+	BEFORE INSERT OR UPDATE OF content, embedding, space ON @extschema@.memory
+	FOR EACH ROW EXECUTE FUNCTION @extschema@._memory_before_write();
+
+-- access history by id (through the single wiring point) ------------------
+
+CREATE FUNCTION @extschema@.access_count(id pg_catalog.int8)
+	RETURNS pg_catalog.int8
+	LANGUAGE sql STABLE STRICT
+	AS $$
+	SELECT a.access_count
+	FROM @extschema@.memory m,
+		 @extschema@._access('@extschema@.memory'::pg_catalog.regclass, m.ctid) a
+	WHERE m.id = $1
+	$$;
+COMMENT ON FUNCTION @extschema@.access_count(pg_catalog.int8) IS
+'accesses recorded for a memory (0 while storage keeps no access history); NULL for an unknown id';
+
+CREATE FUNCTION @extschema@.last_access(id pg_catalog.int8)
+	RETURNS pg_catalog.timestamptz
+	LANGUAGE sql STABLE STRICT
+	AS $$
+	SELECT coalesce(a.last_access, m.created_at)
+	FROM @extschema@.memory m,
+		 @extschema@._access('@extschema@.memory'::pg_catalog.regclass, m.ctid) a
+	WHERE m.id = $1
+	$$;
+COMMENT ON FUNCTION @extschema@.last_access(pg_catalog.int8) IS
+'time of the last recorded access of a memory, its creation time when none is recorded; NULL for an unknown id';
+
+-- remember -------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.remember(
+	content pg_catalog.text,
+	embedding @extschema@.vector DEFAULT NULL,
+	confidence pg_catalog.float4 DEFAULT 1.0,
+	space pg_catalog.text DEFAULT 'default',
+	metadata pg_catalog.jsonb DEFAULT '{}',
+	occurred_at pg_catalog.timestamptz DEFAULT pg_catalog.now(),
+	kind pg_catalog.text DEFAULT 'episodic',
+	location pg_catalog.text DEFAULT NULL,
+	participants pg_catalog.text[] DEFAULT NULL)
+	RETURNS pg_catalog.int8
+	LANGUAGE plpgsql
+	AS $$
+#variable_conflict use_column
+DECLARE
+	v_dims		pg_catalog.int4;
+	v_threshold pg_catalog.float8;
+	v_id		pg_catalog.int8;
+	v_dist		pg_catalog.float8;
+	v_tid		pg_catalog.tid;
+BEGIN
+	v_dims := @extschema@._check_space(remember.space);
+	PERFORM @extschema@._check_content(remember.content);
+	IF remember.confidence IS NULL OR remember.confidence = 'NaN'
+	   OR remember.confidence < 0 OR remember.confidence > 1 THEN
+		RAISE EXCEPTION 'confidence must be between 0 and 1, got %', remember.confidence
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = '1.0 means certain, 0 means no confidence at all.';
+	END IF;
+	IF remember.kind IS NULL OR remember.kind NOT IN ('episodic', 'semantic') THEN
+		RAISE EXCEPTION 'memory kind must be ''episodic'' or ''semantic'', got %',
+						pg_catalog.quote_nullable(remember.kind)
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF remember.metadata IS NULL OR pg_catalog.jsonb_typeof(remember.metadata) <> 'object' THEN
+		RAISE EXCEPTION 'memory metadata must be a JSON object'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass ''{}'' for no metadata.';
+	END IF;
+	IF remember.embedding IS NOT NULL AND v_dims IS NOT NULL
+	   AND @extschema@.vector_dims(remember.embedding) <> v_dims THEN
+		RAISE EXCEPTION 'embedding has % dimensions but memory space "%" has %',
+						@extschema@.vector_dims(remember.embedding), remember.space, v_dims
+			USING ERRCODE = 'data_exception',
+				  HINT = 'Every embedding of a space must come from the same model; use another space for another model.';
+	END IF;
+
+	/*
+	 * Dedup: reinforce the nearest memory of the space instead of inserting
+	 * when its cosine similarity reaches engram.dedup_threshold.
+	 * Reinforcement moves confidence halfway (scaled by the new confidence)
+	 * towards 1: c' = c + (1 - c) * confidence / 2, and records an access.
+	 */
+	v_threshold := @extschema@._setting('engram.dedup_threshold')::pg_catalog.float8;
+	IF v_threshold > 0 AND remember.embedding IS NOT NULL THEN
+		SELECT m.id, m.embedding OPERATOR(@extschema@.<=>) remember.embedding
+			INTO v_id, v_dist
+			FROM @extschema@.memory m
+			WHERE m.space = remember.space AND m.embedding IS NOT NULL
+			ORDER BY m.embedding OPERATOR(@extschema@.<=>) remember.embedding
+			LIMIT 1;
+		IF FOUND AND 1 - v_dist >= v_threshold THEN
+			UPDATE @extschema@.memory m
+				SET confidence = least(1.0::pg_catalog.float4,
+												  m.confidence + (1 - m.confidence) * remember.confidence / 2)
+				WHERE m.id = v_id
+				RETURNING m.ctid INTO v_tid;
+			PERFORM @extschema@._record_access('@extschema@.memory'::pg_catalog.regclass, v_tid);
+			RETURN v_id;
+		END IF;
+	END IF;
+
+	INSERT INTO @extschema@.memory (space, content, embedding, confidence, occurred_at,
+									location, participants, metadata, kind)
+		VALUES (remember.space, remember.content, remember.embedding, remember.confidence,
+				remember.occurred_at, remember.location, remember.participants,
+				remember.metadata, remember.kind)
+		RETURNING id INTO v_id;
+	RETURN v_id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.remember(pg_catalog.text, @extschema@.vector, pg_catalog.float4, pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz, pg_catalog.text, pg_catalog.text, pg_catalog.text[]) IS
+'store a memory and return its id; with engram.dedup_threshold > 0 a memory of the same space with cosine similarity >= the threshold is reinforced (confidence c + (1-c)*confidence/2, one access recorded) and its id returned instead';
+
+-- spread -----------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.spread(seeds pg_catalog.int8[], max_hops pg_catalog.int4 DEFAULT 3,
+								   decay pg_catalog.float4 DEFAULT 0.5,
+								   threshold pg_catalog.float4 DEFAULT 0.01)
+	RETURNS TABLE (id pg_catalog.int8, activation pg_catalog.float4, hops pg_catalog.int4)
+	AS 'MODULE_PATHNAME', 'engram_spread'
+	LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION @extschema@.spread(pg_catalog.int8[], pg_catalog.int4, pg_catalog.float4, pg_catalog.float4) IS
+'spreading activation: seeds get 1.0; each hop passes activation * weight * decay along associations in both directions; each node keeps its maximum (and the hop it was reached at); offers below threshold are dropped; ordered by activation desc, hops, id';
+
+-- recall ---------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.recall(
+	cue @extschema@.vector,
+	k pg_catalog.int4 DEFAULT 10,
+	space pg_catalog.text DEFAULT 'default',
+	cue_text pg_catalog.text DEFAULT NULL,
+	since pg_catalog.timestamptz DEFAULT NULL,
+	until pg_catalog.timestamptz DEFAULT NULL,
+	spread pg_catalog.bool DEFAULT false,
+	min_confidence pg_catalog.float4 DEFAULT 0,
+	record_access pg_catalog.bool DEFAULT true)
+	RETURNS TABLE (id pg_catalog.int8, content pg_catalog.text, score pg_catalog.float4,
+				   similarity pg_catalog.float4, activation pg_catalog.float4,
+				   confidence pg_catalog.float4, tier pg_catalog.text,
+				   created_at pg_catalog.timestamptz, metadata pg_catalog.jsonb)
+	LANGUAGE plpgsql
+	AS $$
+#variable_conflict use_column
+DECLARE
+	v_dims		pg_catalog.int4;
+	v_ncand		pg_catalog.int4;
+	v_query		pg_catalog.tsquery;
+	v_mode		pg_catalog.text;
+	v_ids		pg_catalog.int8[];
+	v_rels		pg_catalog.float4[];
+	v_seeds		pg_catalog.int8[];
+	v_sp_ids	pg_catalog.int8[];
+	v_sp_acts	pg_catalog.float4[];
+	v_record	pg_catalog.bool;
+	r			record;
+BEGIN
+	IF recall.k IS NULL OR recall.k <= 0 OR recall.k > 10000 THEN
+		RAISE EXCEPTION 'k must be between 1 and 10000, got %', coalesce(recall.k::pg_catalog.text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'k is the number of memories to return.';
+	END IF;
+	IF recall.min_confidence IS NULL OR recall.min_confidence = 'NaN'
+	   OR recall.min_confidence < 0 OR recall.min_confidence > 1 THEN
+		RAISE EXCEPTION 'min_confidence must be between 0 and 1, got %', recall.min_confidence
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	v_dims := @extschema@._check_space(recall.space);
+	IF recall.cue IS NOT NULL AND v_dims IS NOT NULL
+	   AND @extschema@.vector_dims(recall.cue) <> v_dims THEN
+		RAISE EXCEPTION 'cue has % dimensions but memory space "%" has %',
+						@extschema@.vector_dims(recall.cue), recall.space, v_dims
+			USING ERRCODE = 'data_exception',
+				  HINT = 'Embed the cue with the model used for the space''s memories.';
+	END IF;
+	IF recall.cue_text IS NOT NULL AND pg_catalog.btrim(recall.cue_text) <> '' THEN
+		v_query := pg_catalog.websearch_to_tsquery('pg_catalog.english'::pg_catalog.regconfig, recall.cue_text);
+		IF pg_catalog.numnode(v_query) = 0 THEN
+			v_query := NULL;	-- only stop words: nothing to match
+		END IF;
+	ELSIF recall.cue IS NULL THEN
+		RAISE EXCEPTION 'recall needs a cue'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Pass an embedding as cue, or text as cue_text, or both.';
+	END IF;
+	v_mode := CASE WHEN recall.cue IS NOT NULL AND recall.cue_text IS NOT NULL THEN 'hybrid'
+				   WHEN recall.cue IS NOT NULL THEN 'vector'
+				   ELSE 'text' END;
+	v_ncand := greatest(@extschema@._setting('engram.recall_candidates')::pg_catalog.int4,
+								   recall.k * 10);
+
+	/*
+	 * Candidates and their relevance ("similarity" in the result):
+	 *	vector: the v_ncand nearest by cosine distance; relevance = cosine
+	 *		similarity 1 - (embedding <=> cue).  The ORDER BY ... LIMIT shape
+	 *		lets an ANN index on embedding serve it; else it is an exact scan.
+	 *	text:	the v_ncand best by ts_rank(content_tsv, q, 32) among rows with
+	 *		content_tsv @@ websearch_to_tsquery('english', cue_text);
+	 *		relevance = that rank (rank/(rank+1), in [0,1)).
+	 *	hybrid: both lists fused by reciprocal rank fusion with k = 60:
+	 *		rrf = sum over lists of 1/(60 + rank), normalised by its maximum
+	 *		2/61 so relevance is in [0,1].
+	 * All are restricted to the space, since <= created_at < until, and
+	 * confidence >= min_confidence.
+	 */
+	WITH vec AS (
+		SELECT c.id, c.sim,
+			   pg_catalog.row_number() OVER (ORDER BY c.dist, c.id) AS rnk
+		FROM (SELECT m.id,
+					 m.embedding OPERATOR(@extschema@.<=>) recall.cue AS dist,
+					 (1 - (m.embedding OPERATOR(@extschema@.<=>) recall.cue))::pg_catalog.float4 AS sim
+			  FROM @extschema@.memory m
+			  WHERE v_mode <> 'text'
+				AND m.space = recall.space
+				AND m.embedding IS NOT NULL
+				AND (recall.since IS NULL OR m.created_at >= recall.since)
+				AND (recall.until IS NULL OR m.created_at < recall.until)
+				AND m.confidence >= recall.min_confidence
+			  ORDER BY m.embedding OPERATOR(@extschema@.<=>) recall.cue
+			  LIMIT v_ncand) c
+	),
+	txt AS (
+		SELECT c.id, c.rank,
+			   pg_catalog.row_number() OVER (ORDER BY c.rank DESC, c.id) AS rnk
+		FROM (SELECT m.id,
+					 pg_catalog.ts_rank(m.content_tsv, v_query, 32) AS rank
+			  FROM @extschema@.memory m
+			  WHERE v_mode <> 'vector'
+				AND v_query IS NOT NULL
+				AND m.content_tsv OPERATOR(pg_catalog.@@) v_query
+				AND m.space = recall.space
+				AND (recall.since IS NULL OR m.created_at >= recall.since)
+				AND (recall.until IS NULL OR m.created_at < recall.until)
+				AND m.confidence >= recall.min_confidence
+			  ORDER BY 2 DESC, m.id
+			  LIMIT v_ncand) c
+	),
+	fused AS (
+		SELECT coalesce(v.id, t.id) AS id,
+			   (CASE v_mode
+					WHEN 'vector' THEN v.sim
+					WHEN 'text' THEN t.rank
+					ELSE ((coalesce(1.0 / (60 + v.rnk), 0)
+						   + coalesce(1.0 / (60 + t.rnk), 0)) / (2.0 / 61))
+				END)::pg_catalog.float4 AS rel
+		FROM vec v FULL JOIN txt t ON t.id = v.id
+	)
+	SELECT pg_catalog.array_agg(f.id ORDER BY f.id), pg_catalog.array_agg(f.rel ORDER BY f.id)
+		INTO v_ids, v_rels
+		FROM fused f;
+
+	v_ids := coalesce(v_ids, '{}');
+	v_rels := coalesce(v_rels, '{}');
+
+	/*
+	 * spread => true: the top k candidates (by the score below) seed
+	 * engram.spread(); every memory of the space they reach at hop >= 1
+	 * gets activation = greatest(its own activation, spread activation) and
+	 * joins the candidates (relevance as above if it has one, else 0).
+	 */
+	IF recall.spread AND pg_catalog.cardinality(v_ids) > 0 THEN
+		SELECT pg_catalog.array_agg(s.id ORDER BY s.score DESC, s.id)
+			INTO v_seeds
+			FROM (SELECT c.id,
+						 @extschema@.recall_score(c.rel,
+												  @extschema@.activation_norm(m.created_at, a.last_access,
+																			  a.access_count, pg_catalog.now())::pg_catalog.float4,
+												  m.confidence) AS score
+				  FROM unnest(v_ids, v_rels) AS c(id, rel)
+				  JOIN @extschema@.memory m ON m.id = c.id
+				  CROSS JOIN LATERAL @extschema@._access('@extschema@.memory'::pg_catalog.regclass, m.ctid) a
+				  ORDER BY 2 DESC, 1
+				  LIMIT recall.k) s;
+		SELECT pg_catalog.array_agg(s.id), pg_catalog.array_agg(s.activation)
+			INTO v_sp_ids, v_sp_acts
+			FROM @extschema@.spread(v_seeds) s
+			JOIN @extschema@.memory m ON m.id = s.id
+			WHERE s.hops > 0
+			  AND m.space = recall.space
+			  AND (recall.since IS NULL OR m.created_at >= recall.since)
+			  AND (recall.until IS NULL OR m.created_at < recall.until)
+			  AND m.confidence >= recall.min_confidence;
+		SELECT v_ids || coalesce(pg_catalog.array_agg(m.id ORDER BY m.id), '{}'),
+			   v_rels || coalesce(pg_catalog.array_agg(
+					(CASE
+						WHEN v_mode = 'vector' AND m.embedding IS NOT NULL
+							THEN 1 - (m.embedding OPERATOR(@extschema@.<=>) recall.cue)
+						WHEN v_mode = 'text' AND m.content_tsv OPERATOR(pg_catalog.@@) v_query
+							THEN pg_catalog.ts_rank(m.content_tsv, v_query, 32)
+						ELSE 0
+					 END)::pg_catalog.float4 ORDER BY m.id), '{}')
+			INTO v_ids, v_rels
+			FROM @extschema@.memory m
+			WHERE m.id = ANY (v_sp_ids) AND m.id <> ALL (v_ids);
+	END IF;
+
+	/*
+	 * Score (also in the COMMENT of this function):
+	 *	score = engram.weight_similarity * relevance
+	 *		  + engram.weight_activation * activation
+	 *		  + engram.weight_confidence * confidence
+	 * where activation = engram.activation_norm(created_at, last access,
+	 * access count, now()) in [0,1] (raised to the spread activation when
+	 * spread => true).  Ties are broken by id.
+	 */
+	v_record := recall.record_access AND @extschema@.writes_allowed();
+	FOR r IN
+		SELECT s.*,
+			   @extschema@.recall_score(s.rel, s.act, s.conf) AS sc
+		FROM (SELECT m.id, m.ctid AS tid, m.content, c.rel,
+					 greatest(
+						@extschema@.activation_norm(m.created_at, a.last_access,
+													a.access_count, pg_catalog.now())::pg_catalog.float4,
+						sp.act) AS act,
+					 m.confidence AS conf, m.created_at AS created, m.metadata AS meta
+			  FROM unnest(v_ids, v_rels) AS c(id, rel)
+			  JOIN @extschema@.memory m ON m.id = c.id
+			  CROSS JOIN LATERAL @extschema@._access('@extschema@.memory'::pg_catalog.regclass, m.ctid) a
+			  LEFT JOIN unnest(v_sp_ids, v_sp_acts) AS sp(id, act) ON sp.id = c.id) s
+		ORDER BY sc DESC, s.id
+		LIMIT recall.k
+	LOOP
+		IF v_record THEN
+			PERFORM @extschema@._record_access('@extschema@.memory'::pg_catalog.regclass, r.tid);
+		END IF;
+		id := r.id;
+		content := r.content;
+		score := r.sc;
+		similarity := r.rel;
+		activation := r.act;
+		confidence := r.conf;
+		tier := @extschema@._tier('@extschema@.memory'::pg_catalog.regclass, r.tid);
+		created_at := r.created;
+		metadata := r.meta;
+		RETURN NEXT;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.recall(@extschema@.vector, pg_catalog.int4, pg_catalog.text, pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.bool, pg_catalog.float4, pg_catalog.bool) IS
+'k best memories of a space for an embedding cue, a text cue (cue_text, websearch syntax, english) or both. score = engram.weight_similarity * similarity + engram.weight_activation * activation + engram.weight_confidence * confidence, where similarity is cosine similarity (vector cue), ts_rank(content_tsv, q, 32) (text cue) or reciprocal rank fusion sum 1/(60 + rank) / (2/61) (both), and activation is engram.activation_norm() of the memory, raised to its spread activation with spread => true. Candidates: max(engram.recall_candidates, 10k) nearest by <=> (an ANN index is used when present) and/or best by text rank. Returned rows get an access recorded unless record_access is false, on a standby or in a read-only transaction.';
+
+-- associate -----------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.associate(a pg_catalog.int8, b pg_catalog.int8,
+									  weight pg_catalog.float4 DEFAULT 1.0)
+	RETURNS void
+	LANGUAGE plpgsql
+	AS $$
+#variable_conflict use_column
+DECLARE
+	v_missing	pg_catalog.int8;
+BEGIN
+	IF associate.a IS NULL OR associate.b IS NULL THEN
+		RAISE EXCEPTION 'memory ids must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF associate.a = associate.b THEN
+		RAISE EXCEPTION 'cannot associate memory % with itself', associate.a
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF associate.weight IS NULL OR associate.weight = 'NaN'
+	   OR associate.weight <= 0 OR associate.weight > 1 THEN
+		RAISE EXCEPTION 'association weight must be in (0, 1], got %', associate.weight
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Spreading activation multiplies by the weight at each hop.';
+	END IF;
+	SELECT x.id INTO v_missing
+		FROM unnest(ARRAY[associate.a, associate.b]) AS x(id)
+		WHERE NOT EXISTS (SELECT 1 FROM @extschema@.memory m WHERE m.id = x.id)
+		LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'memory % does not exist', v_missing
+			USING ERRCODE = 'no_data_found',
+				  HINT = 'Associate memories returned by engram.remember that have not been forgotten.';
+	END IF;
+	INSERT INTO @extschema@.association AS x (src, dst, weight)
+		VALUES (least(associate.a, associate.b),
+				greatest(associate.a, associate.b), associate.weight)
+		ON CONFLICT (src, dst) DO UPDATE SET weight = EXCLUDED.weight;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.associate(pg_catalog.int8, pg_catalog.int8, pg_catalog.float4) IS
+'link two memories (undirected); linking them again replaces the weight';
+
+-- forget -----------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.forget(id pg_catalog.int8)
+	RETURNS pg_catalog.bool
+	LANGUAGE plpgsql
+	AS $$
+#variable_conflict use_column
+BEGIN
+	DELETE FROM @extschema@.memory m WHERE m.id = forget.id;
+	RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.forget(pg_catalog.int8) IS
+'delete one memory and its associations; false when there is no such (visible) memory';
+
+CREATE FUNCTION @extschema@.forget(space pg_catalog.text,
+								   before pg_catalog.timestamptz DEFAULT NULL,
+								   below_confidence pg_catalog.float4 DEFAULT NULL)
+	RETURNS pg_catalog.int8
+	LANGUAGE plpgsql
+	AS $$
+#variable_conflict use_column
+DECLARE
+	v_count		pg_catalog.int8;
+BEGIN
+	PERFORM @extschema@._check_space(forget.space);
+	DELETE FROM @extschema@.memory m
+		WHERE m.space = forget.space
+		  AND (forget.before IS NULL OR m.created_at < forget.before)
+		  AND (forget.below_confidence IS NULL OR m.confidence < forget.below_confidence);
+	GET DIAGNOSTICS v_count = ROW_COUNT;
+	RETURN v_count;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.forget(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.float4) IS
+'delete the memories of a space created before a time and/or with confidence below a value (all of the space when both are NULL); returns how many';
+
+-- consolidate --------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.consolidate(space pg_catalog.text DEFAULT NULL)
+	RETURNS TABLE (action pg_catalog.text, count pg_catalog.int8)
+	LANGUAGE plpgsql
+	AS $$
+#variable_conflict use_column
+DECLARE
+	v_threshold pg_catalog.float8;
+	v_after		pg_catalog.interval;
+	v_factor	pg_catalog.float4;
+	v_forget	pg_catalog.float4;
+	v_space		pg_catalog.text;
+	v_done		pg_catalog.int8[];
+	v_seed		record;
+	v_members	pg_catalog.int8[];
+	v_sims		pg_catalog.float4[];
+	v_sum		@extschema@.vector;
+	v_emb		@extschema@.vector;
+	v_best		record;
+	v_new		pg_catalog.int8;
+	v_grouped	pg_catalog.int8 := 0;
+	v_created	pg_catalog.int8 := 0;
+	v_decayed	pg_catalog.int8 := 0;
+	v_forgotten pg_catalog.int8 := 0;
+BEGIN
+	IF NOT @extschema@.writes_allowed() THEN
+		RAISE EXCEPTION 'cannot consolidate memories in a read-only transaction'
+			USING ERRCODE = 'read_only_sql_transaction',
+				  HINT = 'Run engram.consolidate() on the primary.';
+	END IF;
+	IF consolidate.space IS NOT NULL THEN
+		PERFORM @extschema@._check_space(consolidate.space);
+	END IF;
+	v_threshold := @extschema@._setting('engram.consolidate_threshold')::pg_catalog.float8;
+	v_after := @extschema@._setting('engram.forget_after')::pg_catalog.interval;
+	v_factor := @extschema@._setting('engram.forget_decay_factor')::pg_catalog.float4;
+	v_forget := @extschema@._setting('engram.forget_threshold')::pg_catalog.float4;
+
+	/*
+	 * 1. Grouping, per space, greedily in id order: each episodic memory not
+	 * yet consolidated seeds a group of the not-yet-grouped episodic
+	 * memories with cosine similarity >= engram.consolidate_threshold to it.
+	 * A group of two or more becomes a new semantic memory: content of the
+	 * most confident member (lowest id on ties), embedding = l2-normalised
+	 * mean of the members, confidence = the members' maximum,
+	 * metadata.sources = member ids; each member gets an association to it
+	 * (weight = its similarity to the seed) and metadata.consolidated_into.
+	 */
+	FOR v_space IN
+		SELECT s.name FROM @extschema@.space s
+		WHERE consolidate.space IS NULL OR s.name = consolidate.space
+		ORDER BY s.name
+	LOOP
+		v_done := '{}';
+		FOR v_seed IN
+			SELECT m.id, m.embedding FROM @extschema@.memory m
+			WHERE m.space = v_space AND m.kind = 'episodic' AND m.embedding IS NOT NULL
+			  AND NOT m.metadata ? 'consolidated_into'
+			ORDER BY m.id
+		LOOP
+			CONTINUE WHEN v_seed.id = ANY (v_done);
+			SELECT pg_catalog.array_agg(m.id ORDER BY m.id),
+				   pg_catalog.array_agg(least(1.0, greatest(0.001,
+						1 - (m.embedding OPERATOR(@extschema@.<=>) v_seed.embedding)))::pg_catalog.float4
+						ORDER BY m.id)
+				INTO v_members, v_sims
+				FROM @extschema@.memory m
+				WHERE m.space = v_space AND m.kind = 'episodic' AND m.embedding IS NOT NULL
+				  AND NOT m.metadata ? 'consolidated_into'
+				  AND m.id <> ALL (v_done)
+				  AND 1 - (m.embedding OPERATOR(@extschema@.<=>) v_seed.embedding) >= v_threshold;
+			CONTINUE WHEN pg_catalog.cardinality(v_members) IS NULL
+				OR pg_catalog.cardinality(v_members) < 2;
+			v_done := v_done || v_members;
+
+			v_sum := NULL;
+			FOR v_emb IN SELECT m.embedding FROM @extschema@.memory m
+						 WHERE m.id = ANY (v_members) ORDER BY m.id
+			LOOP
+				v_sum := CASE WHEN v_sum IS NULL THEN v_emb
+							  ELSE v_sum OPERATOR(@extschema@.+) v_emb END;
+			END LOOP;
+			SELECT m.content, m.occurred_at, m.location INTO v_best
+				FROM @extschema@.memory m WHERE m.id = ANY (v_members)
+				ORDER BY m.confidence DESC, m.id LIMIT 1;
+			INSERT INTO @extschema@.memory (space, content, embedding, confidence, occurred_at,
+											location, metadata, kind)
+				SELECT v_space, v_best.content, @extschema@.l2_normalize(v_sum),
+					   pg_catalog.max(m.confidence), pg_catalog.min(m.occurred_at),
+					   v_best.location,
+					   pg_catalog.jsonb_build_object('sources', pg_catalog.to_jsonb(v_members)),
+					   'semantic'
+				FROM @extschema@.memory m WHERE m.id = ANY (v_members)
+				RETURNING id INTO v_new;
+			INSERT INTO @extschema@.association (src, dst, weight)
+				SELECT least(x.id, v_new), greatest(x.id, v_new), x.sim
+				FROM unnest(v_members, v_sims) AS x(id, sim)
+				ON CONFLICT (src, dst) DO UPDATE SET weight = EXCLUDED.weight;
+			UPDATE @extschema@.memory m
+				SET metadata = m.metadata || pg_catalog.jsonb_build_object('consolidated_into', v_new)
+				WHERE m.id = ANY (v_members);
+			v_grouped := v_grouped + pg_catalog.cardinality(v_members);
+			v_created := v_created + 1;
+		END LOOP;
+	END LOOP;
+
+	/*
+	 * 2. Decay: episodic memories not accessed (nor created) within
+	 * engram.forget_after have their confidence multiplied by
+	 * engram.forget_decay_factor (once per consolidate run).
+	 */
+	UPDATE @extschema@.memory m
+		SET confidence = m.confidence * v_factor
+		FROM (SELECT m2.id
+			  FROM @extschema@.memory m2
+			  CROSS JOIN LATERAL @extschema@._access('@extschema@.memory'::pg_catalog.regclass, m2.ctid) a
+			  WHERE m2.kind = 'episodic'
+				AND (consolidate.space IS NULL OR m2.space = consolidate.space)
+				AND greatest(m2.created_at, a.last_access) < pg_catalog.now() - v_after) stale
+		WHERE m.id = stale.id;
+	GET DIAGNOSTICS v_decayed = ROW_COUNT;
+
+	-- 3. Forget episodic memories whose confidence fell below engram.forget_threshold.
+	DELETE FROM @extschema@.memory m
+		WHERE m.kind = 'episodic' AND m.confidence < v_forget
+		  AND (consolidate.space IS NULL OR m.space = consolidate.space);
+	GET DIAGNOSTICS v_forgotten = ROW_COUNT;
+
+	RETURN QUERY VALUES ('grouped'::pg_catalog.text, v_grouped),
+						('semantic_created', v_created),
+						('decayed', v_decayed),
+						('forgotten', v_forgotten);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.consolidate(pg_catalog.text) IS
+'group near-duplicate episodic memories (cosine >= engram.consolidate_threshold) into new semantic memories with provenance (associations, metadata.sources), multiply the confidence of episodic memories unused for engram.forget_after by engram.forget_decay_factor, forget episodic memories below engram.forget_threshold; returns the count of each action';
+
+-- views ------------------------------------------------------------------------
+
+CREATE VIEW @extschema@.memories WITH (security_invoker = true) AS
+	SELECT m.id, m.space, m.kind, m.content, m.confidence, m.created_at, m.occurred_at,
+		   m.location, m.participants, m.metadata,
+		   a.access_count,
+		   coalesce(a.last_access, m.created_at) AS last_access,
+		   @extschema@._tier('@extschema@.memory'::pg_catalog.regclass, m.ctid) AS tier,
+		   m.embedding IS NOT NULL AS has_embedding
+	FROM @extschema@.memory m
+	CROSS JOIN LATERAL @extschema@._access('@extschema@.memory'::pg_catalog.regclass, m.ctid) a;
+COMMENT ON VIEW @extschema@.memories IS
+'memories with access history and tier (row-level security of engram.memory applies)';
+
+CREATE VIEW @extschema@.memory_stats WITH (security_invoker = true) AS
+	SELECT m.space,
+		   pg_catalog.count(*) AS memories,
+		   pg_catalog.count(*) FILTER (WHERE m.kind = 'episodic') AS episodic,
+		   pg_catalog.count(*) FILTER (WHERE m.kind = 'semantic') AS semantic,
+		   pg_catalog.count(*) FILTER (WHERE m.has_embedding) AS with_embedding,
+		   pg_catalog.avg(m.confidence)::pg_catalog.float4 AS avg_confidence,
+		   pg_catalog.sum(m.access_count) AS accesses,
+		   pg_catalog.max(m.last_access) AS last_access
+	FROM @extschema@.memories m
+	GROUP BY m.space;
+COMMENT ON VIEW @extschema@.memory_stats IS
+'per-space counts, confidence and access totals';

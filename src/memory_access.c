@@ -1,0 +1,143 @@
+/*-------------------------------------------------------------------------
+ *
+ * memory_access.c
+ *	  engram memory API: the single place that asks storage for a memory
+ *	  row's access history and tier, and records accesses.
+ *
+ * Every SQL path (recall, remember's dedup reinforcement, the
+ * engram.memories view, engram.access_count/last_access, consolidate's
+ * staleness test) goes through the three functions below, via the
+ * SQL-callable wrappers engram._access(regclass, tid),
+ * engram._record_access(regclass, tid) and engram._tier(regclass, tid).
+ *
+ * WIRING POINT: until the engram table AM exports
+ *		bool engram_get_access(Relation, ItemPointer, uint32 *, TimestampTz *)
+ *		void engram_record_access(Relation, ItemPointer)
+ * and a tier lookup, these report "no history" (count 0, last unknown, so
+ * callers fall back to created_at) and tier 'hot'.  Wiring them is a change
+ * to the bodies of memory_access_get, memory_access_record and
+ * memory_tier_get only.
+ *
+ * Recording an access must never create a row version (recall is a read)
+ * and must never write on a hot standby or in a read-only transaction: the
+ * check is made here, before storage is asked to record anything.
+ *
+ * IDENTIFICATION
+ *	  src/memory_access.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/rel.h"
+
+#include "memory.h"
+
+/*
+ * Access history of the row at tid: number of recorded accesses (not
+ * counting the insert) and the time of the last one.  Returns false when
+ * storage keeps no history for the row.
+ */
+bool
+memory_access_get(Relation rel, ItemPointer tid, uint32 *count,
+				  TimestampTz *last)
+{
+	/* WIRING POINT: return engram_get_access(rel, tid, count, last); */
+	*count = 0;
+	*last = 0;
+	return false;
+}
+
+/*
+ * Record one access of the row at tid, without a new row version.  A no-op
+ * on a hot standby and in a read-only transaction.
+ */
+void
+memory_access_record(Relation rel, ItemPointer tid)
+{
+	if (RecoveryInProgress() || XactReadOnly)
+		return;
+	/* WIRING POINT: engram_record_access(rel, tid); */
+}
+
+/* Storage tier of the row at tid ('hot', 'warm', 'cold'). */
+const char *
+memory_tier_get(Relation rel, ItemPointer tid)
+{
+	/* WIRING POINT: ask the tier code (tier.h) once it exports a lookup. */
+	return "hot";
+}
+
+/*
+ * engram._access(rel regclass, tid tid, OUT access_count bigint,
+ *				  OUT last_access timestamptz)
+ */
+PG_FUNCTION_INFO_V1(engram_memory_access);
+Datum
+engram_memory_access(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	ItemPointer tid = (ItemPointer) PG_GETARG_POINTER(1);
+	TupleDesc	tupdesc;
+	Relation	rel;
+	uint32		count;
+	TimestampTz last;
+	bool		known;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+
+	rel = table_open(relid, AccessShareLock);
+	known = memory_access_get(rel, tid, &count, &last);
+	table_close(rel, AccessShareLock);
+
+	values[0] = Int64GetDatum(known ? (int64) count : 0);
+	if (known && last != 0)
+		values[1] = TimestampTzGetDatum(last);
+	else
+		nulls[1] = true;
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/* engram._record_access(rel regclass, tid tid) RETURNS boolean */
+PG_FUNCTION_INFO_V1(engram_memory_record_access);
+Datum
+engram_memory_record_access(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	ItemPointer tid = (ItemPointer) PG_GETARG_POINTER(1);
+	Relation	rel;
+
+	if (RecoveryInProgress() || XactReadOnly)
+		PG_RETURN_BOOL(false);
+	rel = table_open(relid, AccessShareLock);
+	memory_access_record(rel, tid);
+	table_close(rel, AccessShareLock);
+	PG_RETURN_BOOL(true);
+}
+
+/* engram._tier(rel regclass, tid tid) RETURNS text */
+PG_FUNCTION_INFO_V1(engram_memory_tier);
+Datum
+engram_memory_tier(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	ItemPointer tid = (ItemPointer) PG_GETARG_POINTER(1);
+	Relation	rel;
+	const char *tier;
+
+	rel = table_open(relid, AccessShareLock);
+	tier = memory_tier_get(rel, tid);
+	table_close(rel, AccessShareLock);
+	PG_RETURN_TEXT_P(cstring_to_text(tier));
+}
