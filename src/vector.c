@@ -30,7 +30,9 @@
 #include "common/shortest_dec.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "funcapi.h"
 #include "libpq/pqformat.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -813,6 +815,109 @@ vector_hash_extended(PG_FUNCTION_ARGS)
 		pfree(copy);
 	PG_FREE_IF_COPY(v, 0);
 	return h;
+}
+
+/*
+ * vector_kernel_selftest(): run every kernel family this CPU supports (not
+ * only the one dispatched) over lengths 1..200 on small-integer data, where
+ * float sums are exact, and count the results that differ from the exact
+ * double-precision answer.  This lets the regression tests cover the
+ * portable kernels on AVX2 machines too.
+ */
+typedef struct VectorKernelFamily
+{
+	const char *name;
+	float		(*l2) (const float *a, const float *b, int n);
+	float		(*ip) (const float *a, const float *b, int n);
+	void		(*cos) (const float *a, const float *b, int n,
+						float *ab, float *aa, float *bb);
+} VectorKernelFamily;
+
+PG_FUNCTION_INFO_V1(vector_kernel_selftest);
+Datum
+vector_kernel_selftest(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	VectorKernelFamily families[2];
+	int			nfamilies = 0;
+	const int	maxn = 200;
+	float	   *a;
+	float	   *b;
+	int			f;
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	families[nfamilies].name = "portable";
+	families[nfamilies].l2 = l2_squared_portable;
+	families[nfamilies].ip = inner_product_portable;
+	families[nfamilies].cos = cosine_parts_portable;
+	nfamilies++;
+#ifdef VK_HAVE_AVX2_KERNELS
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+	{
+		families[nfamilies].name = "avx2";
+		families[nfamilies].l2 = l2_squared_avx2;
+		families[nfamilies].ip = inner_product_avx2;
+		families[nfamilies].cos = cosine_parts_avx2;
+		nfamilies++;
+	}
+#endif
+
+	/* extra room so unaligned starts (offset 1..3) are covered too */
+	a = (float *) palloc(sizeof(float) * (maxn + 4));
+	b = (float *) palloc(sizeof(float) * (maxn + 4));
+	for (int i = 0; i < maxn + 4; i++)
+	{
+		a[i] = (float) ((i * 7) % 11 - 5);
+		b[i] = (float) ((i * 5) % 9 - 4);
+	}
+
+	for (f = 0; f < nfamilies; f++)
+	{
+		int64		cases = 0;
+		int64		failures = 0;
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		for (int off = 0; off < 4; off++)
+		{
+			for (int n = 1; n <= maxn; n++)
+			{
+				const float *x = a + off;
+				const float *y = b + off;
+				double		l2 = 0.0,
+							ip = 0.0,
+							xx = 0.0,
+							yy = 0.0;
+				float		cab,
+							caa,
+							cbb;
+
+				CHECK_FOR_INTERRUPTS();
+				for (int i = 0; i < n; i++)
+				{
+					l2 += ((double) x[i] - y[i]) * ((double) x[i] - y[i]);
+					ip += (double) x[i] * y[i];
+					xx += (double) x[i] * x[i];
+					yy += (double) y[i] * y[i];
+				}
+				families[f].cos(x, y, n, &cab, &caa, &cbb);
+				cases++;
+				if ((double) families[f].l2(x, y, n) != l2 ||
+					(double) families[f].ip(x, y, n) != ip ||
+					(double) cab != ip || (double) caa != xx || (double) cbb != yy)
+					failures++;
+			}
+		}
+		values[0] = CStringGetTextDatum(families[f].name);
+		values[1] = Int64GetDatum(cases);
+		values[2] = Int64GetDatum(failures);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	pfree(a);
+	pfree(b);
+	return (Datum) 0;
 }
 
 /* Which kernel family this backend uses ("avx2" or "portable"). */

@@ -166,6 +166,14 @@ CREATE FUNCTION @extschema@.vector_kernel()
 	AS 'MODULE_PATHNAME', 'vector_kernel'
 	LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
+-- Diagnostic: checks every kernel family this CPU supports against exact
+-- answers; one row per family.
+CREATE FUNCTION @extschema@.vector_kernel_selftest(
+		OUT kernel pg_catalog.text, OUT cases pg_catalog.int8, OUT failures pg_catalog.int8)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'vector_kernel_selftest'
+	LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+
 CREATE OPERATOR @extschema@.<-> (
 	LEFTARG = @extschema@.vector, RIGHTARG = @extschema@.vector,
 	FUNCTION = @extschema@.l2_distance,
