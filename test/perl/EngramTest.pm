@@ -414,6 +414,8 @@ nodes run the same binaries and a physical standby has the same catalogs,
 roles and rows, so any difference is a real one.  Only the "-- Dumped from
 database version / by pg_dumpall version" comment lines could differ in
 principle (different installations): they are dropped before comparing.
+Where pg_dumpall has --restrict-key (15.14 and later), a fixed key is used
+so that the \restrict lines match.
 
 =cut
 
@@ -424,11 +426,26 @@ sub dumpall
 	# a node running from another installation
 	my @cmd = ('pg_dumpall', '--no-sync', '-h', $node->host, '-p', $node->port,
 		'-f', $file);
+	# pg_dumpall 15.14+ wraps the script in \restrict <random key>: fix the
+	# key so that two dumps can be compared
+	push @cmd, '--restrict-key=engramtest' if _dumpall_has_restrict_key();
 	my $ok = IPC::Run::run(\@cmd, '>', \my $out, '2>', \my $err);
 	croak "pg_dumpall of " . $node->name . " failed: $err" unless $ok;
 	my $text = slurp_file($file);
 	$text =~ s/^-- Dumped (from database version|by pg_dumpall version).*\n//mg;
 	return $text;
+}
+
+my $_restrict_key;
+
+sub _dumpall_has_restrict_key
+{
+	if (!defined $_restrict_key)
+	{
+		IPC::Run::run([ 'pg_dumpall', '--help' ], '>', \my $help);
+		$_restrict_key = ($help // '') =~ /--restrict-key/ ? 1 : 0;
+	}
+	return $_restrict_key;
 }
 
 sub dumps_identical
