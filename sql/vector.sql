@@ -120,6 +120,31 @@ INSERT INTO vt_big SELECT array_fill(0.5::real, ARRAY[16000]);
 SELECT vector_dims(v), pg_column_size(v), l2_norm(v) FROM vt_big;
 DROP TABLE vt_big;
 
+-- aggregates: element-wise avg (double sums) and sum
+CREATE TABLE va (g int, v vector(3));
+INSERT INTO va VALUES (1, '[1,2,3]'), (1, '[3,2,1]'), (1, '[2,5,-4]'),
+  (2, '[0.5,0.5,0.5]'), (3, NULL);
+SELECT g, avg(v), sum(v), count(v) FROM va GROUP BY g ORDER BY g;
+SELECT avg(v), sum(v) FROM va;
+SELECT avg(v), sum(v) FROM va WHERE false;          -- no rows: NULL
+-- avg keeps double precision internally: 1e7 + 1 - 1e7 in float would be 0
+SELECT avg(v) FROM (VALUES ('[10000000]'::vector), ('[1]'), ('[-10000000]')) t(v);
+-- parallel plan with partial aggregation (combine function)
+CREATE TABLE vpar AS SELECT g % 4 AS k, ARRAY[g % 10, 1]::real[]::vector AS v
+  FROM generate_series(1, 20000) g;
+ANALYZE vpar;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF) SELECT avg(v), sum(v) FROM vpar;
+SELECT avg(v), sum(v) FROM vpar;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+DROP TABLE va, vpar;
+
 -- equality and ordering: element by element, then the shorter first
 SELECT '[1,2]'::vector = '[1,2]' AS eq, '[1,2]'::vector <> '[1,2]' AS ne,
        '[1,2]'::vector < '[1,3]' AS lt, '[1,2]'::vector < '[1,2,0]' AS prefix_lt,

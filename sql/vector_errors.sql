@@ -84,9 +84,13 @@ SELECT cosine_distance('[1]', '[1,2]');
 SELECT '[1,2]'::vector + '[1]';
 SELECT '[1,2]'::vector - '[1]';
 
+SELECT avg(v) FROM (VALUES ('[1,2]'::vector), ('[1,2,3]')) t(v);
+SELECT sum(v) FROM (VALUES ('[1,2]'::vector), ('[1,2,3]')) t(v);
+
 -- elementwise overflow: 22003
 SELECT '[3e38]'::vector + '[3e38]';
 SELECT '[-3e38]'::vector - '[3e38]';
+SELECT sum(v) FROM (VALUES ('[3e38]'::vector), ('[3e38]')) t(v);
 
 -- arrays
 SELECT ARRAY[1,NULL,3]::real[]::vector;         -- 22004 null_value_not_allowed

@@ -710,6 +710,115 @@ vector_sub(PG_FUNCTION_ARGS)
 }
 
 /* ----------------------------------------------------------------
+ * avg(vector): state is float8[] {count, sum_1, ..., sum_dim}, '{0}' when
+ * empty.  Sums in double so long averages do not lose precision.
+ * ----------------------------------------------------------------
+ */
+static float8 *
+vector_avg_state(ArrayType *state, int *nelems)
+{
+	if (ARR_NDIM(state) != 1 || ARR_HASNULL(state) ||
+		ARR_ELEMTYPE(state) != FLOAT8OID || ARR_DIMS(state)[0] < 1)
+		elog(ERROR, "invalid vector avg state");
+	*nelems = ARR_DIMS(state)[0];
+	return (float8 *) ARR_DATA_PTR(state);
+}
+
+static ArrayType *
+vector_avg_new_state(int dim)
+{
+	Datum	   *d = (Datum *) palloc(sizeof(Datum) * (dim + 1));
+	ArrayType  *result;
+
+	for (int i = 0; i <= dim; i++)
+		d[i] = Float8GetDatum(0.0);
+	result = construct_array(d, dim + 1, FLOAT8OID, sizeof(float8),
+							 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	pfree(d);
+	return result;
+}
+
+PG_FUNCTION_INFO_V1(vector_accum);
+Datum
+vector_accum(PG_FUNCTION_ARGS)
+{
+	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
+	EngramVector *v = PG_GETARG_ENGRAM_VECTOR_P(1);
+	int			n;
+	float8	   *s = vector_avg_state(state, &n);
+
+	if (n == 1)
+	{
+		/* first row: size the state to this vector */
+		float8		count = s[0];
+
+		state = vector_avg_new_state(v->dim);
+		s = (float8 *) ARR_DATA_PTR(state);
+		s[0] = count;
+	}
+	else if (n - 1 != v->dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("different vector dimensions %d and %d", n - 1, v->dim)));
+	else if (!AggCheckCallContext(fcinfo, NULL))
+	{
+		/* outside an aggregate the input must not be modified */
+		state = DatumGetArrayTypePCopy(PG_GETARG_DATUM(0));
+		s = (float8 *) ARR_DATA_PTR(state);
+	}
+
+	s[0] += 1.0;
+	for (int i = 0; i < v->dim; i++)
+		s[i + 1] += (double) v->x[i];
+	PG_RETURN_ARRAYTYPE_P(state);
+}
+
+PG_FUNCTION_INFO_V1(vector_combine);
+Datum
+vector_combine(PG_FUNCTION_ARGS)
+{
+	ArrayType  *sa = PG_GETARG_ARRAYTYPE_P(0);
+	ArrayType  *sb = PG_GETARG_ARRAYTYPE_P(1);
+	int			na,
+				nb;
+	float8	   *a = vector_avg_state(sa, &na);
+	float8	   *b = vector_avg_state(sb, &nb);
+	ArrayType  *result;
+	float8	   *r;
+
+	if (nb == 1)
+		PG_RETURN_ARRAYTYPE_P(sa);
+	if (na == 1)
+		PG_RETURN_ARRAYTYPE_P(sb);
+	if (na != nb)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("different vector dimensions %d and %d", na - 1, nb - 1)));
+	result = vector_avg_new_state(na - 1);
+	r = (float8 *) ARR_DATA_PTR(result);
+	for (int i = 0; i < na; i++)
+		r[i] = a[i] + b[i];
+	PG_RETURN_ARRAYTYPE_P(result);
+}
+
+PG_FUNCTION_INFO_V1(vector_avg);
+Datum
+vector_avg(PG_FUNCTION_ARGS)
+{
+	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
+	int			n;
+	float8	   *s = vector_avg_state(state, &n);
+	EngramVector *result;
+
+	if (n == 1 || s[0] == 0.0)
+		PG_RETURN_NULL();
+	result = vector_new(n - 1);
+	for (int i = 0; i < n - 1; i++)
+		result->x[i] = (float) (s[i + 1] / s[0]);
+	PG_RETURN_ENGRAM_VECTOR_P(result);
+}
+
+/* ----------------------------------------------------------------
  * Ordering, equality and hashing
  *
  * Order: element by element, then the shorter vector first.  Elements are

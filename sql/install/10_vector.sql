@@ -203,6 +203,41 @@ CREATE OPERATOR @extschema@.- (
 	FUNCTION = @extschema@.vector_sub
 );
 
+-- aggregates -------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.vector_accum(pg_catalog.float8[], @extschema@.vector)
+	RETURNS pg_catalog.float8[]
+	AS 'MODULE_PATHNAME', 'vector_accum'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.vector_combine(pg_catalog.float8[], pg_catalog.float8[])
+	RETURNS pg_catalog.float8[]
+	AS 'MODULE_PATHNAME', 'vector_combine'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.vector_avg(pg_catalog.float8[])
+	RETURNS @extschema@.vector
+	AS 'MODULE_PATHNAME', 'vector_avg'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- element-wise mean (sums in double); NULL over no rows
+CREATE AGGREGATE @extschema@.avg(@extschema@.vector) (
+	SFUNC = @extschema@.vector_accum,
+	STYPE = pg_catalog.float8[],
+	FINALFUNC = @extschema@.vector_avg,
+	COMBINEFUNC = @extschema@.vector_combine,
+	INITCOND = '{0}',
+	PARALLEL = SAFE
+);
+
+-- element-wise sum (float, errors on overflow)
+CREATE AGGREGATE @extschema@.sum(@extschema@.vector) (
+	SFUNC = @extschema@.vector_add,
+	STYPE = @extschema@.vector,
+	COMBINEFUNC = @extschema@.vector_add,
+	PARALLEL = SAFE
+);
+
 -- comparison, btree and hash support ------------------------------------
 
 CREATE FUNCTION @extschema@.vector_cmp(@extschema@.vector, @extschema@.vector)
