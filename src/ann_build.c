@@ -1,0 +1,520 @@
+/*-------------------------------------------------------------------------
+ *
+ * ann_build.c
+ *	  engram_hnsw: CREATE INDEX.
+ *
+ * The graph is built in memory (quantised vectors + int32 links), within
+ * maintenance_work_mem, then written out page by page without WAL and
+ * logged at the end with one log_newpage_range over the whole relation.
+ * If the graph outgrows maintenance_work_mem, what was built so far is
+ * written out and the remaining rows are inserted straight into the
+ * on-disk pages (same code as INSERT, minus the WAL): slower, but the build
+ * finishes; a NOTICE says so.
+ *
+ * IDENTIFICATION
+ *	  src/ann_build.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/tableam.h"
+#include "access/xloginsert.h"
+#include "catalog/index.h"
+#include "commands/progress.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/bufmgr.h"
+#include "storage/smgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "ann.h"
+
+typedef struct BNode
+{
+	ItemPointerData heaptid;
+	uint8		level;
+	AnnQVec		q;
+	int32	   *nb;				/* level 0: 2m slots, then m per level */
+	uint16	   *cnt;			/* level + 1 counts */
+} BNode;
+
+typedef struct BuildState
+{
+	Relation	heap;
+	Relation	index;
+	AnnShape	s;
+	int			efc;
+	double		indtuples;
+	double		reltuples;
+	bool		on_disk;		/* graph outgrew memory: inserting on disk */
+
+	/* in-memory graph */
+	BNode	   *nodes;
+	int			nnodes;
+	int			capnodes;
+	int			ep;
+	int			ep_level;
+	Size		mem_used;
+	Size		mem_limit;
+
+	pg_prng_state rng;
+	float	   *xbuf;
+	MemoryContext graphctx;
+	MemoryContext tmpctx;
+
+	/* scratch for one insertion */
+	AnnQVec    *query;
+	AnnVisited	visited;
+} BuildState;
+
+static inline int
+bnode_offset(const AnnShape *s, int level)
+{
+	return level == 0 ? 0 : 2 * s->m + (level - 1) * s->m;
+}
+
+/* graph callbacks over the in-memory graph (ids are array indexes) */
+static int
+mem_neighbors(void *arg, AnnId id, int level, AnnId *out)
+{
+	BuildState *bs = arg;
+	BNode	   *n = &bs->nodes[id];
+	int32	   *nb;
+	int			k;
+	int			i;
+
+	if (n->level < level)
+		return 0;
+	nb = n->nb + bnode_offset(&bs->s, level);
+	k = n->cnt[level];
+	for (i = 0; i < k; i++)
+		out[i] = (AnnId) nb[i];
+	return k;
+}
+
+static float
+mem_distance(void *arg, AnnId id, bool *deleted)
+{
+	BuildState *bs = arg;
+	BNode	   *n = &bs->nodes[id];
+
+	*deleted = false;
+	return ann_code_distance(bs->s.metric, bs->query, n->q.codes, n->q.scale,
+							 n->q.norm2, bs->s.dim);
+}
+
+static const AnnGraphOps mem_ops = {mem_neighbors, mem_distance};
+
+static float
+mem_pairdist(void *arg, AnnId a, AnnId b)
+{
+	BuildState *bs = arg;
+	BNode	   *x = &bs->nodes[a];
+	BNode	   *y = &bs->nodes[b];
+
+	return ann_code_distance(bs->s.metric, &x->q, y->q.codes, y->q.scale,
+							 y->q.norm2, bs->s.dim);
+}
+
+static int
+cand_cmp(const void *a, const void *b)
+{
+	const AnnCand *x = a;
+	const AnnCand *y = b;
+
+	if (x->dist != y->dist)
+		return x->dist < y->dist ? -1 : 1;
+	return x->id < y->id ? -1 : (x->id > y->id ? 1 : 0);
+}
+
+/* link e -> nid on level, pruning e's list with the heuristic when full */
+static void
+mem_backlink(BuildState *bs, int e, int level, int nid, AnnCand *scratch,
+			 AnnCand *sel)
+{
+	BNode	   *en = &bs->nodes[e];
+	int32	   *nb = en->nb + bnode_offset(&bs->s, level);
+	int			cap = ann_level_cap(&bs->s, level);
+	int			k = en->cnt[level];
+	int			i;
+	int			nsel;
+
+	if (k < cap)
+	{
+		nb[k] = nid;
+		en->cnt[level] = k + 1;
+		return;
+	}
+	for (i = 0; i < k; i++)
+	{
+		scratch[i].id = nb[i];
+		scratch[i].dist = mem_pairdist(bs, e, nb[i]);
+	}
+	scratch[k].id = nid;
+	scratch[k].dist = mem_pairdist(bs, e, nid);
+	qsort(scratch, k + 1, sizeof(AnnCand), cand_cmp);
+	nsel = ann_select_neighbors(scratch, k + 1, cap, mem_pairdist, bs, sel);
+	for (i = 0; i < nsel; i++)
+		nb[i] = (int32) sel[i].id;
+	en->cnt[level] = nsel;
+}
+
+static void
+mem_insert(BuildState *bs, int nid)
+{
+	BNode	   *n = &bs->nodes[nid];
+	AnnShape   *s = &bs->s;
+	AnnCand		entry[1];
+	AnnCand    *found;
+	AnnCand    *sel;
+	AnnCand    *sel2;
+	AnnCand    *scratch;
+	AnnCand    *entries;
+	int			nentry;
+	int			l;
+
+	if (bs->ep < 0)
+	{
+		bs->ep = nid;
+		bs->ep_level = n->level;
+		return;
+	}
+	bs->query = &n->q;
+	found = palloc(sizeof(AnnCand) * bs->efc);
+	entries = palloc(sizeof(AnnCand) * bs->efc);
+	sel = palloc(sizeof(AnnCand) * 2 * s->m);
+	sel2 = palloc(sizeof(AnnCand) * 2 * s->m);
+	scratch = palloc(sizeof(AnnCand) * (2 * s->m + 1));
+	entry[0].id = bs->ep;
+	entry[0].dist = 0;
+	memcpy(entries, entry, sizeof(AnnCand));
+	nentry = 1;
+
+	for (l = bs->ep_level; l > n->level; l--)
+	{
+		ann_visited_reset(&bs->visited);
+		if (ann_search_layer(&mem_ops, bs, entries, nentry, 1, l, 2 * s->m,
+							 &bs->visited, found) > 0)
+			entries[0] = found[0];
+	}
+	for (l = Min(n->level, bs->ep_level); l >= 0; l--)
+	{
+		int			nf;
+		int			nsel;
+		int			cap = ann_level_cap(s, l);
+		int32	   *nb = n->nb + bnode_offset(s, l);
+		int			i;
+
+		ann_visited_reset(&bs->visited);
+		nf = ann_search_layer(&mem_ops, bs, entries, nentry, bs->efc, l,
+							  2 * s->m, &bs->visited, found);
+		nsel = ann_select_neighbors(found, nf, cap, mem_pairdist, bs, sel);
+		for (i = 0; i < nsel; i++)
+			nb[i] = (int32) sel[i].id;
+		n->cnt[l] = nsel;
+		for (i = 0; i < nsel; i++)
+			mem_backlink(bs, (int) sel[i].id, l, nid, scratch, sel2);
+		if (nf > 0)
+		{
+			memcpy(entries, found, sizeof(AnnCand) * nf);
+			nentry = nf;
+		}
+	}
+	if (n->level > bs->ep_level)
+	{
+		bs->ep = nid;
+		bs->ep_level = n->level;
+	}
+	pfree(found);
+	pfree(entries);
+	pfree(sel);
+	pfree(scratch);
+}
+
+/* write the in-memory graph to pages 1.. and fill in the meta page */
+static void
+flush_graph(BuildState *bs)
+{
+	AnnShape   *s = &bs->s;
+	BlockNumber *blk = palloc(sizeof(BlockNumber) * Max(bs->nnodes, 1));
+	OffsetNumber *off = palloc(sizeof(OffsetNumber) * Max(bs->nnodes, 1));
+	Size		pagefree = BLCKSZ - MAXALIGN(sizeof(AnnPageOpaqueData)) - SizeOfPageHeaderData;
+	Size		avail = 0;
+	BlockNumber cur = ANN_METAPAGE_BLKNO;
+	OffsetNumber curoff = 0;
+	int			i;
+	int			first = 0;
+	char	   *item = palloc(MAXALIGN(ann_node_size(s, s->max_level)));
+	AnnId	   *nbids[ANN_MAX_LEVEL + 1];
+	int			nnb[ANN_MAX_LEVEL + 1];
+	Buffer		metabuf;
+	AnnMetaPageData *meta;
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ANN_PHASE_WRITE);
+
+	/* positions first: links refer to nodes on later pages too */
+	for (i = 0; i < bs->nnodes; i++)
+	{
+		Size		need = MAXALIGN(ann_node_size(s, bs->nodes[i].level)) + sizeof(ItemIdData);
+
+		if (need > avail)
+		{
+			cur++;
+			curoff = 0;
+			avail = pagefree;
+		}
+		avail -= need;
+		blk[i] = cur;
+		off[i] = ++curoff;
+	}
+	for (i = 0; i <= ANN_MAX_LEVEL; i++)
+		nbids[i] = palloc(sizeof(AnnId) * 2 * s->m);
+
+	/* then the pages, in block order */
+	while (first < bs->nnodes)
+	{
+		Buffer		buf;
+		Page		page;
+		int			last = first;
+
+		CHECK_FOR_INTERRUPTS();
+		buf = ReadBufferExtended(bs->index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
+		if (BufferGetBlockNumber(buf) != blk[first])
+			elog(ERROR, "unexpected block %u while writing engram_hnsw index (wanted %u)",
+				 BufferGetBlockNumber(buf), blk[first]);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		page = BufferGetPage(buf);
+		ann_init_page(page, ANN_PAGE_NODE);
+		while (last < bs->nnodes && blk[last] == blk[first])
+		{
+			BNode	   *n = &bs->nodes[last];
+			int			l;
+			Size		size = ann_node_size(s, n->level);
+
+			for (l = 0; l <= n->level; l++)
+			{
+				int32	   *nb = n->nb + bnode_offset(s, l);
+				int			k;
+
+				nnb[l] = n->cnt[l];
+				for (k = 0; k < nnb[l]; k++)
+					nbids[l][k] = AnnIdMake(blk[nb[k]], off[nb[k]]);
+			}
+			ann_form_node(s, item, &n->q, n->level, &n->heaptid, nbids, nnb);
+			if (PageAddItem(page, (Item) item, size, off[last], false, false) != off[last])
+				elog(ERROR, "failed to add node to engram_hnsw index");
+			last++;
+		}
+		MarkBufferDirty(buf);
+		UnlockReleaseBuffer(buf);
+		first = last;
+	}
+
+	metabuf = ReadBuffer(bs->index, ANN_METAPAGE_BLKNO);
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	meta = AnnPageGetMeta(BufferGetPage(metabuf));
+	meta->dim = s->dim;
+	meta->max_level = s->max_level;
+	if (bs->ep >= 0)
+	{
+		meta->ep_level = bs->ep_level;
+		meta->ep_blkno = blk[bs->ep];
+		meta->ep_offset = off[bs->ep];
+		meta->insert_blkno = cur;
+	}
+	MarkBufferDirty(metabuf);
+	UnlockReleaseBuffer(metabuf);
+	pfree(blk);
+	pfree(off);
+}
+
+static void *
+graph_alloc(BuildState *bs, Size size)
+{
+	bs->mem_used += size;
+	return MemoryContextAlloc(bs->graphctx, size);
+}
+
+static void
+build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+			   bool tupleIsAlive, void *state)
+{
+	BuildState *bs = state;
+	MemoryContext old;
+	EngramVector *v;
+
+	if (isnull[0])
+		return;					/* NULL vectors are not indexed */
+
+	old = MemoryContextSwitchTo(bs->tmpctx);
+	v = DatumGetEngramVector(values[0]);
+	if (bs->s.dim == 0)
+	{
+		/* column without typmod: the first vector decides */
+		ann_check_dim(index, v->dim, 0);
+		bs->s.dim = v->dim;
+		bs->s.max_level = ann_compute_max_level(bs->s.dim, bs->s.m);
+		bs->xbuf = MemoryContextAlloc(bs->graphctx, sizeof(float) * bs->s.dim);
+	}
+	ann_check_dim(index, v->dim, bs->s.dim);
+
+	if (!bs->on_disk && bs->mem_used > bs->mem_limit)
+	{
+		ereport(NOTICE,
+				(errmsg("engram_hnsw graph no longer fits into maintenance_work_mem after %.0f tuples",
+						bs->indtuples),
+				 errdetail("Building continues on disk, which is slower."),
+				 errhint("Increase maintenance_work_mem to speed up builds.")));
+		MemoryContextSwitchTo(old);
+		flush_graph(bs);
+		MemoryContextReset(bs->graphctx);
+		bs->nodes = NULL;
+		bs->on_disk = true;
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ANN_PHASE_LOAD);
+		old = MemoryContextSwitchTo(bs->tmpctx);
+	}
+
+	if (bs->on_disk)
+		ann_insert_vector(index, v, tid, true, &bs->rng);
+	else if (ann_prepare_vector(bs->s.metric, v, bs->xbuf))
+	{
+		BNode	   *n;
+		int			nslots;
+
+		if (bs->nnodes == bs->capnodes)
+		{
+			Size		newcap = Max(bs->capnodes * 2, 1024);
+
+			if (bs->nodes == NULL)
+				bs->nodes = MemoryContextAllocHuge(bs->graphctx, sizeof(BNode) * newcap);
+			else
+				bs->nodes = repalloc_huge(bs->nodes, sizeof(BNode) * newcap);
+			bs->mem_used += sizeof(BNode) * (newcap - bs->capnodes);
+			bs->capnodes = newcap;
+		}
+		n = &bs->nodes[bs->nnodes];
+		n->heaptid = *tid;
+		n->level = ann_random_level(&bs->rng, bs->s.m, bs->s.max_level);
+		n->q.codes = graph_alloc(bs, bs->s.dim);
+		ann_quantize(bs->xbuf, bs->s.dim, &n->q);
+		nslots = bnode_offset(&bs->s, n->level + 1);
+		n->nb = graph_alloc(bs, sizeof(int32) * nslots);
+		n->cnt = graph_alloc(bs, sizeof(uint16) * (n->level + 1));
+		memset(n->cnt, 0, sizeof(uint16) * (n->level + 1));
+		bs->nnodes++;
+		mem_insert(bs, bs->nnodes - 1);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(bs->tmpctx);
+
+	bs->indtuples++;
+	if (((int64) bs->indtuples & 63) == 0)
+	{
+		CHECK_FOR_INTERRUPTS();
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) bs->indtuples);
+	}
+}
+
+static void
+write_meta(Relation index, ForkNumber fork, int dim, int m, int efc,
+		   int metric, int max_level)
+{
+	Buffer		buf;
+	Page		page;
+
+	buf = ReadBufferExtended(index, fork, P_NEW, RBM_NORMAL, NULL);
+	Assert(BufferGetBlockNumber(buf) == ANN_METAPAGE_BLKNO);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	page = BufferGetPage(buf);
+	ann_init_meta(page, dim, m, efc, metric, max_level);
+	MarkBufferDirty(buf);
+	if (fork == INIT_FORKNUM)
+		log_newpage_buffer(buf, true);
+	UnlockReleaseBuffer(buf);
+}
+
+IndexBuildResult *
+ann_ambuild(Relation heap, Relation index, IndexInfo *indexInfo)
+{
+	IndexBuildResult *result;
+	BuildState	bs;
+	int			typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
+	int			m;
+	int			efc;
+
+	if (RelationGetNumberOfBlocks(index) != 0)
+		elog(ERROR, "index \"%s\" already contains data",
+			 RelationGetRelationName(index));
+
+	memset(&bs, 0, sizeof(bs));
+	ann_get_options(index, &m, &efc);
+	bs.heap = heap;
+	bs.index = index;
+	bs.s.m = m;
+	bs.s.metric = ann_get_metric(index);
+	bs.efc = efc;
+	bs.s.dim = 0;
+	bs.s.max_level = 0;
+	if (typmod > 0)
+	{
+		ann_check_dim(index, typmod, 0);
+		bs.s.dim = typmod;
+		bs.s.max_level = ann_compute_max_level(typmod, m);
+	}
+	bs.ep = -1;
+	bs.ep_level = -1;
+	bs.mem_limit = (Size) maintenance_work_mem * 1024;
+	pg_prng_seed(&bs.rng, UINT64CONST(0x656E6772616D));	/* reproducible graphs */
+	bs.graphctx = AllocSetContextCreate(CurrentMemoryContext, "engram_hnsw build graph",
+										ALLOCSET_DEFAULT_SIZES);
+	bs.tmpctx = AllocSetContextCreate(CurrentMemoryContext, "engram_hnsw build tuple",
+									  ALLOCSET_DEFAULT_SIZES);
+	if (bs.s.dim > 0)
+		bs.xbuf = MemoryContextAlloc(bs.graphctx, sizeof(float) * bs.s.dim);
+	ann_visited_init(&bs.visited, efc * m * 4);
+
+	write_meta(index, MAIN_FORKNUM, bs.s.dim, m, efc, bs.s.metric, bs.s.max_level);
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ANN_PHASE_LOAD);
+	if (heap->rd_rel->reltuples > 0)
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL,
+									 (int64) heap->rd_rel->reltuples);
+	bs.reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
+										  build_callback, &bs, NULL);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) bs.indtuples);
+
+	if (!bs.on_disk)
+	{
+		if (bs.s.dim == 0)
+			bs.s.max_level = 0;
+		flush_graph(&bs);
+	}
+
+	/* everything was written without WAL: log all pages now */
+	if (RelationNeedsWAL(index))
+		log_newpage_range(index, MAIN_FORKNUM, 0,
+						  RelationGetNumberOfBlocks(index), true);
+
+	MemoryContextDelete(bs.graphctx);
+	MemoryContextDelete(bs.tmpctx);
+
+	result = palloc(sizeof(IndexBuildResult));
+	result->heap_tuples = bs.reltuples;
+	result->index_tuples = bs.indtuples;
+	return result;
+}
+
+void
+ann_ambuildempty(Relation index)
+{
+	int			m;
+	int			efc;
+	int			typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
+	int			dim = typmod > 0 ? typmod : 0;
+
+	ann_get_options(index, &m, &efc);
+	write_meta(index, INIT_FORKNUM, dim, m, efc, ann_get_metric(index),
+			   dim > 0 ? ann_compute_max_level(dim, m) : 0);
+}

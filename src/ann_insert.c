@@ -1,0 +1,636 @@
+/*-------------------------------------------------------------------------
+ *
+ * ann_insert.c
+ *	  engram_hnsw: reading the on-disk graph and inserting into it.
+ *
+ * Locking: buffer locks are taken one at a time, except that placing a new
+ * node holds the meta page (exclusive) and then the page the node goes to;
+ * the meta page is always locked first.  Readers copy what they need under
+ * a share lock and let go before reading the next page, so a scan or an
+ * insert never waits on two pages at once.
+ *
+ * WAL: one insert is a series of generic WAL records, each one leaving a
+ * usable graph if we crash after it:
+ *	 1. the new node with its own outgoing links (+ the meta page when a page
+ *		is added or the graph was empty): the node is not reachable yet;
+ *	 2. one record per neighbour whose list gains a back link (a single
+ *		page, list pruned to capacity with the HNSW heuristic);
+ *	 3. the meta page, if the node is the new entry point.
+ * A crash between records leaves a node with fewer in-links than it should
+ * have; the graph stays connected and searchable.
+ *
+ * IDENTIFICATION
+ *	  src/ann_insert.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/generic_xlog.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "utils/float.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "ann.h"
+
+/* ---------------------------------------------------------------------
+ * Reading
+ * ---------------------------------------------------------------------
+ */
+void
+ann_reader_init(AnnReader *r, Relation index, const AnnShape *s)
+{
+	r->index = index;
+	r->shape = *s;
+	r->buf = InvalidBuffer;
+	r->blk = InvalidBlockNumber;
+}
+
+Page
+ann_reader_lock(AnnReader *r, BlockNumber blk)
+{
+	if (r->blk != blk)
+	{
+		if (BufferIsValid(r->buf))
+			ReleaseBuffer(r->buf);
+		r->buf = ReadBuffer(r->index, blk);
+		r->blk = blk;
+	}
+	LockBuffer(r->buf, BUFFER_LOCK_SHARE);
+	return BufferGetPage(r->buf);
+}
+
+void
+ann_reader_unlock(AnnReader *r)
+{
+	LockBuffer(r->buf, BUFFER_LOCK_UNLOCK);
+}
+
+void
+ann_reader_done(AnnReader *r)
+{
+	if (BufferIsValid(r->buf))
+		ReleaseBuffer(r->buf);
+	r->buf = InvalidBuffer;
+	r->blk = InvalidBlockNumber;
+}
+
+int
+ann_node_neighbors(const AnnShape *s, AnnNodeHeader *node, int level, AnnId *out)
+{
+	ItemPointerData *nb;
+	int			n;
+	int			i;
+
+	if (node->level < level)
+		return 0;
+	n = *AnnNodeCount(s, node, level);
+	n = Min(n, ann_level_cap(s, level));
+	nb = AnnNodeNeighbors(s, node, level);
+	for (i = 0; i < n; i++)
+		out[i] = AnnIdMake(ItemPointerGetBlockNumberNoCheck(&nb[i]),
+						   ItemPointerGetOffsetNumberNoCheck(&nb[i]));
+	return n;
+}
+
+/* copy a node's header and codes out of the index; false if no such node */
+bool
+ann_read_node(Relation index, const AnnShape *s, AnnId id, AnnDiskNode *out,
+			  int8 *codes)
+{
+	Buffer		buf = ReadBuffer(index, AnnIdBlock(id));
+	Page		page;
+	AnnNodeHeader *node;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	node = ann_page_node(page, AnnIdOffset(id));
+	if (node)
+	{
+		out->id = id;
+		out->level = node->level;
+		out->flags = node->flags;
+		out->heaptid = node->heaptid;
+		out->q.scale = node->scale;
+		out->q.norm2 = node->norm2;
+		out->q.resid = node->resid;
+		out->q.codes = codes;
+		memcpy(codes, AnnNodeCodes(node), s->dim);
+	}
+	UnlockReleaseBuffer(buf);
+	return node != NULL;
+}
+
+void
+ann_form_node(const AnnShape *s, char *dst, const AnnQVec *q, int level,
+			  ItemPointer heaptid, AnnId **nb, int *nnb)
+{
+	AnnNodeHeader *node = (AnnNodeHeader *) dst;
+	int			l;
+
+	memset(dst, 0, ann_node_size(s, level));
+	node->level = level;
+	node->heaptid = *heaptid;
+	node->scale = q->scale;
+	node->norm2 = q->norm2;
+	node->resid = q->resid;
+	memcpy(AnnNodeCodes(node), q->codes, s->dim);
+	for (l = 0; l <= level; l++)
+	{
+		ItemPointerData *tids = AnnNodeNeighbors(s, node, l);
+		int			n = nb ? Min(nnb[l], ann_level_cap(s, l)) : 0;
+		int			i;
+
+		*AnnNodeCount(s, node, l) = n;
+		for (i = 0; i < n; i++)
+			ItemPointerSet(&tids[i], AnnIdBlock(nb[l][i]), AnnIdOffset(nb[l][i]));
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Graph callbacks for searching on disk with a quantised query
+ * ---------------------------------------------------------------------
+ */
+typedef struct DiskSearchCtx
+{
+	AnnReader	r;
+	AnnQVec    *query;
+} DiskSearchCtx;
+
+static int
+disk_neighbors(void *arg, AnnId id, int level, AnnId *out)
+{
+	DiskSearchCtx *ctx = arg;
+	Page		page = ann_reader_lock(&ctx->r, AnnIdBlock(id));
+	AnnNodeHeader *node = ann_page_node(page, AnnIdOffset(id));
+	int			n = node ? ann_node_neighbors(&ctx->r.shape, node, level, out) : 0;
+
+	ann_reader_unlock(&ctx->r);
+	return n;
+}
+
+static float
+disk_code_distance(void *arg, AnnId id, bool *deleted)
+{
+	DiskSearchCtx *ctx = arg;
+	Page		page = ann_reader_lock(&ctx->r, AnnIdBlock(id));
+	AnnNodeHeader *node = ann_page_node(page, AnnIdOffset(id));
+	float		d;
+
+	if (node == NULL)
+	{
+		ann_reader_unlock(&ctx->r);
+		*deleted = true;
+		return get_float4_infinity();
+	}
+	d = ann_code_distance(ctx->r.shape.metric, ctx->query, AnnNodeCodes(node),
+						  node->scale, node->norm2, ctx->r.shape.dim);
+	*deleted = (node->flags & ANN_NODE_DELETED) != 0;
+	ann_reader_unlock(&ctx->r);
+	return d;
+}
+
+static const AnnGraphOps disk_ops = {disk_neighbors, disk_code_distance};
+
+/* candidates with their codes, for the neighbour heuristic (ids = index) */
+typedef struct PruneSet
+{
+	int			metric;
+	int			dim;
+	int			n;
+	AnnDiskNode *nodes;
+} PruneSet;
+
+static float
+prune_pairdist(void *arg, AnnId a, AnnId b)
+{
+	PruneSet   *ps = arg;
+	AnnDiskNode *x = &ps->nodes[a];
+	AnnDiskNode *y = &ps->nodes[b];
+
+	return ann_code_distance(ps->metric, &x->q, y->q.codes, y->q.scale,
+							 y->q.norm2, ps->dim);
+}
+
+static int
+cand_cmp(const void *a, const void *b)
+{
+	const AnnCand *x = a;
+	const AnnCand *y = b;
+
+	if (x->dist != y->dist)
+		return x->dist < y->dist ? -1 : 1;
+	return x->id < y->id ? -1 : (x->id > y->id ? 1 : 0);
+}
+
+/*
+ * Give node `e` (on level `level`) a link to the new node `newid`, pruning
+ * its list with the heuristic when full.  The list is read and decided on
+ * without holding a lock, then written under the exclusive lock only if it
+ * did not change meanwhile (else we start over).
+ */
+static void
+add_backlink(Relation index, const AnnShape *s, AnnId e, int level,
+			 AnnId newid, const AnnQVec *newq, bool building)
+{
+	int			cap = ann_level_cap(s, level);
+	AnnId	   *old = palloc(sizeof(AnnId) * cap);
+	AnnId	   *want = palloc(sizeof(AnnId) * cap);
+	PruneSet	ps;
+	AnnCand    *cand = palloc(sizeof(AnnCand) * (cap + 1));
+	AnnCand    *sel = palloc(sizeof(AnnCand) * cap);
+	int			attempt;
+
+	ps.metric = s->metric;
+	ps.dim = s->dim;
+	ps.nodes = palloc(sizeof(AnnDiskNode) * (cap + 2));
+	for (attempt = 0; attempt < 10; attempt++)
+	{
+		Buffer		buf;
+		Page		page;
+		AnnNodeHeader *node;
+		int			nold;
+		int			nwant = 0;
+		int			i;
+		AnnWal		w;
+		bool		changed;
+
+		/* read e's current list */
+		buf = ReadBuffer(index, AnnIdBlock(e));
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		node = ann_page_node(page, AnnIdOffset(e));
+		if (node == NULL || (node->flags & ANN_NODE_DELETED) || node->level < level)
+		{
+			UnlockReleaseBuffer(buf);
+			break;
+		}
+		nold = ann_node_neighbors(s, node, level, old);
+		UnlockReleaseBuffer(buf);
+
+		for (i = 0; i < nold; i++)
+			if (old[i] == newid)
+				break;
+		if (i < nold)
+			break;				/* already linked */
+
+		if (nold < cap)
+		{
+			memcpy(want, old, sizeof(AnnId) * nold);
+			want[nold] = newid;
+			nwant = nold + 1;
+		}
+		else
+		{
+			AnnDiskNode *base = &ps.nodes[cap + 1];
+			int			ncand = 0;
+
+			/* distances from e to its neighbours and to the new node */
+			base->q.codes = palloc(s->dim);
+			if (!ann_read_node(index, s, e, base, base->q.codes))
+				break;
+			for (i = 0; i < nold; i++)
+			{
+				AnnDiskNode *nd = &ps.nodes[ncand];
+
+				nd->q.codes = palloc(s->dim);
+				if (!ann_read_node(index, s, old[i], nd, nd->q.codes) ||
+					(nd->flags & ANN_NODE_DELETED))
+					continue;	/* drop links to deleted nodes */
+				cand[ncand].id = ncand;
+				cand[ncand].dist = ann_code_distance(s->metric, &base->q,
+													 nd->q.codes, nd->q.scale,
+													 nd->q.norm2, s->dim);
+				ncand++;
+			}
+			ps.nodes[ncand].id = newid;
+			ps.nodes[ncand].q = *newq;
+			cand[ncand].id = ncand;
+			cand[ncand].dist = ann_code_distance(s->metric, &base->q,
+												 newq->codes, newq->scale,
+												 newq->norm2, s->dim);
+			ncand++;
+			ps.n = ncand;
+			qsort(cand, ncand, sizeof(AnnCand), cand_cmp);
+			nwant = ann_select_neighbors(cand, ncand, cap, prune_pairdist, &ps, sel);
+			for (i = 0; i < nwant; i++)
+			{
+				AnnId		k = sel[i].id;
+
+				want[i] = (k == ncand - 1) ? newid : ps.nodes[k].id;
+			}
+		}
+
+		/* write it if e's list is still what we decided on */
+		buf = ReadBuffer(index, AnnIdBlock(e));
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		page = BufferGetPage(buf);
+		node = ann_page_node(page, AnnIdOffset(e));
+		changed = (node == NULL || node->level < level);
+		if (!changed)
+		{
+			AnnId	   *now = palloc(sizeof(AnnId) * cap);
+			int			nnow = ann_node_neighbors(s, node, level, now);
+
+			changed = (nnow != nold || memcmp(now, old, sizeof(AnnId) * nold) != 0);
+			pfree(now);
+		}
+		if (changed)
+		{
+			UnlockReleaseBuffer(buf);
+			continue;
+		}
+		ann_wal_start(&w, index, building);
+		page = ann_wal_register(&w, buf, false);
+		node = ann_page_node(page, AnnIdOffset(e));
+		{
+			ItemPointerData *tids = AnnNodeNeighbors(s, node, level);
+
+			*AnnNodeCount(s, node, level) = nwant;
+			for (i = 0; i < nwant; i++)
+				ItemPointerSet(&tids[i], AnnIdBlock(want[i]), AnnIdOffset(want[i]));
+			for (; i < cap; i++)
+				ItemPointerSetInvalid(&tids[i]);
+		}
+		ann_wal_finish(&w);
+		UnlockReleaseBuffer(buf);
+		break;
+	}
+}
+
+/*
+ * Place a formed node: on the insert page if it fits, else on a new page.
+ * Caller holds the meta buffer exclusively; *metaw tells whether the meta
+ * page is already registered in w.  Returns the node's id.
+ */
+static AnnId
+place_node(Relation index, Buffer metabuf, AnnWal *w, Page *metapage,
+		   char *item, Size size)
+{
+	AnnMetaPageData *meta = AnnPageGetMeta(BufferGetPage(metabuf));
+	Buffer		buf = InvalidBuffer;
+	Page		page;
+	OffsetNumber off;
+	BlockNumber blk = meta->insert_blkno;
+	bool		is_new = false;
+
+	if (blk != InvalidBlockNumber)
+	{
+		buf = ReadBuffer(index, blk);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		if (PageGetFreeSpace(BufferGetPage(buf)) < MAXALIGN(size))
+		{
+			UnlockReleaseBuffer(buf);
+			buf = InvalidBuffer;
+		}
+	}
+	if (!BufferIsValid(buf))
+	{
+		LockRelationForExtension(index, ExclusiveLock);
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		UnlockRelationForExtension(index, ExclusiveLock);
+		blk = BufferGetBlockNumber(buf);
+		is_new = true;
+	}
+	if (*metapage == NULL && is_new)
+		*metapage = ann_wal_register(w, metabuf, false);
+	page = ann_wal_register(w, buf, is_new);
+	if (is_new)
+	{
+		ann_init_page(page, ANN_PAGE_NODE);
+		AnnPageGetMeta(*metapage)->insert_blkno = blk;
+	}
+	off = PageAddItem(page, (Item) item, size, InvalidOffsetNumber, false, false);
+	if (off == InvalidOffsetNumber)
+		elog(ERROR, "failed to add node to engram_hnsw index \"%s\"",
+			 RelationGetRelationName(index));
+	/* the caller finishes the WAL record, then we can let go of the page */
+	w->bufs[w->nbuf - 1] = buf;
+	return AnnIdMake(blk, off);
+}
+
+/*
+ * Insert one vector.  building: called by CREATE INDEX after its in-memory
+ * graph was flushed (no WAL, the build logs every page at the end).
+ */
+void
+ann_insert_vector(Relation index, const EngramVector *v, ItemPointer heaptid,
+				  bool building, pg_prng_state *rng)
+{
+	AnnMetaPageData meta;
+	AnnShape	s;
+	float	   *x;
+	AnnQVec		q;
+	int			level;
+	int			l;
+	AnnId	  **nb;
+	int		   *nnb;
+	AnnId		newid;
+	int			top;
+
+retry:
+	ann_read_meta(index, &meta);
+	ann_check_dim(index, v->dim, meta.dim);
+	ann_shape_from_meta(&meta, &s);
+	s.dim = v->dim;
+	if (meta.dim == 0)
+	{
+		/* first vector of an index on a column without typmod */
+		s.max_level = ann_compute_max_level(s.dim, s.m);
+	}
+
+	x = palloc(sizeof(float) * s.dim);
+	if (!ann_prepare_vector(s.metric, v, x))
+		return;					/* zero vector under cosine, NaN: not indexed */
+	q.codes = palloc(s.dim);
+	ann_quantize(x, s.dim, &q);
+	level = ann_random_level(rng, s.m, s.max_level);
+
+	nb = palloc0(sizeof(AnnId *) * (level + 1));
+	nnb = palloc0(sizeof(int) * (level + 1));
+
+	if (meta.ep_level >= 0)
+	{
+		DiskSearchCtx ctx;
+		AnnVisited	visited;
+		AnnCand    *entry;
+		int			nentry = 1;
+		int			efc = meta.ef_construction;
+		AnnCand    *found = palloc(sizeof(AnnCand) * Max(efc, 1));
+
+		ann_reader_init(&ctx.r, index, &s);
+		ctx.query = &q;
+		ann_visited_init(&visited, efc * s.m * 4);
+		entry = palloc(sizeof(AnnCand) * Max(efc, 1));
+		entry[0].id = AnnIdMake(meta.ep_blkno, meta.ep_offset);
+		entry[0].dist = 0;
+
+		/* greedy descent through the levels above the node's own */
+		for (l = meta.ep_level; l > level; l--)
+		{
+			int			n;
+
+			ann_visited_reset(&visited);
+			n = ann_search_layer(&disk_ops, &ctx, entry, nentry, 1, l,
+								 2 * s.m, &visited, found);
+			if (n > 0)
+			{
+				entry[0] = found[0];
+				nentry = 1;
+			}
+		}
+		for (l = Min(level, meta.ep_level); l >= 0; l--)
+		{
+			int			n;
+			PruneSet	ps;
+			AnnCand    *cand;
+			AnnCand    *sel;
+			int			ncand = 0;
+			int			i;
+			int			cap = ann_level_cap(&s, l);
+
+			CHECK_FOR_INTERRUPTS();
+			ann_visited_reset(&visited);
+			n = ann_search_layer(&disk_ops, &ctx, entry, nentry, efc, l,
+								 2 * s.m, &visited, found);
+			/* load the codes of the candidates for the heuristic */
+			ps.metric = s.metric;
+			ps.dim = s.dim;
+			ps.nodes = palloc(sizeof(AnnDiskNode) * Max(n, 1));
+			cand = palloc(sizeof(AnnCand) * Max(n, 1));
+			sel = palloc(sizeof(AnnCand) * cap);
+			for (i = 0; i < n; i++)
+			{
+				AnnDiskNode *nd = &ps.nodes[ncand];
+
+				nd->q.codes = palloc(s.dim);
+				if (!ann_read_node(index, &s, found[i].id, nd, nd->q.codes))
+					continue;
+				cand[ncand].id = ncand;
+				cand[ncand].dist = found[i].dist;
+				ncand++;
+			}
+			ps.n = ncand;
+			nnb[l] = ann_select_neighbors(cand, ncand, cap, prune_pairdist, &ps, sel);
+			nb[l] = palloc(sizeof(AnnId) * Max(nnb[l], 1));
+			for (i = 0; i < nnb[l]; i++)
+				nb[l][i] = ps.nodes[sel[i].id].id;
+			if (n > 0)
+			{
+				memcpy(entry, found, sizeof(AnnCand) * n);
+				nentry = n;
+			}
+		}
+		ann_reader_done(&ctx.r);
+	}
+
+	/* place the node (record 1) */
+	{
+		Buffer		metabuf = ReadBuffer(index, ANN_METAPAGE_BLKNO);
+		AnnMetaPageData *m;
+		AnnWal		w;
+		Page		metapage = NULL;
+		Size		size = ann_node_size(&s, level);
+		char	   *item = palloc(size);
+
+		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+		m = AnnPageGetMeta(BufferGetPage(metabuf));
+		if ((meta.ep_level < 0 && m->ep_level >= 0) || m->dim != meta.dim)
+		{
+			/* someone filled the empty index meanwhile: search again */
+			UnlockReleaseBuffer(metabuf);
+			goto retry;
+		}
+		ann_form_node(&s, item, &q, level, heaptid, nb, nnb);
+		ann_wal_start(&w, index, building);
+		if (m->ep_level < 0 || m->dim == 0)
+			metapage = ann_wal_register(&w, metabuf, false);
+		newid = place_node(index, metabuf, &w, &metapage, item, size);
+		if (metapage)
+		{
+			AnnMetaPageData *wm = AnnPageGetMeta(metapage);
+
+			if (wm->dim == 0)
+			{
+				wm->dim = s.dim;
+				wm->max_level = s.max_level;
+			}
+			if (wm->ep_level < 0)
+			{
+				wm->ep_level = level;
+				wm->ep_blkno = AnnIdBlock(newid);
+				wm->ep_offset = AnnIdOffset(newid);
+			}
+		}
+		{
+			Buffer		nodebuf = w.bufs[w.nbuf - 1];
+
+			ann_wal_finish(&w);
+			UnlockReleaseBuffer(nodebuf);
+		}
+		top = m->ep_level;
+		UnlockReleaseBuffer(metabuf);
+		pfree(item);
+	}
+
+	/* back links (records 2..) */
+	for (l = 0; l <= level; l++)
+	{
+		int			i;
+
+		for (i = 0; i < nnb[l]; i++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			add_backlink(index, &s, nb[l][i], l, newid, &q, building);
+		}
+	}
+
+	/* new entry point (last record) */
+	if (level > top)
+	{
+		Buffer		metabuf = ReadBuffer(index, ANN_METAPAGE_BLKNO);
+		AnnMetaPageData *m;
+
+		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+		m = AnnPageGetMeta(BufferGetPage(metabuf));
+		if (level > m->ep_level)
+		{
+			AnnWal		w;
+			Page		page;
+
+			ann_wal_start(&w, index, building);
+			page = ann_wal_register(&w, metabuf, false);
+			m = AnnPageGetMeta(page);
+			m->ep_level = level;
+			m->ep_blkno = AnnIdBlock(newid);
+			m->ep_offset = AnnIdOffset(newid);
+			ann_wal_finish(&w);
+		}
+		UnlockReleaseBuffer(metabuf);
+	}
+}
+
+bool
+ann_aminsert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
+			 Relation heapRel, IndexUniqueCheck checkUnique,
+			 bool indexUnchanged, struct IndexInfo *indexInfo)
+{
+	MemoryContext tmp;
+	MemoryContext old;
+
+	if (isnull[0])
+		return false;			/* NULL vectors are not indexed */
+
+	tmp = AllocSetContextCreate(CurrentMemoryContext, "engram_hnsw insert",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(tmp);
+	ann_insert_vector(index, DatumGetEngramVector(values[0]), ht_ctid, false,
+					  &pg_global_prng_state);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(tmp);
+	return false;
+}

@@ -1,0 +1,581 @@
+/*-------------------------------------------------------------------------
+ *
+ * ann_util.c
+ *	  engram_hnsw: quantisation, int8 kernels, page/WAL helpers and the
+ *	  generic HNSW layer search shared by build, insert and vacuum.
+ *
+ * IDENTIFICATION
+ *	  src/ann_util.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/generic_xlog.h"
+#include "storage/bufmgr.h"
+#include "utils/rel.h"
+
+#include "ann.h"
+
+/* ---------------------------------------------------------------------
+ * Kernels.  Plain loops gcc vectorises; the same C compiled a second time
+ * with target("avx2") is chosen at run time when the CPU has it.  Integer
+ * sums are associative, so the int8 kernel needs no lane trick; the float
+ * x int8 kernel keeps independent partial sums so it vectorises without
+ * -ffast-math.
+ * ---------------------------------------------------------------------
+ */
+#define ANN_LANES 16
+
+#define ANN_DOT_I8_BODY \
+	int32		s = 0; \
+	int			i; \
+	for (i = 0; i < n; i++) \
+		s += (int32) a[i] * (int32) b[i]; \
+	return s;
+
+#define ANN_DOT_F_I8_BODY \
+	float		acc[ANN_LANES] = {0}; \
+	float		s; \
+	int			i = 0; \
+	int			j; \
+	for (; i + ANN_LANES <= n; i += ANN_LANES) \
+	{ \
+		for (j = 0; j < ANN_LANES; j++) \
+			acc[j] += q[i + j] * (float) c[i + j]; \
+	} \
+	s = 0; \
+	for (j = 0; j < ANN_LANES; j++) \
+		s += acc[j]; \
+	for (; i < n; i++) \
+		s += q[i] * (float) c[i]; \
+	return s;
+
+static int32
+dot_i8_portable(const int8 *a, const int8 *b, int n)
+{
+ANN_DOT_I8_BODY
+}
+
+static float
+dot_f_i8_portable(const float *q, const int8 *c, int n)
+{
+ANN_DOT_F_I8_BODY
+}
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define ANN_HAVE_AVX2 1
+__attribute__((target("avx2,fma")))
+static int32
+dot_i8_avx2(const int8 *a, const int8 *b, int n)
+{
+ANN_DOT_I8_BODY
+}
+
+__attribute__((target("avx2,fma")))
+static float
+dot_f_i8_avx2(const float *q, const int8 *c, int n)
+{
+ANN_DOT_F_I8_BODY
+}
+#endif
+
+int32		(*ann_dot_i8) (const int8 *a, const int8 *b, int n) = dot_i8_portable;
+float		(*ann_dot_f_i8) (const float *q, const int8 *c, int n) = dot_f_i8_portable;
+
+void
+ann_kernels_init(void)
+{
+#ifdef ANN_HAVE_AVX2
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+	{
+		ann_dot_i8 = dot_i8_avx2;
+		ann_dot_f_i8 = dot_f_i8_avx2;
+	}
+#endif
+}
+
+/*
+ * Copy v into out as the index sees it: cosine indexes store the unit
+ * vector.  Returns false if the vector cannot be indexed (a zero vector
+ * under cosine has no direction; NaN/Inf components neither).
+ */
+bool
+ann_prepare_vector(int metric, const EngramVector *v, float *out)
+{
+	int			dim = v->dim;
+	double		n2 = 0;
+	int			i;
+
+	for (i = 0; i < dim; i++)
+	{
+		if (isnan(v->x[i]) || isinf(v->x[i]))
+			return false;
+		n2 += (double) v->x[i] * v->x[i];
+		out[i] = v->x[i];
+	}
+	if (metric == ANN_METRIC_COSINE)
+	{
+		double		norm = sqrt(n2);
+
+		if (norm == 0)
+			return false;
+		for (i = 0; i < dim; i++)
+			out[i] = (float) (out[i] / norm);
+	}
+	return true;
+}
+
+/*
+ * Symmetric per-vector int8 quantisation: code = rint(x / scale), scale =
+ * max|x| / 127.  The residual norm is rounded up a little so that bounds
+ * built on it stay bounds after float rounding.
+ */
+void
+ann_quantize(const float *x, int dim, AnnQVec *q)
+{
+	float		maxabs = 0;
+	double		n2 = 0;
+	double		r2 = 0;
+	float		scale;
+	int			i;
+
+	for (i = 0; i < dim; i++)
+	{
+		float		a = fabsf(x[i]);
+
+		if (a > maxabs)
+			maxabs = a;
+	}
+	scale = maxabs / 127.0f;
+	for (i = 0; i < dim; i++)
+	{
+		int			c = 0;
+		double		xh;
+
+		if (scale > 0)
+		{
+			c = (int) rintf(x[i] / scale);
+			if (c > 127)
+				c = 127;
+			if (c < -127)
+				c = -127;
+		}
+		q->codes[i] = (int8) c;
+		xh = (double) scale * c;
+		n2 += xh * xh;
+		r2 += (x[i] - xh) * (x[i] - xh);
+	}
+	q->scale = scale;
+	q->norm2 = (float) n2;
+	q->resid = (float) (sqrt(r2) * (1.0 + 1e-6) + 1e-7);
+}
+
+/* approximate distance between two quantised vectors (build and insert) */
+float
+ann_code_distance(int metric, const AnnQVec *a, const int8 *bcodes,
+				  float bscale, float bnorm2, int dim)
+{
+	float		dot = a->scale * bscale * (float) ann_dot_i8(a->codes, bcodes, dim);
+
+	switch (metric)
+	{
+		case ANN_METRIC_L2:
+			return a->norm2 + bnorm2 - 2 * dot;
+		case ANN_METRIC_COSINE:
+			return 1.0f - dot;
+		default:
+			return -dot;
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Pages and WAL
+ * ---------------------------------------------------------------------
+ */
+void
+ann_init_page(Page page, uint16 flags)
+{
+	AnnPageOpaqueData *op;
+
+	PageInit(page, BLCKSZ, sizeof(AnnPageOpaqueData));
+	op = AnnPageGetOpaque(page);
+	op->flags = flags;
+	op->page_id = ANN_PAGE_ID;
+}
+
+void
+ann_init_meta(Page page, int dim, int m, int efc, int metric, int max_level)
+{
+	AnnMetaPageData *meta;
+
+	ann_init_page(page, ANN_PAGE_META);
+	meta = AnnPageGetMeta(page);
+	memset(meta, 0, sizeof(AnnMetaPageData));
+	meta->magic = ANN_MAGIC;
+	meta->version = ANN_VERSION;
+	meta->dim = dim;
+	meta->m = m;
+	meta->ef_construction = efc;
+	meta->metric = metric;
+	meta->max_level = max_level;
+	meta->ep_level = -1;
+	meta->ep_blkno = InvalidBlockNumber;
+	meta->ep_offset = InvalidOffsetNumber;
+	meta->insert_blkno = InvalidBlockNumber;
+	/* keep the meta data inside pd_lower: FPIs and generic WAL keep it */
+	((PageHeader) page)->pd_lower =
+		((char *) meta + sizeof(AnnMetaPageData)) - (char *) page;
+}
+
+void
+ann_read_meta(Relation index, AnnMetaPageData *meta)
+{
+	Buffer		buf = ReadBuffer(index, ANN_METAPAGE_BLKNO);
+	Page		page;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	memcpy(meta, AnnPageGetMeta(page), sizeof(AnnMetaPageData));
+	UnlockReleaseBuffer(buf);
+	if (meta->magic != ANN_MAGIC || meta->version != ANN_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is not a valid engram_hnsw index",
+						RelationGetRelationName(index)),
+				 errhint("REINDEX the index.")));
+}
+
+void
+ann_shape_from_meta(const AnnMetaPageData *meta, AnnShape *s)
+{
+	s->dim = meta->dim;
+	s->m = meta->m;
+	s->metric = meta->metric;
+	s->max_level = meta->max_level;
+}
+
+AnnNodeHeader *
+ann_page_node(Page page, OffsetNumber off)
+{
+	if (off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
+		return NULL;
+	if (!(AnnPageGetOpaque(page)->flags & ANN_PAGE_NODE))
+		return NULL;
+	return (AnnNodeHeader *) PageGetItem(page, PageGetItemId(page, off));
+}
+
+/*
+ * Page changes go through this small wrapper: after CREATE INDEX has
+ * flushed its in-memory graph it keeps inserting through the same code, but
+ * then without WAL (the build ends with log_newpage_range over every page).
+ */
+void
+ann_wal_start(AnnWal *w, Relation index, bool building)
+{
+	w->index = index;
+	w->building = building;
+	w->nbuf = 0;
+	w->state = building ? NULL : GenericXLogStart(index);
+}
+
+Page
+ann_wal_register(AnnWal *w, Buffer buf, bool is_new)
+{
+	Assert(w->nbuf < MAX_GENERIC_XLOG_PAGES);
+	w->bufs[w->nbuf++] = buf;
+	if (w->building)
+		return BufferGetPage(buf);
+	return GenericXLogRegisterBuffer(w->state, buf,
+									 is_new ? GENERIC_XLOG_FULL_IMAGE : 0);
+}
+
+void
+ann_wal_finish(AnnWal *w)
+{
+	if (w->building)
+	{
+		int			i;
+
+		for (i = 0; i < w->nbuf; i++)
+			MarkBufferDirty(w->bufs[i]);
+	}
+	else
+		GenericXLogFinish(w->state);
+	w->state = NULL;
+	w->nbuf = 0;
+}
+
+void
+ann_wal_abort(AnnWal *w)
+{
+	if (w->state)
+		GenericXLogAbort(w->state);
+	w->state = NULL;
+	w->nbuf = 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Heaps of candidates and the visited set
+ * ---------------------------------------------------------------------
+ */
+void
+ann_heap_init(AnnHeap *h, int cap, bool max)
+{
+	h->cap = Max(cap, 16);
+	h->a = palloc(sizeof(AnnCand) * h->cap);
+	h->n = 0;
+	h->max = max;
+}
+
+static inline bool
+heap_before(const AnnHeap *h, const AnnCand *x, const AnnCand *y)
+{
+	if (h->max)
+		return x->dist > y->dist || (x->dist == y->dist && x->id > y->id);
+	return x->dist < y->dist || (x->dist == y->dist && x->id < y->id);
+}
+
+void
+ann_heap_push(AnnHeap *h, float dist, AnnId id)
+{
+	int			i;
+
+	if (h->n == h->cap)
+	{
+		h->cap *= 2;
+		h->a = repalloc_huge(h->a, sizeof(AnnCand) * h->cap);
+	}
+	i = h->n++;
+	h->a[i].dist = dist;
+	h->a[i].id = id;
+	while (i > 0)
+	{
+		int			p = (i - 1) / 2;
+		AnnCand		t;
+
+		if (!heap_before(h, &h->a[i], &h->a[p]))
+			break;
+		t = h->a[i];
+		h->a[i] = h->a[p];
+		h->a[p] = t;
+		i = p;
+	}
+}
+
+AnnCand
+ann_heap_pop(AnnHeap *h)
+{
+	AnnCand		top = h->a[0];
+	int			i = 0;
+
+	h->a[0] = h->a[--h->n];
+	for (;;)
+	{
+		int			l = 2 * i + 1;
+		int			r = l + 1;
+		int			b = i;
+		AnnCand		t;
+
+		if (l < h->n && heap_before(h, &h->a[l], &h->a[b]))
+			b = l;
+		if (r < h->n && heap_before(h, &h->a[r], &h->a[b]))
+			b = r;
+		if (b == i)
+			break;
+		t = h->a[i];
+		h->a[i] = h->a[b];
+		h->a[b] = t;
+		i = b;
+	}
+	return top;
+}
+
+/* open addressing set of node ids, linear probing, grows at 50% load */
+void
+ann_visited_init(AnnVisited *v, int expected)
+{
+	uint32		size = 64;
+
+	while (size < (uint32) expected * 2)
+		size <<= 1;
+	v->slots = palloc(sizeof(AnnId) * size);
+	memset(v->slots, 0xFF, sizeof(AnnId) * size);
+	v->mask = size - 1;
+	v->n = 0;
+}
+
+void
+ann_visited_reset(AnnVisited *v)
+{
+	memset(v->slots, 0xFF, sizeof(AnnId) * (v->mask + 1));
+	v->n = 0;
+}
+
+static inline uint32
+visited_hash(AnnId id)
+{
+	uint64		h = id * UINT64CONST(0x9E3779B97F4A7C15);
+
+	return (uint32) (h >> 32);
+}
+
+bool
+ann_visited_add(AnnVisited *v, AnnId id)
+{
+	uint32		i;
+
+	if ((v->n + 1) * 2 > v->mask + 1)
+	{
+		AnnId	   *old = v->slots;
+		uint32		oldsize = v->mask + 1;
+		uint32		k;
+
+		v->slots = palloc_extended(sizeof(AnnId) * oldsize * 2, MCXT_ALLOC_HUGE);
+		memset(v->slots, 0xFF, sizeof(AnnId) * oldsize * 2);
+		v->mask = oldsize * 2 - 1;
+		for (k = 0; k < oldsize; k++)
+		{
+			if (old[k] == ANN_INVALID_ID)
+				continue;
+			i = visited_hash(old[k]) & v->mask;
+			while (v->slots[i] != ANN_INVALID_ID)
+				i = (i + 1) & v->mask;
+			v->slots[i] = old[k];
+		}
+		pfree(old);
+	}
+	i = visited_hash(id) & v->mask;
+	while (v->slots[i] != ANN_INVALID_ID)
+	{
+		if (v->slots[i] == id)
+			return false;
+		i = (i + 1) & v->mask;
+	}
+	v->slots[i] = id;
+	v->n++;
+	return true;
+}
+
+/* ---------------------------------------------------------------------
+ * HNSW
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Best-first search of one layer (HNSW "SEARCH-LAYER").  entry[] are the
+ * starting points with their distances; the ef nearest non-deleted nodes
+ * found are written to out[] in ascending distance; returns their count.
+ * Deleted nodes are walked through but never returned.
+ */
+int
+ann_search_layer(const AnnGraphOps *ops, void *ctx, AnnCand *entry,
+				 int nentry, int ef, int level, int maxnb,
+				 AnnVisited *visited, AnnCand *out)
+{
+	AnnHeap		cand;
+	AnnHeap		res;
+	AnnId	   *nb = palloc(sizeof(AnnId) * maxnb);
+	int			i;
+	int			n;
+
+	ann_heap_init(&cand, ef * 4, false);
+	ann_heap_init(&res, ef + 1, true);
+	for (i = 0; i < nentry; i++)
+	{
+		bool		deleted = false;
+		float		d;
+
+		if (!ann_visited_add(visited, entry[i].id))
+			continue;
+		/* recompute: tells us whether the entry has been deleted since */
+		d = ops->distance(ctx, entry[i].id, &deleted);
+		ann_heap_push(&cand, d, entry[i].id);
+		if (!deleted)
+			ann_heap_push(&res, d, entry[i].id);
+	}
+	while (cand.n > 0)
+	{
+		AnnCand		c = ann_heap_pop(&cand);
+		int			k;
+
+		if (res.n >= ef && c.dist > ann_heap_top(&res)->dist)
+			break;
+		n = ops->neighbors(ctx, c.id, level, nb);
+		for (k = 0; k < n; k++)
+		{
+			float		d;
+			bool		deleted = false;
+
+			if (!ann_visited_add(visited, nb[k]))
+				continue;
+			d = ops->distance(ctx, nb[k], &deleted);
+			if (res.n < ef || d < ann_heap_top(&res)->dist)
+			{
+				ann_heap_push(&cand, d, nb[k]);
+				if (!deleted)
+				{
+					ann_heap_push(&res, d, nb[k]);
+					if (res.n > ef)
+						(void) ann_heap_pop(&res);
+				}
+			}
+		}
+	}
+	n = res.n;
+	for (i = n - 1; i >= 0; i--)
+		out[i] = ann_heap_pop(&res);
+	pfree(cand.a);
+	pfree(res.a);
+	pfree(nb);
+	return n;
+}
+
+/*
+ * HNSW neighbour-selection heuristic: walk the candidates nearest first and
+ * keep one only if it is nearer to the base than to every neighbour kept so
+ * far, which keeps links pointing in diverse directions.  cand[] must be in
+ * ascending distance.  Returns the number written to out[] (at most m).
+ */
+int
+ann_select_neighbors(AnnCand *cand, int ncand, int m,
+					 float (*pairdist) (void *ctx, AnnId a, AnnId b),
+					 void *ctx, AnnCand *out)
+{
+	int			nout = 0;
+	int			i;
+
+	for (i = 0; i < ncand && nout < m; i++)
+	{
+		bool		good = true;
+		int			k;
+
+		for (k = 0; k < nout; k++)
+		{
+			if (pairdist(ctx, cand[i].id, out[k].id) < cand[i].dist)
+			{
+				good = false;
+				break;
+			}
+		}
+		if (good)
+			out[nout++] = cand[i];
+	}
+	return nout;
+}
+
+int
+ann_random_level(pg_prng_state *rng, int m, int max_level)
+{
+	double		ml = 1.0 / log((double) m);
+	double		u = pg_prng_double(rng);
+	int			level;
+
+	if (u <= 0)
+		u = 1e-12;
+	level = (int) floor(-log(u) * ml);
+	return Min(level, max_level);
+}
