@@ -12,7 +12,9 @@
  * stored and indexed; the function is IMMUTABLE):
  *	 1. lowercase ASCII letters; bytes >= 0x80 (UTF-8 multibyte characters)
  *		are kept as word characters unchanged, so any encoding works;
- *	 2. words are maximal runs of letters, digits and such bytes;
+ *	 2. words are maximal runs of letters, digits and such bytes; common
+ *		English function words ("the", "a", "of", ...) are dropped, unless
+ *		the text has nothing else, so that they do not dominate similarity;
  *	 3. features: every word (weight 1.0), every pair of adjacent words
  *		(weight 0.7), and every character trigram of the word padded as
  *		"^word$" (weight 0.3 spread over the word's trigrams);
@@ -49,6 +51,36 @@ typedef struct Word
 	const char *p;
 	int			len;
 } Word;
+
+/* dropped before hashing; sorted for bsearch */
+static const char *const stopwords[] = {
+	"a", "about", "after", "all", "an", "and", "any", "are", "as", "at",
+	"be", "been", "before", "but", "by", "can", "could", "did", "do", "does",
+	"for", "from", "had", "has", "have", "he", "her", "him", "his", "i",
+	"if", "in", "into", "is", "it", "its", "me", "my", "of", "on", "or",
+	"our", "over", "she", "so", "than", "that", "the", "their", "them",
+	"then", "there", "these", "they", "this", "those", "to", "up", "us",
+	"was", "we", "were", "will", "with", "would", "you", "your"
+};
+
+static int
+stopword_cmp(const void *key, const void *elem)
+{
+	const Word *w = (const Word *) key;
+	const char *s = *(const char *const *) elem;
+	int			c = strncmp(w->p, s, w->len);
+
+	if (c != 0)
+		return c;
+	return s[w->len] == '\0' ? 0 : -1;
+}
+
+static bool
+is_stopword(const Word *w)
+{
+	return bsearch(w, stopwords, lengthof(stopwords), sizeof(char *),
+				   stopword_cmp) != NULL;
+}
 
 static inline uint64
 fnv1a(uint64 h, const char *p, int len)
@@ -123,6 +155,19 @@ engram_embed_text(PG_FUNCTION_ARGS)
 			words[nwords].len = i - start;
 			nwords++;
 		}
+	}
+	if (nwords > 0)
+	{
+		int			kept = 0;
+
+		for (i = 0; i < nwords; i++)
+		{
+			if (!is_stopword(&words[i]))
+				words[kept++] = words[i];
+		}
+		/* keep function words when there is nothing else to go on */
+		if (kept > 0)
+			nwords = kept;
 	}
 	if (nwords == 0)
 		ereport(ERROR,

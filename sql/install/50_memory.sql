@@ -589,9 +589,10 @@ BEGIN
 	 *	vector: the v_ncand nearest by cosine distance; relevance = cosine
 	 *		similarity 1 - (embedding <=> cue).  The ORDER BY ... LIMIT shape
 	 *		lets an ANN index on embedding serve it; else it is an exact scan.
-	 *	text:	the v_ncand best by ts_rank(content_tsv, q, 32) among rows with
+	 *	text:	the v_ncand best by ts_rank(content_tsv, q) among rows with
 	 *		content_tsv @@ websearch_to_tsquery('english', cue_text);
-	 *		relevance = that rank (rank/(rank+1), in [0,1)).
+	 *		relevance = rank / (best rank in the list), so the best text
+	 *		match has 1 and the scale is comparable to cosine similarity.
 	 *	hybrid: both lists fused by reciprocal rank fusion with k = 60:
 	 *		rrf = sum over lists of 1/(60 + rank), normalised by its maximum
 	 *		2/61 so relevance is in [0,1].
@@ -615,10 +616,11 @@ BEGIN
 			  LIMIT v_ncand) c
 	),
 	txt AS (
-		SELECT c.id, c.rank,
+		SELECT c.id,
+			   c.rank / NULLIF(pg_catalog.max(c.rank) OVER (), 0) AS rank,
 			   pg_catalog.row_number() OVER (ORDER BY c.rank DESC, c.id) AS rnk
 		FROM (SELECT m.id,
-					 pg_catalog.ts_rank(m.content_tsv, v_query, 32) AS rank
+					 pg_catalog.ts_rank(m.content_tsv, v_query) AS rank
 			  FROM @extschema@.memory m
 			  WHERE v_mode <> 'vector'
 				AND v_query IS NOT NULL
@@ -651,7 +653,8 @@ BEGIN
 	 * spread => true: the top k candidates (by the score below) seed
 	 * engram.spread(); every memory of the space they reach at hop >= 1
 	 * gets activation = greatest(its own activation, spread activation) and
-	 * joins the candidates (relevance as above if it has one, else 0).
+	 * joins the candidates if not there yet (relevance: cosine similarity
+	 * for a vector cue, else 0).
 	 */
 	IF recall.spread AND pg_catalog.cardinality(v_ids) > 0 THEN
 		SELECT pg_catalog.array_agg(s.id ORDER BY s.score DESC, s.id)
@@ -680,8 +683,6 @@ BEGIN
 					(CASE
 						WHEN v_mode = 'vector' AND m.embedding IS NOT NULL
 							THEN 1 - (m.embedding OPERATOR(@extschema@.<=>) recall.cue)
-						WHEN v_mode = 'text' AND m.content_tsv OPERATOR(pg_catalog.@@) v_query
-							THEN pg_catalog.ts_rank(m.content_tsv, v_query, 32)
 						ELSE 0
 					 END)::pg_catalog.float4 ORDER BY m.id), '{}')
 			INTO v_ids, v_rels
@@ -732,7 +733,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.recall(@extschema@.vector, pg_catalog.int4, pg_catalog.text, pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.bool, pg_catalog.float4, pg_catalog.bool) IS
-'k best memories of a space for an embedding cue, a text cue (cue_text, websearch syntax, english) or both. score = engram.weight_similarity * similarity + engram.weight_activation * activation + engram.weight_confidence * confidence, where similarity is cosine similarity (vector cue), ts_rank(content_tsv, q, 32) (text cue) or reciprocal rank fusion sum 1/(60 + rank) / (2/61) (both), and activation is engram.activation_norm() of the memory, raised to its spread activation with spread => true. Candidates: max(engram.recall_candidates, 10k) nearest by <=> (an ANN index is used when present) and/or best by text rank. Returned rows get an access recorded unless record_access is false, on a standby or in a read-only transaction.';
+'k best memories of a space for an embedding cue, a text cue (cue_text, websearch syntax, english) or both. score = engram.weight_similarity * similarity + engram.weight_activation * activation + engram.weight_confidence * confidence, where similarity is cosine similarity (vector cue), ts_rank(content_tsv, q) / best rank among candidates (text cue) or reciprocal rank fusion sum 1/(60 + rank) / (2/61) (both), and activation is engram.activation_norm() of the memory, raised to its spread activation with spread => true. Candidates: max(engram.recall_candidates, 10k) nearest by <=> (an ANN index is used when present) and/or best by text rank. Returned rows get an access recorded unless record_access is false, on a standby or in a read-only transaction.';
 
 -- associate -----------------------------------------------------------------
 
@@ -750,8 +751,9 @@ BEGIN
 			USING ERRCODE = 'null_value_not_allowed';
 	END IF;
 	IF associate.a = associate.b THEN
-		RAISE EXCEPTION 'cannot associate memory % with itself', associate.a
-			USING ERRCODE = 'invalid_parameter_value';
+		RAISE EXCEPTION 'cannot associate a memory with itself'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass two different memory ids.';
 	END IF;
 	IF associate.weight IS NULL OR associate.weight = 'NaN'
 	   OR associate.weight <= 0 OR associate.weight > 1 THEN

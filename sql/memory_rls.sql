@@ -1,0 +1,89 @@
+-- Row-level security by space: a role sees and writes only the spaces
+-- granted to it (directly or through a role whose privileges it has); the
+-- extension owner and superusers see everything.
+\set SHOW_CONTEXT never
+CREATE ROLE regress_mem_alice;
+CREATE ROLE regress_mem_bob;
+CREATE ROLE regress_mem_carol IN ROLE regress_mem_alice;	-- inherits alice
+CREATE ROLE regress_mem_dave;								-- no grants at all
+SELECT engram.create_space('alice_space');
+SELECT engram.create_space('bob_space');
+SELECT engram.grant_space('alice_space', 'regress_mem_alice');
+SELECT engram.grant_space('bob_space', 'regress_mem_bob');
+SELECT space, role::regrole FROM engram.space_grant ORDER BY space;
+
+SET ROLE regress_mem_alice;
+SELECT engram.remember('alice: the vault code is 1234', engram.embed_text('the vault code is 1234', 32), space => 'alice_space') AS a1 \gset
+SELECT engram.remember('alice: lunch with Bob on Tuesday', engram.embed_text('lunch with Bob on Tuesday', 32), space => 'alice_space') AS a2 \gset
+SELECT engram.associate(:a1, :a2);
+-- not granted: a clear error, and RLS blocks direct writes too
+SELECT engram.remember('sneaky', space => 'bob_space');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO engram.memory (space, content) VALUES ('bob_space', 'sneaky');
+\echo :LAST_ERROR_SQLSTATE
+UPDATE engram.memory SET space = 'bob_space' WHERE id = :a1;
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM engram.recall(NULL, 5, 'bob_space', cue_text => 'vault');
+\echo :LAST_ERROR_SQLSTATE
+SELECT space, content FROM engram.memory ORDER BY id;
+SELECT content FROM engram.recall(NULL, 5, 'alice_space', cue_text => 'vault');
+RESET ROLE;
+
+SET ROLE regress_mem_bob;
+SELECT engram.remember('bob: my bike is blue', engram.embed_text('my bike is blue', 32), space => 'bob_space') AS b1 \gset
+-- bob sees nothing of alice's
+SELECT space, content FROM engram.memory ORDER BY id;
+SELECT count(*) FROM engram.association;
+SELECT space, content FROM engram.memories ORDER BY id;
+SELECT space, memories FROM engram.memory_stats ORDER BY space;
+SELECT engram.forget(:a1);
+SELECT engram.forget('alice_space');
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY sqlstate
+SELECT engram.associate(:b1, :a1);
+\set VERBOSITY default
+SELECT count(*) FROM engram.spread(ARRAY[:a1]::bigint[]) WHERE hops > 0;
+UPDATE engram.memory SET confidence = 0 WHERE space = 'alice_space';
+DELETE FROM engram.memory WHERE space = 'alice_space';
+RESET ROLE;
+
+-- carol has alice's privileges, so she sees alice's space
+SET ROLE regress_mem_carol;
+SELECT space, content FROM engram.memory ORDER BY id;
+SELECT count(*) AS links FROM engram.association;
+RESET ROLE;
+
+-- dave has no grant: no table privileges and a hint for the space
+SET ROLE regress_mem_dave;
+SELECT count(*) FROM engram.memory;
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.remember('x', space => 'alice_space');
+\echo :LAST_ERROR_SQLSTATE
+SELECT name FROM engram.space WHERE name LIKE '%_space' ORDER BY name;
+RESET ROLE;
+
+-- the owner sees everything; a link across spaces is hidden from both
+SELECT space, content FROM engram.memory WHERE space LIKE '%_space' ORDER BY id;
+SELECT engram.associate(:a1, :b1);
+SET ROLE regress_mem_alice;
+SELECT count(*) AS alice_links FROM engram.association;
+RESET ROLE;
+SELECT count(*) AS owner_links FROM engram.association WHERE :a1 IN (src, dst);
+
+-- revoke: alice loses the space and, with no space left, the privileges
+SELECT engram.revoke_space('alice_space', 'regress_mem_alice');
+SELECT count(*) FROM engram.space_grant WHERE role = 'regress_mem_alice'::regrole;
+SET ROLE regress_mem_alice;
+SELECT count(*) FROM engram.memory;
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+
+-- clean up
+SELECT engram.revoke_space('bob_space', 'regress_mem_bob');
+SELECT engram.drop_space('alice_space', cascade => true);
+SELECT engram.drop_space('bob_space', cascade => true);
+DROP ROLE regress_mem_carol;
+DROP ROLE regress_mem_alice;
+DROP ROLE regress_mem_bob;
+DROP ROLE regress_mem_dave;
+SELECT count(*) FROM engram.space_grant;
