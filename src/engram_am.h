@@ -30,6 +30,7 @@
 
 #include "postgres.h"
 
+#include "access/heaptoast.h"
 #include "access/htup.h"
 #include "access/tableam.h"
 #include "storage/buf.h"
@@ -101,8 +102,14 @@ extern bool engram_tuple_visible(HeapTuple tup, Snapshot snapshot, Buffer buf);
 /*
  * Return a pinned, exclusively locked buffer of a DATA page of rel with at
  * least len bytes free (for one item plus its line pointer), extending the
- * relation if needed.  *is_new is set when the page was just initialised in
- * this call (it must then be registered with GENERIC_XLOG_FULL_IMAGE).
+ * relation if needed.  *is_new is set when the page is still all zeroes (a
+ * page just added to the relation, or one left empty by a crash during
+ * extension): the buffer itself is NOT modified, so the caller must register
+ * it with GENERIC_XLOG_FULL_IMAGE and call engram_page_init(page,
+ * ENGRAM_PAGE_DATA) on the copy GenericXLogRegisterBuffer returns, so that
+ * the initialisation is part of the WAL record.
+ * Space is measured with PageGetHeapFreeSpace, which also says 0 when the
+ * page already has MaxHeapTuplesPerPage line pointers and none is free.
  * If otherBuffer is valid it is already locked by the caller (update): the
  * function never returns a page that would break the lock order (lower block
  * first) and may return otherBuffer itself when it has room.
@@ -114,6 +121,131 @@ extern Buffer engram_buffer_for_insert(Relation rel, Size len,
 extern HeapTuple engram_prepare_insert(Relation rel, HeapTuple tup,
 									   TransactionId xid, CommandId cid,
 									   int options);
+
+/*
+ * Rows whose tuple (header + data) is longer than this are toasted before
+ * they are stored, exactly as heap does (heap_toast_insert_or_update then
+ * aims at TOAST_TUPLE_TARGET).  Toasting can still leave a row too long for
+ * a page (many fixed-width columns): such a row is refused with
+ * ERRCODE_PROGRAM_LIMIT_EXCEEDED, as heap refuses its own.
+ */
+#define ENGRAM_TOAST_THRESHOLD	TOAST_TUPLE_THRESHOLD
+
+/* longest tuple (heap header + data) an item can carry */
+#define ENGRAM_MAX_TUPLE_SIZE	(ENGRAM_MAX_ITEM_SIZE - SizeOfEngramItemHeader)
+
+/*
+ * Store an already prepared tuple (engram_prepare_insert done) as a new item
+ * on the copy of a DATA page that is registered in a generic WAL record.
+ * Sets the item's t_ctid and tup->t_self to the new TID; returns the offset
+ * or InvalidOffsetNumber when the page has no room.
+ */
+extern OffsetNumber engram_page_add_tuple(Page page, BlockNumber blkno,
+										  HeapTuple tup);
+
+/* TableAmRoutine callbacks of engram_am_insert.c */
+extern void engram_tuple_insert(Relation rel, TupleTableSlot *slot,
+								CommandId cid, int options,
+								struct BulkInsertStateData *bistate);
+extern void engram_tuple_insert_speculative(Relation rel, TupleTableSlot *slot,
+											CommandId cid, int options,
+											struct BulkInsertStateData *bistate,
+											uint32 specToken);
+extern void engram_multi_insert(Relation rel, TupleTableSlot **slots,
+								int nslots, CommandId cid, int options,
+								struct BulkInsertStateData *bistate);
+extern void engram_finish_bulk_insert(Relation rel, int options);
+
+/* ---- engram_am_scan.c: TableAmRoutine callbacks ---- */
+
+extern TableScanDesc engram_scan_begin(Relation rel, Snapshot snapshot,
+									   int nkeys, struct ScanKeyData *key,
+									   ParallelTableScanDesc pscan,
+									   uint32 flags);
+extern void engram_scan_end(TableScanDesc sscan);
+extern void engram_scan_rescan(TableScanDesc sscan, struct ScanKeyData *key,
+							   bool set_params, bool allow_strat,
+							   bool allow_sync, bool allow_pagemode);
+extern bool engram_scan_getnextslot(TableScanDesc sscan,
+									ScanDirection direction,
+									TupleTableSlot *slot);
+extern Size engram_parallelscan_initialize(Relation rel,
+										   ParallelTableScanDesc pscan);
+extern struct IndexFetchTableData *engram_index_fetch_begin(Relation rel);
+extern void engram_index_fetch_reset(struct IndexFetchTableData *scan);
+extern void engram_index_fetch_end(struct IndexFetchTableData *scan);
+extern bool engram_index_fetch_tuple(struct IndexFetchTableData *scan,
+									 ItemPointer tid, Snapshot snapshot,
+									 TupleTableSlot *slot,
+									 bool *call_again, bool *all_dead);
+extern bool engram_tuple_fetch_row_version(Relation rel, ItemPointer tid,
+										   Snapshot snapshot,
+										   TupleTableSlot *slot);
+extern bool engram_tuple_tid_valid(TableScanDesc scan, ItemPointer tid);
+extern bool engram_tuple_satisfies_snapshot(Relation rel, TupleTableSlot *slot,
+											Snapshot snapshot);
+extern bool engram_scan_bitmap_next_block(TableScanDesc scan,
+										  struct TBMIterateResult *tbmres);
+extern bool engram_scan_bitmap_next_tuple(TableScanDesc scan,
+										  struct TBMIterateResult *tbmres,
+										  TupleTableSlot *slot);
+extern bool engram_scan_sample_next_block(TableScanDesc scan,
+										  struct SampleScanState *scanstate);
+extern bool engram_scan_sample_next_tuple(TableScanDesc scan,
+										  struct SampleScanState *scanstate,
+										  TupleTableSlot *slot);
+extern bool engram_scan_analyze_next_block(TableScanDesc scan,
+										   BlockNumber blockno,
+										   BufferAccessStrategy bstrategy);
+extern bool engram_scan_analyze_next_tuple(TableScanDesc scan,
+										   TransactionId OldestXmin,
+										   double *liverows, double *deadrows,
+										   TupleTableSlot *slot);
+extern double engram_index_build_range_scan(Relation table_rel,
+											Relation index_rel,
+											struct IndexInfo *index_info,
+											bool allow_sync, bool anyvisible,
+											bool progress,
+											BlockNumber start_blockno,
+											BlockNumber numblocks,
+											IndexBuildCallback callback,
+											void *callback_state,
+											TableScanDesc scan);
+extern void engram_index_validate_scan(Relation table_rel, Relation index_rel,
+									   struct IndexInfo *index_info,
+									   Snapshot snapshot,
+									   struct ValidateIndexState *state);
+
+/* ---- engram_am_ddl.c: TableAmRoutine callbacks ---- */
+
+extern void engram_relation_set_new_filenode(Relation rel,
+											 const RelFileNode *newrnode,
+											 char persistence,
+											 TransactionId *freezeXid,
+											 MultiXactId *minmulti);
+extern void engram_relation_nontransactional_truncate(Relation rel);
+extern void engram_relation_copy_data(Relation rel,
+									  const RelFileNode *newrnode);
+extern void engram_relation_copy_for_cluster(Relation OldTable,
+											 Relation NewTable,
+											 Relation OldIndex, bool use_sort,
+											 TransactionId OldestXmin,
+											 TransactionId *xid_cutoff,
+											 MultiXactId *multi_cutoff,
+											 double *num_tuples,
+											 double *tups_vacuumed,
+											 double *tups_recently_dead);
+extern uint64 engram_relation_size(Relation rel, ForkNumber forkNumber);
+extern bool engram_relation_needs_toast_table(Relation rel);
+extern Oid	engram_relation_toast_am(Relation rel);
+extern void engram_relation_estimate_size(Relation rel, int32 *attr_widths,
+										  BlockNumber *pages, double *tuples,
+										  double *allvisfrac);
+
+/* ---- engram_am_vacuum.c (or a stub in engram_am_scan.c) ---- */
+
+extern TransactionId engram_index_delete_tuples(Relation rel,
+												TM_IndexDeleteOp *delstate);
 
 /* ---- engram_am_modify.c ---- */
 

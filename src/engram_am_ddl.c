@@ -1,0 +1,469 @@
+/*-------------------------------------------------------------------------
+ *
+ * engram_am_ddl.c
+ *	  engram table AM: storage creation, truncation, copying a relation's
+ *	  files, VACUUM FULL / CLUSTER, and size estimates.
+ *
+ * IDENTIFICATION
+ *	  src/engram_am_ddl.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/generic_xlog.h"
+#include "access/heapam.h"
+#include "access/heaptoast.h"
+#include "access/htup_details.h"
+#include "access/multixact.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "access/xloginsert.h"
+#include "catalog/catalog.h"
+#include "catalog/pg_am_d.h"
+#include "catalog/storage.h"
+#include "catalog/storage_xlog.h"
+#include "commands/progress.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/bufmgr.h"
+#include "storage/smgr.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/tuplesort.h"
+
+#include "engram_am.h"
+#include "tier.h"
+
+void
+engram_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
+								 char persistence, TransactionId *freezeXid,
+								 MultiXactId *minmulti)
+{
+	SMgrRelation srel;
+
+	/* no row in the new storage is older than any running snapshot */
+	*freezeXid = RecentXmin;
+	*minmulti = GetOldestMultiXactId();
+
+	srel = RelationCreateStorage(*newrnode, persistence, true);
+
+	/*
+	 * An unlogged table is reset to its init fork after a crash.  Generic
+	 * WAL writes nothing for unlogged relations, so the (empty) init fork is
+	 * created and logged here, as heap does.
+	 */
+	if (persistence == RELPERSISTENCE_UNLOGGED)
+	{
+		smgrcreate(srel, INIT_FORKNUM, false);
+		log_smgrcreate(newrnode, INIT_FORKNUM);
+		smgrimmedsync(srel, INIT_FORKNUM);
+	}
+
+	smgrclose(srel);
+}
+
+void
+engram_relation_nontransactional_truncate(Relation rel)
+{
+	RelationTruncate(rel, 0);
+	tier_cache_invalidate(RelationGetRelid(rel));
+}
+
+/* ALTER TABLE ... SET TABLESPACE: copy every fork block by block, with WAL */
+void
+engram_relation_copy_data(Relation rel, const RelFileNode *newrnode)
+{
+	SMgrRelation dstrel;
+	ForkNumber	fork;
+
+	dstrel = smgropen(*newrnode, rel->rd_backend);
+
+	/* the copy reads the files: write back what is only in shared buffers */
+	FlushRelationBuffers(rel);
+
+	RelationCreateStorage(*newrnode, rel->rd_rel->relpersistence, true);
+	RelationCopyStorage(RelationGetSmgr(rel), dstrel, MAIN_FORKNUM,
+						rel->rd_rel->relpersistence);
+
+	for (fork = MAIN_FORKNUM + 1; fork <= MAX_FORKNUM; fork++)
+	{
+		if (!smgrexists(RelationGetSmgr(rel), fork))
+			continue;
+		smgrcreate(dstrel, fork, false);
+
+		/* an unlogged table's init fork must be logged too */
+		if (RelationIsPermanent(rel) ||
+			(rel->rd_rel->relpersistence == RELPERSISTENCE_UNLOGGED &&
+			 fork == INIT_FORKNUM))
+			log_smgrcreate(newrnode, fork);
+		RelationCopyStorage(RelationGetSmgr(rel), dstrel, fork,
+							rel->rd_rel->relpersistence);
+	}
+
+	RelationDropStorage(rel);
+	smgrclose(dstrel);
+}
+
+/* ----------------------------------------------------------------
+ *		VACUUM FULL / CLUSTER
+ * ----------------------------------------------------------------
+ */
+
+/* pages of the new relation are built locally, then logged as full images */
+typedef struct EngramRewriteState
+{
+	Relation	rel;
+	PGAlignedBlock page;
+	bool		has_rows;
+	BlockNumber written;
+} EngramRewriteState;
+
+static void
+engram_rewrite_flush(EngramRewriteState *rs)
+{
+	Buffer		buf;
+	GenericXLogState *state;
+	Page		page;
+	BlockNumber blkno;
+	OffsetNumber off,
+				maxoff;
+
+	if (!rs->has_rows)
+		return;
+
+	buf = ReadBufferExtended(rs->rel, MAIN_FORKNUM, P_NEW, RBM_ZERO_AND_LOCK,
+							 NULL);
+	blkno = BufferGetBlockNumber(buf);
+	state = GenericXLogStart(rs->rel);
+	page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
+	memcpy(page, rs->page.data, BLCKSZ);
+
+	/* every row is its own newest version: t_ctid = its new TID */
+	maxoff = PageGetMaxOffsetNumber(page);
+	for (off = FirstOffsetNumber; off <= maxoff; off++)
+	{
+		HeapTupleHeader hdr =
+		EngramItemGetTupleHeader(PageGetItem(page, PageGetItemId(page, off)));
+
+		ItemPointerSet(&hdr->t_ctid, blkno, off);
+	}
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
+
+	rs->written++;
+	engram_page_init(rs->page.data, ENGRAM_PAGE_DATA);
+	rs->has_rows = false;
+}
+
+static void
+engram_rewrite_add(EngramRewriteState *rs, HeapTuple tup)
+{
+	if (engram_page_add_tuple(rs->page.data, InvalidBlockNumber, tup) !=
+		InvalidOffsetNumber)
+	{
+		rs->has_rows = true;
+		return;
+	}
+	engram_rewrite_flush(rs);
+	if (engram_page_add_tuple(rs->page.data, InvalidBlockNumber, tup) ==
+		InvalidOffsetNumber)
+		elog(ERROR, "row of %u bytes does not fit an empty engram page",
+			 tup->t_len);
+	rs->has_rows = true;
+}
+
+/*
+ * Re-form a kept row for the new relation: values of dropped columns become
+ * NULL, the transaction fields are kept, xids older than the cutoffs are
+ * frozen, and out-of-line values are re-toasted into the new toast table.
+ */
+static HeapTuple
+engram_rewrite_tuple(Relation OldTable, Relation NewTable, HeapTuple tup,
+					 TransactionId xid_cutoff, MultiXactId multi_cutoff,
+					 Datum *values, bool *isnull)
+{
+	TupleDesc	olddesc = RelationGetDescr(OldTable);
+	TupleDesc	newdesc = RelationGetDescr(NewTable);
+	HeapTuple	copy;
+	HeapTuple	result;
+	int			i;
+
+	heap_deform_tuple(tup, olddesc, values, isnull);
+	for (i = 0; i < newdesc->natts; i++)
+		if (TupleDescAttr(newdesc, i)->attisdropped)
+			isnull[i] = true;
+	copy = heap_form_tuple(newdesc, values, isnull);
+
+	memcpy(&copy->t_data->t_choice.t_heap, &tup->t_data->t_choice.t_heap,
+		   sizeof(HeapTupleFields));
+	copy->t_data->t_infomask &= ~HEAP_XACT_MASK;
+	copy->t_data->t_infomask2 &= ~HEAP2_XACT_MASK;
+	copy->t_data->t_infomask |= tup->t_data->t_infomask & HEAP_XACT_MASK;
+	copy->t_data->t_infomask2 |= tup->t_data->t_infomask2 & HEAP2_XACT_MASK;
+	/* no HOT in engram; and a moved row has no older chain to join */
+	copy->t_data->t_infomask2 &= ~(HEAP_HOT_UPDATED | HEAP_ONLY_TUPLE);
+
+	heap_freeze_tuple(copy->t_data, OldTable->rd_rel->relfrozenxid,
+					  OldTable->rd_rel->relminmxid, xid_cutoff, multi_cutoff);
+
+	copy->t_tableOid = RelationGetRelid(NewTable);
+	result = copy;
+	if (HeapTupleHasExternal(copy) || copy->t_len > ENGRAM_TOAST_THRESHOLD)
+	{
+		result = heap_toast_insert_or_update(NewTable, copy, NULL,
+											 HEAP_INSERT_SKIP_FSM);
+		if (result != copy)
+			heap_freetuple(copy);
+	}
+	if (MAXALIGN(SizeOfEngramItemHeader + result->t_len) > ENGRAM_MAX_ITEM_SIZE)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("row is too big: size %zu, maximum size %zu",
+						(Size) result->t_len, (Size) ENGRAM_MAX_TUPLE_SIZE)));
+	return result;
+}
+
+/*
+ * Copy the rows some transaction may still see (LIVE, RECENTLY_DEAD and
+ * in-progress ones, per HeapTupleSatisfiesVacuum against OldestXmin) into
+ * NewTable, in index order when OldIndex is given (always through a sort),
+ * else in physical order.
+ *
+ * Update chains are broken: every copied row gets t_ctid = its own new TID.
+ * A recently dead version's successor is therefore not reachable from it
+ * any more; a transaction that still sees the old version and tries to
+ * update it gets a serialization failure ("concurrent delete") instead of
+ * following the chain.  This only concerns transactions whose snapshot
+ * predates the rewrite, which holds an ACCESS EXCLUSIVE lock.
+ */
+void
+engram_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
+								 Relation OldIndex, bool use_sort,
+								 TransactionId OldestXmin,
+								 TransactionId *xid_cutoff,
+								 MultiXactId *multi_cutoff,
+								 double *num_tuples, double *tups_vacuumed,
+								 double *tups_recently_dead)
+{
+	TupleDesc	olddesc = RelationGetDescr(OldTable);
+	Tuplesortstate *sort = NULL;
+	EngramRewriteState *rs;
+	BlockNumber nblocks;
+	BlockNumber blkno;
+	Datum	   *values;
+	bool	   *isnull;
+	MemoryContext rowcxt;
+	MemoryContext oldcxt;
+	BufferAccessStrategy strategy = GetAccessStrategy(BAS_BULKREAD);
+
+	*num_tuples = 0;
+	*tups_vacuumed = 0;
+	*tups_recently_dead = 0;
+
+	if (OldIndex != NULL)
+		sort = tuplesort_begin_cluster(olddesc, OldIndex, maintenance_work_mem,
+									   NULL, TUPLESORT_NONE);
+
+	rs = palloc0(sizeof(EngramRewriteState));
+	rs->rel = NewTable;
+	engram_page_init(rs->page.data, ENGRAM_PAGE_DATA);
+
+	values = palloc(sizeof(Datum) * RelationGetDescr(NewTable)->natts);
+	isnull = palloc(sizeof(bool) * RelationGetDescr(NewTable)->natts);
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "engram rewrite row",
+								   ALLOCSET_DEFAULT_SIZES);
+
+	pgstat_progress_update_param(PROGRESS_CLUSTER_PHASE,
+								 PROGRESS_CLUSTER_PHASE_SEQ_SCAN_HEAP);
+
+	nblocks = RelationGetNumberOfBlocks(OldTable);
+	pgstat_progress_update_param(PROGRESS_CLUSTER_TOTAL_HEAP_BLKS, nblocks);
+
+	for (blkno = 0; blkno < nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+		bool		is_new;
+		OffsetNumber off,
+					maxoff;
+
+		CHECK_FOR_INTERRUPTS();
+
+		buf = ReadBufferExtended(OldTable, MAIN_FORKNUM, blkno, RBM_NORMAL,
+								 strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		engram_check_page(OldTable, blkno, page, &is_new);
+		maxoff = (is_new || EngramPageGetOpaque(page)->kind != ENGRAM_PAGE_DATA) ?
+			0 : PageGetMaxOffsetNumber(page);
+
+		for (off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			EngramHeaderCopy hc;
+			HeapTupleData htup;
+			HeapTuple	full;
+			bool		keep = true;
+
+			if (!ItemIdIsNormal(PageGetItemId(page, off)))
+				continue;
+			ItemPointerSet(&htup.t_self, blkno, off);
+			engram_copy_header(OldTable, blkno, page, off, &hc, &htup);
+
+			switch (HeapTupleSatisfiesVacuum(&htup, OldestXmin, buf))
+			{
+				case HEAPTUPLE_DEAD:
+					keep = false;
+					*tups_vacuumed += 1;
+					break;
+				case HEAPTUPLE_RECENTLY_DEAD:
+					*tups_recently_dead += 1;
+					break;
+				case HEAPTUPLE_LIVE:
+				case HEAPTUPLE_INSERT_IN_PROGRESS:
+				case HEAPTUPLE_DELETE_IN_PROGRESS:
+					break;
+			}
+			if (!keep)
+				continue;
+
+			*num_tuples += 1;
+			pgstat_progress_update_param(PROGRESS_CLUSTER_HEAP_TUPLES_SCANNED,
+										 *num_tuples);
+
+			oldcxt = MemoryContextSwitchTo(rowcxt);
+			full = engram_copy_tuple(OldTable, buf, page, off);
+			/* header hints decided above are kept in the copy */
+			full->t_data->t_infomask = htup.t_data->t_infomask;
+
+			if (sort)
+				tuplesort_putheaptuple(sort, full);
+			else
+			{
+				HeapTuple	out;
+
+				out = engram_rewrite_tuple(OldTable, NewTable, full,
+										   *xid_cutoff, *multi_cutoff,
+										   values, isnull);
+				engram_rewrite_add(rs, out);
+			}
+			MemoryContextSwitchTo(oldcxt);
+			MemoryContextReset(rowcxt);
+		}
+		UnlockReleaseBuffer(buf);
+		pgstat_progress_update_param(PROGRESS_CLUSTER_HEAP_BLKS_SCANNED,
+									 blkno + 1);
+	}
+
+	if (sort)
+	{
+		HeapTuple	tup;
+		double		n = 0;
+
+		pgstat_progress_update_param(PROGRESS_CLUSTER_PHASE,
+									 PROGRESS_CLUSTER_PHASE_SORT_TUPLES);
+		tuplesort_performsort(sort);
+		pgstat_progress_update_param(PROGRESS_CLUSTER_PHASE,
+									 PROGRESS_CLUSTER_PHASE_WRITE_NEW_HEAP);
+		while ((tup = tuplesort_getheaptuple(sort, true)) != NULL)
+		{
+			HeapTuple	out;
+
+			CHECK_FOR_INTERRUPTS();
+			oldcxt = MemoryContextSwitchTo(rowcxt);
+			out = engram_rewrite_tuple(OldTable, NewTable, tup, *xid_cutoff,
+									   *multi_cutoff, values, isnull);
+			engram_rewrite_add(rs, out);
+			MemoryContextSwitchTo(oldcxt);
+			MemoryContextReset(rowcxt);
+			n += 1;
+			pgstat_progress_update_param(PROGRESS_CLUSTER_HEAP_TUPLES_WRITTEN, n);
+		}
+		tuplesort_end(sort);
+	}
+	engram_rewrite_flush(rs);
+
+	/* pages written without shared-buffer WAL are synced at commit */
+	FreeAccessStrategy(strategy);
+	MemoryContextDelete(rowcxt);
+	pfree(values);
+	pfree(isnull);
+	pfree(rs);
+}
+
+/* ----------------------------------------------------------------
+ *		sizes and planner support
+ * ----------------------------------------------------------------
+ */
+
+uint64
+engram_relation_size(Relation rel, ForkNumber forkNumber)
+{
+	return table_block_relation_size(rel, forkNumber);
+}
+
+/*
+ * A toast table is needed when a row could exceed the toast threshold and
+ * has a column that can be moved out of line, as for heap.
+ */
+bool
+engram_relation_needs_toast_table(Relation rel)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int32		data_length = 0;
+	bool		maxlength_unknown = false;
+	bool		has_toastable = false;
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped)
+			continue;
+		data_length = att_align_nominal(data_length, att->attalign);
+		if (att->attlen > 0)
+			data_length += att->attlen;
+		else
+		{
+			int32		maxlen = type_maximum_size(att->atttypid,
+												   att->atttypmod);
+
+			if (maxlen < 0)
+				maxlength_unknown = true;
+			else
+				data_length += maxlen;
+			if (att->attstorage != TYPSTORAGE_PLAIN)
+				has_toastable = true;
+		}
+	}
+	if (!has_toastable)
+		return false;
+	if (maxlength_unknown)
+		return true;
+	return MAXALIGN(SizeofHeapTupleHeader + BITMAPLEN(desc->natts)) +
+		MAXALIGN(data_length) > ENGRAM_TOAST_THRESHOLD;
+}
+
+Oid
+engram_relation_toast_am(Relation rel)
+{
+	/* toast_save_datum inserts with heap_insert: the toast table is heap */
+	return HEAP_TABLE_AM_OID;
+}
+
+void
+engram_relation_estimate_size(Relation rel, int32 *attr_widths,
+							  BlockNumber *pages, double *tuples,
+							  double *allvisfrac)
+{
+	table_block_relation_estimate_size(rel, attr_widths, pages, tuples,
+									   allvisfrac,
+									   SizeOfEngramItemHeader +
+									   MAXALIGN(SizeofHeapTupleHeader) +
+									   sizeof(ItemIdData),
+									   BLCKSZ - SizeOfPageHeaderData -
+									   MAXALIGN(sizeof(EngramPageOpaqueData)));
+}
