@@ -318,14 +318,14 @@ SELECT concat_ws(',',
   CASE WHEN EXISTS (SELECT 1 FROM pg_am WHERE amname = 'engram_hnsw' AND amtype = 'i') THEN 'hnsw' END,
   CASE WHEN EXISTS (SELECT 1 FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
                     WHERE a.amname = 'engram_hnsw' AND c.opcname = 'vector_cosine_ops') THEN 'cosine_ops' END,
-  CASE WHEN to_regproc('engram.migrate') IS NOT NULL THEN 'migrate' END,
-  CASE WHEN to_regproc('engram.verify') IS NOT NULL THEN 'verify' END,
+  CASE WHEN EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'migrate' AND pronamespace::regnamespace::text = 'engram') THEN 'migrate' END,
+  CASE WHEN EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'verify' AND pronamespace::regnamespace::text = 'engram') THEN 'verify' END,
   CASE WHEN to_regclass('engram.memory') IS NOT NULL THEN 'memory' END,
-  CASE WHEN to_regproc('engram.remember') IS NOT NULL THEN 'remember' END,
-  CASE WHEN to_regproc('engram.recall') IS NOT NULL THEN 'recall' END,
-  CASE WHEN to_regproc('engram.forget') IS NOT NULL THEN 'forget' END,
-  CASE WHEN to_regproc('engram.associate') IS NOT NULL THEN 'associate' END,
-  CASE WHEN to_regproc('engram.consolidate') IS NOT NULL THEN 'consolidate' END,
+  CASE WHEN EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'remember' AND pronamespace::regnamespace::text = 'engram') THEN 'remember' END,
+  CASE WHEN EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'recall' AND pronamespace::regnamespace::text = 'engram') THEN 'recall' END,
+  CASE WHEN EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'forget' AND pronamespace::regnamespace::text = 'engram') THEN 'forget' END,
+  CASE WHEN EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'associate' AND pronamespace::regnamespace::text = 'engram') THEN 'associate' END,
+  CASE WHEN EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'consolidate' AND pronamespace::regnamespace::text = 'engram') THEN 'consolidate' END,
   CASE WHEN to_regtype('engram.vector') IS NOT NULL THEN 'vector' END,
   CASE WHEN EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'amcheck') THEN 'amcheck' END)
 SQL
@@ -609,6 +609,7 @@ sub _run
 	my ($self) = @_;
 	$SIG{PIPE} = 'IGNORE';
 	my $n = 0;
+	my @acked_here;
 	my $t_end = time + 600;    # hard bound whatever the parent does
 	while ($n < $self->{max_rows} && !-e $self->{stopfile} && time < $t_end)
 	{
@@ -635,12 +636,26 @@ sub _run
 			$n++;
 			my $id = $self->{client} * 10_000_000 + $n;
 			my $content = EngramTest::row_content($self->{client}, $id);
-			my $stmt = $self->{sql};
+			my $tmpl = $self->{sql};
+			$tmpl = $tmpl->[ $n % scalar(@$tmpl) ] if ref $tmpl;
+			my $stmt = $tmpl;
 			$stmt =~ s/%ID%/$id/g;
 			$stmt =~ s/%CLIENT%/$self->{client}/g;
 			$stmt =~ s/%CONTENT%/\$eg\$$content\$eg\$/g;
-			my $rollback = ($n % 10 == 0);
-			_append($self->{sentfile}, $id);
+			my $rollback = (!$self->{no_rollback} && $n % 10 == 0);
+			my ($ackf, $sentf) = ($rollback ? $self->{rbfile} : $self->{ackfile}, $self->{sentfile});
+			my $logid = $id;
+			if (!$rollback && $self->{forget_every} && $n % $self->{forget_every} == 0
+				&& @acked_here > 3)
+			{
+				# forget a row acknowledged a little earlier
+				$logid = $acked_here[-3];
+				@acked_here = grep { $_ != $logid } @acked_here;
+				$stmt = $self->{forget_sql};
+				$stmt =~ s/%FID%/$logid/g;
+				($ackf, $sentf) = ("$self->{dir}/forgotten", "$self->{dir}/forget_sent");
+			}
+			_append($sentf, $logid);
 			if ($rollback)
 			{
 				print $in "BEGIN;\n$stmt;\nROLLBACK;\n\\echo done $id\n";
@@ -665,7 +680,9 @@ sub _run
 			}
 			if ($ok)
 			{
-				_append($rollback ? $self->{rbfile} : $self->{ackfile}, $id);
+				_append($ackf, $logid);
+				push @acked_here, $id if $ackf eq $self->{ackfile};
+				shift @acked_here if @acked_here > 50;
 			}
 			else
 			{
@@ -707,16 +724,20 @@ sub stop
 sub _read_ids
 {
 	my ($file) = @_;
-	return () unless -f $file;
-	open my $fh, '<', $file or return ();
-	my @ids = grep { /^\d+$/ } map { chomp; $_ } <$fh>;
-	close $fh;
-	return @ids;
+	my @ids;
+	if (-f $file && open my $fh, '<', $file)
+	{
+		@ids = grep { /^\d+$/ } map { chomp; $_ } <$fh>;
+		close $fh;
+	}
+	return wantarray ? @ids : scalar @ids;
 }
 
 sub acked       { return _read_ids($_[0]->{ackfile}); }
 sub rolled_back { return _read_ids($_[0]->{rbfile}); }
 sub sent        { return _read_ids($_[0]->{sentfile}); }
+sub forgotten   { return _read_ids($_[0]->{dir} . '/forgotten'); }
+sub forget_sent { return _read_ids($_[0]->{dir} . '/forget_sent'); }
 
 # wait until at least $n acknowledged rows (or $timeout seconds)
 sub wait_acked
@@ -763,53 +784,67 @@ sub check_acked
 	my $idc = $opts{id_col} // 'id';
 	my $cexpr = $opts{content_expr} // 'content';
 	my $where = $opts{where} // 'true';
+
+	# What the clients were told, read BEFORE the query: anything
+	# acknowledged later may or may not be in the query's snapshot.
+	my (%acked, %rb, %forgotten);
+	for my $w (@$writers)
+	{
+		$acked{$_} = 1 for $w->acked;
+		$rb{$_} = 1 for $w->rolled_back;
+		$forgotten{$_} = 1 for $w->forgotten;
+	}
 	my $rows = $node->safe_psql($opts{db} // 'postgres',
 		"SELECT $idc, md5($cexpr) FROM $table WHERE $where ORDER BY 1");
+	# What the clients sent (in doubt or not), read AFTER the query: anything
+	# that can be in the query's snapshot was sent before it.
+	my (%sent, %forget_sent);
+	for my $w (@$writers)
+	{
+		$sent{$_} = 1 for $w->sent;
+		$forget_sent{$_} = 1 for $w->forget_sent;
+	}
 	my %present;
 	for my $l (split /\n/, $rows)
 	{
 		my ($id, $m) = split /\|/, $l;
 		$present{$id} = $m;
 	}
-	my %r = (acked => 0, lost => [], wrong => [], phantom => [],
-		rolled_visible => [], in_doubt => [], present => scalar(keys %present));
-	my %sent;
-	for my $w (@$writers)
+	my %r = (acked => scalar(keys %acked), lost => [], wrong => [],
+		phantom => [], rolled_visible => [], in_doubt => [],
+		forgotten_visible => [], forgotten => scalar(keys %forgotten),
+		present => scalar(keys %present));
+	for my $id (sort { $a <=> $b } keys %acked)
 	{
-		my %acked = map { $_ => 1 } $w->acked;
-		my %rb = map { $_ => 1 } $w->rolled_back;
-		$sent{$_} = 1 for $w->sent;
-		for my $id (keys %acked)
+		if (!exists $present{$id})
 		{
-			$r{acked}++;
-			if (!exists $present{$id})
-			{
-				push @{ $r{lost} }, $id;
-			}
-			elsif ($present{$id} ne
-				md5_hex(row_content(int($id / 10_000_000), $id)))
-			{
-				push @{ $r{wrong} }, $id;
-			}
+			# a forget of it may have committed without acknowledgement
+			push @{ $r{lost} }, $id unless $forget_sent{$id};
 		}
-		for my $id (keys %rb)
+		elsif ($present{$id} ne md5_hex(row_content(int($id / 10_000_000), $id)))
 		{
-			push @{ $r{rolled_visible} }, $id if exists $present{$id};
-		}
-		for my $id ($w->sent)
-		{
-			push @{ $r{in_doubt} }, $id
-			  if exists $present{$id} && !$acked{$id} && !$rb{$id};
+			push @{ $r{wrong} }, $id;
 		}
 	}
-	if (!$opts{allow_foreign})
+	for my $id (sort { $a <=> $b } keys %rb)
 	{
-		my @writer_ids = grep { int($_ / 10_000_000) >= 1 } keys %present;
-		for my $id (@writer_ids)
+		push @{ $r{rolled_visible} }, $id if exists $present{$id};
+	}
+	for my $id (sort { $a <=> $b } keys %forgotten)
+	{
+		push @{ $r{forgotten_visible} }, $id if exists $present{$id};
+	}
+	my %clients = map { $_->{client} => 1 } @$writers;
+	for my $id (sort { $a <=> $b } keys %present)
+	{
+		next unless $clients{ int($id / 10_000_000) };
+		if (!$sent{$id})
 		{
-			my $c = int($id / 10_000_000);
-			next unless grep { $_->{client} == $c } @$writers;
-			push @{ $r{phantom} }, $id unless $sent{$id};
+			push @{ $r{phantom} }, $id;
+		}
+		elsif (!$acked{$id} && !$rb{$id})
+		{
+			push @{ $r{in_doubt} }, $id;
 		}
 	}
 	return \%r;
@@ -820,10 +855,11 @@ sub ack_summary
 {
 	my ($r) = @_;
 	return sprintf(
-		"acked=%d present=%d lost=%d wrong=%d rolled_back_visible=%d phantom=%d in_doubt=%d",
+		"acked=%d present=%d lost=%d wrong=%d rolled_back_visible=%d phantom=%d in_doubt=%d forgotten=%d forgotten_visible=%d",
 		$r->{acked}, $r->{present}, scalar @{ $r->{lost} }, scalar @{ $r->{wrong} },
 		scalar @{ $r->{rolled_visible} }, scalar @{ $r->{phantom} },
-		scalar @{ $r->{in_doubt} });
+		scalar @{ $r->{in_doubt} }, $r->{forgotten} // 0,
+		scalar @{ $r->{forgotten_visible} // [] });
 }
 
 # Assert the usual invariants of check_acked's result
@@ -837,6 +873,8 @@ sub ack_ok
 	  or diag("wrong ids: @{$r->{wrong}}[0 .. ($#{$r->{wrong}} < 9 ? $#{$r->{wrong}} : 9)]");
 	is(scalar @{ $r->{rolled_visible} }, 0, "$what: no rolled-back row visible");
 	is(scalar @{ $r->{phantom} }, 0, "$what: no row that was never sent");
+	is(scalar @{ $r->{forgotten_visible} }, 0, "$what: no acknowledged forget undone")
+	  if $r->{forgotten};
 	return;
 }
 
