@@ -479,7 +479,7 @@ sub amcheck_btrees
 {
 	my ($node, $table, $db) = @_;
 	$db //= 'postgres';
-	$node->safe_psql($db, 'CREATE EXTENSION IF NOT EXISTS amcheck');
+	$node->safe_psql($db, 'SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS amcheck');
 	my $idx = $node->safe_psql($db, qq{
 		SELECT string_agg(c.relname, ' ')
 		FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
