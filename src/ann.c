@@ -163,7 +163,7 @@ ann_check_dim(Relation index, int dim, int index_dim)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("engram_hnsw indexes support at most %d dimensions, got %d",
 						ANN_MAX_DIM, dim),
-				 errhint("Large values of the m option lower the limit; use a smaller m or fewer dimensions.")));
+				 errhint("Reduce the dimension of the vectors before indexing them.")));
 }
 
 static bytea *

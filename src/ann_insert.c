@@ -621,6 +621,7 @@ ann_aminsert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 {
 	MemoryContext tmp;
 	MemoryContext old;
+	pg_prng_state rng;
 
 	if (isnull[0])
 		return false;			/* NULL vectors are not indexed */
@@ -628,8 +629,16 @@ ann_aminsert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 	tmp = AllocSetContextCreate(CurrentMemoryContext, "engram_hnsw insert",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(tmp);
+	/*
+	 * The node's level is drawn from a generator seeded with its heap TID:
+	 * the same rows inserted the same way give the same graph (reproducible
+	 * tests and bug reports), and levels are still independent draws.
+	 */
+	pg_prng_seed(&rng, AnnIdMake(ItemPointerGetBlockNumber(ht_ctid),
+								 ItemPointerGetOffsetNumber(ht_ctid)) ^
+				 UINT64CONST(0x656E6772616D));
 	ann_insert_vector(index, DatumGetEngramVector(values[0]), ht_ctid, false,
-					  &pg_global_prng_state);
+					  &rng);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(tmp);
 	return false;
