@@ -137,6 +137,18 @@ engram_tid_cmp(const void *a, const void *b)
 	return ItemPointerCompare((ItemPointer) a, (ItemPointer) b);
 }
 
+/*
+ * Queue a TID for index bulk-delete (ItemPointerSet is a macro that
+ * evaluates its pointer argument more than once, hence the function).
+ */
+static inline void
+engram_vac_add_dead(EngramVacState *vs, BlockNumber blkno, OffsetNumber off)
+{
+	Assert(vs->ndead < vs->maxdead);
+	ItemPointerSet(&vs->dead[vs->ndead], blkno, off);
+	vs->ndead++;
+}
+
 /* Index bulk-delete callback: is this TID in the dead array? */
 static bool
 engram_vac_tid_reaped(ItemPointer itemptr, void *state)
@@ -514,7 +526,7 @@ engram_vac_scan_page(EngramVacState *vs, Buffer buf, BlockNumber blkno,
 					{
 						ItemIdSetDead(lp);
 						if (vs->do_index_vacuuming)
-							ItemPointerSet(&vs->dead[vs->ndead++], blkno, off);
+							engram_vac_add_dead(vs, blkno, off);
 					}
 					else
 						ItemIdSetUnused(lp);
@@ -535,7 +547,7 @@ engram_vac_scan_page(EngramVacState *vs, Buffer buf, BlockNumber blkno,
 				default:
 					/* LP_DEAD left over: queue it for the indexes again */
 					if (ItemIdIsDead(lp) && vs->do_index_vacuuming)
-						ItemPointerSet(&vs->dead[vs->ndead++], blkno, off);
+						engram_vac_add_dead(vs, blkno, off);
 					break;
 			}
 		}
@@ -562,7 +574,7 @@ engram_vac_scan_page(EngramVacState *vs, Buffer buf, BlockNumber blkno,
 		/* nothing to write, but earlier LP_DEAD items still need the indexes */
 		for (off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off))
 			if (ItemIdIsDead(PageGetItemId(page, off)))
-				ItemPointerSet(&vs->dead[vs->ndead++], blkno, off);
+				engram_vac_add_dead(vs, blkno, off);
 	}
 
 	/*
