@@ -1,0 +1,96 @@
+# Copyright (c) engram authors
+#
+# The memory API on a hot standby: recall (vector, text, hybrid, spread)
+# works read-only and records no access there; writes are refused with a
+# clear error.  Checks that what the primary remembered is what the standby
+# recalls.
+
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $primary = PostgreSQL::Test::Cluster->new('mem_primary');
+$primary->init(allows_streaming => 1);
+$primary->start;
+$primary->safe_psql('postgres', 'CREATE EXTENSION engram');
+
+my @sentences = (
+	'Ocean tides are caused mainly by the gravity of the Moon.',
+	'Bread dough must rest so the yeast can make it rise.',
+	'Postgres writes every change to the write-ahead log.',
+	'Replication sends the write-ahead log to a standby server.',
+	'Bob ordered a large coffee and a croissant.',
+	'Alice met Bob at the coffee shop on Friday.');
+for my $s (@sentences)
+{
+	$primary->safe_psql('postgres',
+		"SELECT engram.remember('$s', engram.embed_text('$s'))");
+}
+$primary->safe_psql('postgres',
+	q{SELECT engram.associate(a.id, b.id, 0.9)
+	  FROM engram.memory a, engram.memory b
+	  WHERE a.content LIKE 'Bob ordered%' AND b.content LIKE 'Alice met%'});
+
+$primary->backup('b');
+my $standby = PostgreSQL::Test::Cluster->new('mem_standby');
+$standby->init_from_backup($primary, 'b', has_streaming => 1);
+$standby->start;
+$primary->wait_for_catchup($standby);
+
+is($standby->safe_psql('postgres', 'SELECT pg_is_in_recovery()'),
+	't', 'standby is in recovery');
+is($standby->safe_psql('postgres', 'SELECT engram.writes_allowed()'),
+	'f', 'writes_allowed() is false on the standby');
+
+my $q_vec = q{SELECT content FROM engram.recall(engram.embed_text('the moon and the tides'), 1)};
+my $q_txt = q{SELECT string_agg(content, '|' ORDER BY content)
+			  FROM engram.recall(NULL, 5, cue_text => 'write-ahead log')};
+my $q_hyb = q{SELECT content FROM engram.recall(engram.embed_text('standby replication'), 1,
+			  cue_text => 'standby')};
+my $q_spr = q{SELECT string_agg(content, '|' ORDER BY content)
+			  FROM engram.recall(NULL, 5, cue_text => 'croissant', spread => true)};
+
+for my $q ($q_vec, $q_txt, $q_hyb, $q_spr)
+{
+	my $on_primary = $primary->safe_psql('postgres', $q);
+	my ($rc, $out, $err) = $standby->psql('postgres', $q);
+	is($rc, 0, 'recall runs on the standby') or diag($err);
+	is($out, $on_primary, 'standby recalls what the primary recalls');
+}
+is($standby->safe_psql('postgres', $q_vec),
+	'Ocean tides are caused mainly by the gravity of the Moon.',
+	'vector recall finds the tides');
+like($standby->safe_psql('postgres', $q_spr),
+	qr/Alice met Bob/, 'spread brings in the associated memory on the standby');
+
+# access counts and views work read-only
+is($standby->safe_psql('postgres',
+		'SELECT count(*) FROM engram.memories WHERE access_count >= 0'),
+	scalar(@sentences), 'engram.memories readable on the standby');
+
+# writes are refused
+my ($rc, $out, $err) = $standby->psql('postgres',
+	q{SELECT engram.remember('nope', engram.embed_text('nope'))});
+isnt($rc, 0, 'remember fails on the standby');
+like($err, qr/read-only transaction/, 'remember: read-only error');
+($rc, $out, $err) = $standby->psql('postgres', 'SELECT * FROM engram.consolidate()');
+isnt($rc, 0, 'consolidate fails on the standby');
+like($err, qr/cannot consolidate memories in a read-only transaction/,
+	'consolidate: clear error');
+($rc, $out, $err) = $standby->psql('postgres', 'SELECT engram.forget(1)');
+isnt($rc, 0, 'forget fails on the standby');
+
+# the primary keeps working and the standby follows
+$primary->safe_psql('postgres',
+	q{SELECT engram.remember('A new memory after the backup', engram.embed_text('A new memory after the backup'))});
+$primary->wait_for_catchup($standby);
+is($standby->safe_psql('postgres',
+		q{SELECT content FROM engram.recall(NULL, 1, cue_text => 'backup')}),
+	'A new memory after the backup', 'standby recalls a memory made later');
+
+$standby->stop;
+$primary->stop;
+done_testing();
