@@ -1,7 +1,36 @@
 /*-------------------------------------------------------------------------
  *
  * engram_am_modify.c
- *	  engram table AM: delete, update, row locks (stub, to be written).
+ *	  engram table AM: delete, update, row locks (EvalPlanQual support),
+ *	  completion of speculative inserts and get_latest_tid.
+ *
+ * A row's header is heap's HeapTupleHeaderData, so the rules for xmax,
+ * multixacts, combo cids and t_ctid chains are heap's (README.tuplock);
+ * this file applies them with engram's own page access:
+ *
+ *	- Decisions are taken on a COPY of the row header made while the page is
+ *	  exclusively locked (engram_copy_header).  HeapTupleSatisfiesUpdate may
+ *	  set hint bits: they land in the copy only.  The page itself changes
+ *	  only inside a generic WAL record (the whole new header is written, so
+ *	  hint bits the copy learnt travel with that logged change).
+ *	- Waiting for another transaction always happens with no buffer lock
+ *	  held; after waiting the page is locked again, the header copied again
+ *	  and, if xmax moved meanwhile, the check starts over.
+ *	- An UPDATE writes the new version as a new item (no HOT): on the old
+ *	  version's page if it fits, else on a page with a higher block number
+ *	  (engram_buffer_for_insert keeps the lock order); both pages change in
+ *	  one generic WAL record.  Indexes always get new entries.
+ *
+ * Simplification (documented, errs on the safe side): FOR KEY SHARE does
+ * not coexist with an in-progress or committed non-key UPDATE of the row
+ * version it wants to lock.  Heap lets the key-share locker through and then
+ * also locks every later version of the update chain; engram instead waits
+ * for such an updater like a FOR SHARE locker would, and reports
+ * TM_Updated when it committed (READ COMMITTED callers then lock the newest
+ * version through EvalPlanQual; REPEATABLE READ gets a serialization
+ * failure where heap would have succeeded).  All other lock-mode
+ * combinations behave as in heap: FOR KEY SHARE and FOR NO KEY UPDATE locks
+ * coexist, a non-key UPDATE does not wait for key-share lockers, etc.
  *
  * IDENTIFICATION
  *	  src/engram_am_modify.c
@@ -10,14 +39,697 @@
  */
 #include "postgres.h"
 
+#include "access/generic_xlog.h"
+#include "access/heapam.h"
+#include "access/heaptoast.h"
+#include "access/htup_details.h"
+#include "access/multixact.h"
+#include "access/relscan.h"
+#include "access/sysattr.h"
+#include "access/tableam.h"
+#include "access/transam.h"
+#include "access/xact.h"
+#include "catalog/pg_class.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "nodes/bitmapset.h"
+#include "pgstat.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "storage/predicate.h"
+#include "storage/procarray.h"
+#include "utils/datum.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/snapmgr.h"
+
 #include "engram_am.h"
+#include "fault.h"
+
+/*
+ * Per tuple-lock mode: the heavyweight lock taken on the TID while queueing
+ * for a row, and the multixact member status of a locker / an updater.
+ */
+typedef struct EngramLockModeInfo
+{
+	LOCKMODE	hwlock;
+	MultiXactStatus lockstatus;
+	int			updstatus;		/* -1: no update has this mode */
+} EngramLockModeInfo;
+
+static const EngramLockModeInfo engram_lockmodes[MaxLockTupleMode + 1] =
+{
+	[LockTupleKeyShare] = {AccessShareLock, MultiXactStatusForKeyShare, -1},
+	[LockTupleShare] = {RowShareLock, MultiXactStatusForShare, -1},
+	[LockTupleNoKeyExclusive] = {ExclusiveLock, MultiXactStatusForNoKeyUpdate,
+	MultiXactStatusNoKeyUpdate},
+	[LockTupleExclusive] = {AccessExclusiveLock, MultiXactStatusForUpdate,
+	MultiXactStatusUpdate},
+};
+
+/* the row lock strength a multixact member status stands for */
+static LockTupleMode
+engram_mode_of_status(MultiXactStatus status)
+{
+	switch (status)
+	{
+		case MultiXactStatusForKeyShare:
+			return LockTupleKeyShare;
+		case MultiXactStatusForShare:
+			return LockTupleShare;
+		case MultiXactStatusForNoKeyUpdate:
+		case MultiXactStatusNoKeyUpdate:
+			return LockTupleNoKeyExclusive;
+		case MultiXactStatusForUpdate:
+		case MultiXactStatusUpdate:
+			return LockTupleExclusive;
+	}
+	elog(ERROR, "unrecognized multixact status %d", (int) status);
+	return LockTupleExclusive;	/* keep compiler quiet */
+}
+
+static MultiXactStatus
+engram_status_for(LockTupleMode mode, bool is_update)
+{
+	if (is_update)
+	{
+		if (engram_lockmodes[mode].updstatus < 0)
+			elog(ERROR, "invalid lock mode %d for an update", (int) mode);
+		return (MultiXactStatus) engram_lockmodes[mode].updstatus;
+	}
+	return engram_lockmodes[mode].lockstatus;
+}
+
+/*
+ * Does a member holding 'held' block a transaction that wants 'wanted'?
+ * The lock-manager conflict table of the modes' heavyweight locks decides,
+ * except that an update blocks every row lock (the FOR KEY SHARE
+ * simplification described at the top of the file).
+ */
+static bool
+engram_status_conflicts(MultiXactStatus held, MultiXactStatus wanted)
+{
+	if (ISUPDATE_from_mxstatus(held) && !ISUPDATE_from_mxstatus(wanted))
+		return true;
+	return DoLockModesConflict(engram_lockmodes[engram_mode_of_status(held)].hwlock,
+							   engram_lockmodes[engram_mode_of_status(wanted)].hwlock);
+}
+
+/* lock-strength infomask bits of a single locker */
+static uint16
+engram_lock_bits(LockTupleMode mode)
+{
+	switch (mode)
+	{
+		case LockTupleKeyShare:
+			return HEAP_XMAX_KEYSHR_LOCK;
+		case LockTupleShare:
+			return HEAP_XMAX_SHR_LOCK;
+		case LockTupleNoKeyExclusive:
+		case LockTupleExclusive:
+			return HEAP_XMAX_EXCL_LOCK;
+	}
+	return HEAP_XMAX_EXCL_LOCK;
+}
+
+/*
+ * Infomask bits describing a multixact xmax: the strongest member's lock
+ * strength, KEYS_UPDATED if a member updates keys or holds FOR UPDATE, and
+ * LOCK_ONLY when no member is an updater.
+ */
+static void
+engram_multi_hint_bits(MultiXactId multi, uint16 *infomask, uint16 *infomask2)
+{
+	MultiXactMember *members;
+	int			nmembers;
+	LockTupleMode strongest = LockTupleKeyShare;
+	bool		has_update = false;
+	uint16		bits = HEAP_XMAX_IS_MULTI;
+	uint16		bits2 = 0;
+
+	nmembers = GetMultiXactIdMembers(multi, &members, false, false);
+	for (int i = 0; i < nmembers; i++)
+	{
+		LockTupleMode mode = engram_mode_of_status(members[i].status);
+
+		if (mode > strongest)
+			strongest = mode;
+		if (members[i].status == MultiXactStatusForUpdate ||
+			members[i].status == MultiXactStatusUpdate)
+			bits2 |= HEAP_KEYS_UPDATED;
+		if (ISUPDATE_from_mxstatus(members[i].status))
+			has_update = true;
+	}
+	if (nmembers > 0)
+		pfree(members);
+
+	bits |= engram_lock_bits(strongest);
+	if (!has_update)
+		bits |= HEAP_XMAX_LOCK_ONLY;
+	*infomask = bits;
+	*infomask2 = bits2;
+}
+
+/* the updating member of a multixact, or InvalidTransactionId */
+static TransactionId
+engram_multi_update_xid(MultiXactId multi, uint16 infomask)
+{
+	MultiXactMember *members;
+	int			nmembers;
+	TransactionId result = InvalidTransactionId;
+
+	if (HEAP_XMAX_IS_LOCKED_ONLY(infomask))
+		return InvalidTransactionId;
+	nmembers = GetMultiXactIdMembers(multi, &members, false, false);
+	for (int i = 0; i < nmembers; i++)
+	{
+		if (ISUPDATE_from_mxstatus(members[i].status))
+		{
+			result = members[i].xid;
+			break;
+		}
+	}
+	if (nmembers > 0)
+		pfree(members);
+	return result;
+}
+
+/*
+ * Would a multixact's live members block a transaction wanting 'mode'?
+ * Members of the current transaction never block; *current_is_member (if
+ * not NULL) tells whether there is one.  An updater blocks unless it
+ * aborted, a locker only while it runs.
+ */
+static bool
+engram_multi_conflicts(MultiXactId multi, uint16 infomask, LockTupleMode mode,
+					   bool is_update, bool *current_is_member)
+{
+	MultiXactMember *members;
+	int			nmembers;
+	bool		result = false;
+	MultiXactStatus wanted = engram_status_for(mode, is_update);
+
+	if (HEAP_LOCKED_UPGRADED(infomask))
+		return false;
+	nmembers = GetMultiXactIdMembers(multi, &members, false,
+									 HEAP_XMAX_IS_LOCKED_ONLY(infomask));
+	for (int i = 0; i < nmembers; i++)
+	{
+		TransactionId memxid = members[i].xid;
+
+		if (result && (current_is_member == NULL || *current_is_member))
+			break;
+		if (TransactionIdIsCurrentTransactionId(memxid))
+		{
+			if (current_is_member)
+				*current_is_member = true;
+			continue;
+		}
+		if (!engram_status_conflicts(members[i].status, wanted))
+			continue;
+		if (ISUPDATE_from_mxstatus(members[i].status))
+		{
+			if (TransactionIdDidAbort(memxid))
+				continue;
+		}
+		else if (!TransactionIdIsInProgress(memxid))
+			continue;
+		result = true;
+	}
+	if (nmembers > 0)
+		pfree(members);
+	return result;
+}
+
+/*
+ * Wait until every member of multi whose status conflicts with 'status'
+ * has ended.  With nowait, return false instead of sleeping on the first
+ * one still running.  *remaining (if not NULL) counts members that are
+ * still running afterwards (ours and non-conflicting ones).
+ */
+static bool
+engram_multi_wait(MultiXactId multi, MultiXactStatus status, uint16 infomask,
+				  bool nowait, Relation rel, ItemPointer tid, XLTW_Oper oper,
+				  int *remaining)
+{
+	MultiXactMember *members;
+	int			nmembers;
+	int			remain = 0;
+	bool		ok = true;
+
+	if (HEAP_LOCKED_UPGRADED(infomask))
+		nmembers = -1;
+	else
+		nmembers = GetMultiXactIdMembers(multi, &members, false,
+										 HEAP_XMAX_IS_LOCKED_ONLY(infomask));
+	for (int i = 0; i < nmembers; i++)
+	{
+		TransactionId memxid = members[i].xid;
+
+		if (TransactionIdIsCurrentTransactionId(memxid))
+		{
+			remain++;
+			continue;
+		}
+		if (!engram_status_conflicts(members[i].status, status))
+		{
+			if (remaining && TransactionIdIsInProgress(memxid))
+				remain++;
+			continue;
+		}
+		if (nowait)
+		{
+			if (!ConditionalXactLockTableWait(memxid))
+			{
+				ok = false;
+				break;
+			}
+		}
+		else
+			XactLockTableWait(memxid, rel, tid, oper);
+	}
+	if (nmembers > 0)
+		pfree(members);
+	if (remaining)
+		*remaining = remain;
+	return ok;
+}
+
+/*
+ * Take the heavyweight lock on a TID that queues row lockers fairly.
+ * Returns false only for LockWaitSkip when it is not free.
+ */
+static bool
+engram_acquire_tuplock(Relation rel, ItemPointer tid, LockTupleMode mode,
+					   LockWaitPolicy policy, bool *have_tuple_lock)
+{
+	LOCKMODE	hw = engram_lockmodes[mode].hwlock;
+
+	if (*have_tuple_lock)
+		return true;
+	switch (policy)
+	{
+		case LockWaitBlock:
+			LockTuple(rel, tid, hw);
+			break;
+		case LockWaitSkip:
+			if (!ConditionalLockTuple(rel, tid, hw))
+				return false;
+			break;
+		case LockWaitError:
+			if (!ConditionalLockTuple(rel, tid, hw))
+				ereport(ERROR,
+						(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+						 errmsg("could not obtain lock on row in relation \"%s\"",
+								RelationGetRelationName(rel))));
+			break;
+	}
+	*have_tuple_lock = true;
+	return true;
+}
 
 static void
-not_yet(void)
+engram_release_tuplock(Relation rel, ItemPointer tid, LockTupleMode mode,
+					   bool *have_tuple_lock)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("this operation is not implemented yet for engram tables")));
+	if (*have_tuple_lock)
+		UnlockTuple(rel, tid, engram_lockmodes[mode].hwlock);
+	*have_tuple_lock = false;
+}
+
+/* did xmax (and the bits saying what kind it is) change while we waited? */
+static bool
+engram_xmax_changed(HeapTupleHeader now, uint16 old_infomask,
+					TransactionId old_xmax)
+{
+	const uint16 interesting = HEAP_XMAX_IS_MULTI | HEAP_XMAX_LOCK_ONLY |
+		HEAP_LOCK_MASK;
+
+	return (now->t_infomask & interesting) != (old_infomask & interesting) ||
+		!TransactionIdEquals(HeapTupleHeaderGetRawXmax(now), old_xmax);
+}
+
+/*
+ * After waiting for a plain xid xmax, record in the header copy whether it
+ * committed (an update that stays) or not (lock gone / update aborted).
+ */
+static void
+engram_note_xmax_outcome(HeapTupleHeader hdr, TransactionId xid)
+{
+	if (hdr->t_infomask & (HEAP_XMAX_COMMITTED | HEAP_XMAX_INVALID))
+		return;
+	if (!HEAP_XMAX_IS_LOCKED_ONLY(hdr->t_infomask) &&
+		TransactionIdDidCommit(xid))
+		hdr->t_infomask |= HEAP_XMAX_COMMITTED;
+	else
+		hdr->t_infomask |= HEAP_XMAX_INVALID;
+}
+
+/*
+ * Compute the xmax and infomask bits a row version gets when transaction
+ * add_xid locks it in 'mode' (is_update false) or updates/deletes it
+ * (is_update true), keeping other live lockers and a committed updater in a
+ * multixact.  May create a multixact, so call it before the WAL record.
+ */
+static void
+engram_compute_new_xmax(TransactionId xmax, uint16 old_infomask,
+						uint16 old_infomask2, TransactionId add_xid,
+						LockTupleMode mode, bool is_update,
+						TransactionId *result_xmax, uint16 *result_infomask,
+						uint16 *result_infomask2)
+{
+	for (;;)
+	{
+		MultiXactStatus old_status;
+
+		if (old_infomask & HEAP_XMAX_INVALID)
+		{
+			/* nobody else holds the row: our xid alone */
+			*result_xmax = add_xid;
+			*result_infomask = 0;
+			*result_infomask2 = 0;
+			if (!is_update)
+				*result_infomask = HEAP_XMAX_LOCK_ONLY | engram_lock_bits(mode);
+			if (mode == LockTupleExclusive)
+				*result_infomask2 = HEAP_KEYS_UPDATED;
+			return;
+		}
+
+		if (old_infomask & HEAP_XMAX_IS_MULTI)
+		{
+			MultiXactId newmulti;
+
+			if (HEAP_LOCKED_UPGRADED(old_infomask))
+			{
+				old_infomask = HEAP_XMAX_INVALID;
+				continue;
+			}
+			/* all members gone and no committed update: start afresh */
+			if (!MultiXactIdIsRunning(xmax, HEAP_XMAX_IS_LOCKED_ONLY(old_infomask)))
+			{
+				if (HEAP_XMAX_IS_LOCKED_ONLY(old_infomask) ||
+					!TransactionIdDidCommit(engram_multi_update_xid(xmax, old_infomask)))
+				{
+					old_infomask = HEAP_XMAX_INVALID;
+					continue;
+				}
+			}
+			newmulti = MultiXactIdExpand((MultiXactId) xmax, add_xid,
+										 engram_status_for(mode, is_update));
+			engram_multi_hint_bits(newmulti, result_infomask, result_infomask2);
+			*result_xmax = newmulti;
+			return;
+		}
+
+		if ((old_infomask & HEAP_XMAX_COMMITTED) ||
+			(!HEAP_XMAX_IS_LOCKED_ONLY(old_infomask) &&
+			 !TransactionIdIsInProgress(xmax) &&
+			 TransactionIdDidCommit(xmax)))
+		{
+			/* a committed updater stays recorded next to us */
+			MultiXactId newmulti;
+
+			old_status = (old_infomask2 & HEAP_KEYS_UPDATED) ?
+				MultiXactStatusUpdate : MultiXactStatusNoKeyUpdate;
+			newmulti = MultiXactIdCreate(xmax, old_status, add_xid,
+										 engram_status_for(mode, is_update));
+			engram_multi_hint_bits(newmulti, result_infomask, result_infomask2);
+			*result_xmax = newmulti;
+			return;
+		}
+
+		if (TransactionIdIsInProgress(xmax))
+		{
+			MultiXactId newmulti;
+
+			if (HEAP_XMAX_IS_LOCKED_ONLY(old_infomask))
+			{
+				if (HEAP_XMAX_IS_KEYSHR_LOCKED(old_infomask))
+					old_status = MultiXactStatusForKeyShare;
+				else if (HEAP_XMAX_IS_SHR_LOCKED(old_infomask))
+					old_status = MultiXactStatusForShare;
+				else if (HEAP_XMAX_IS_EXCL_LOCKED(old_infomask))
+					old_status = (old_infomask2 & HEAP_KEYS_UPDATED) ?
+						MultiXactStatusForUpdate : MultiXactStatusForNoKeyUpdate;
+				else
+				{
+					/* LOCK_ONLY without strength: not a live lock */
+					old_infomask = HEAP_XMAX_INVALID;
+					continue;
+				}
+			}
+			else
+				old_status = (old_infomask2 & HEAP_KEYS_UPDATED) ?
+					MultiXactStatusUpdate : MultiXactStatusNoKeyUpdate;
+
+			if (TransactionIdEquals(xmax, add_xid))
+			{
+				/* our own earlier lock: keep only the stronger of both */
+				LockTupleMode old_mode = engram_mode_of_status(old_status);
+
+				if (mode < old_mode)
+					mode = old_mode;
+				old_infomask = HEAP_XMAX_INVALID;
+				continue;
+			}
+			newmulti = MultiXactIdCreate(xmax, old_status, add_xid,
+										 engram_status_for(mode, is_update));
+			engram_multi_hint_bits(newmulti, result_infomask, result_infomask2);
+			*result_xmax = newmulti;
+			return;
+		}
+
+		/* a finished locker or an aborted updater: as if there was none */
+		old_infomask = HEAP_XMAX_INVALID;
+	}
+}
+
+/*
+ * Read and exclusively lock the page of tid, check it is a DATA page with a
+ * normal item at tid, and copy the row header.  Returns with the buffer
+ * locked; ERROR (can't happen for callers passing a TID they got from a
+ * scan) otherwise.
+ */
+static void
+engram_lock_and_copy(Relation rel, Buffer buf, ItemPointer tid, int lockmode,
+					 EngramHeaderCopy *copy, HeapTuple tup)
+{
+	BlockNumber blkno = ItemPointerGetBlockNumber(tid);
+	OffsetNumber off = ItemPointerGetOffsetNumber(tid);
+	Page		page;
+	bool		is_new;
+
+	LockBuffer(buf, lockmode);
+	page = BufferGetPage(buf);
+	engram_check_page(rel, blkno, page, &is_new);
+	if (is_new || EngramPageGetOpaque(page)->kind != ENGRAM_PAGE_DATA ||
+		off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page) ||
+		!ItemIdIsNormal(PageGetItemId(page, off)))
+	{
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		elog(ERROR, "no row at (%u,%u) in relation \"%s\"",
+			 blkno, off, RelationGetRelationName(rel));
+	}
+	engram_copy_header(rel, blkno, page, off, copy, tup);
+	tup->t_self = *tid;
+}
+
+/* the tuple header of the item at off of a (registered copy of a) page */
+static HeapTupleHeader
+engram_page_header(Page page, OffsetNumber off)
+{
+	return EngramItemGetTupleHeader(PageGetItem(page, PageGetItemId(page, off)));
+}
+
+/* remember on the page that a row may become removable once xid is old */
+static void
+engram_set_prunable(Page page, TransactionId xid)
+{
+	EngramPageOpaque opaque = EngramPageGetOpaque(page);
+
+	if (!TransactionIdIsNormal(xid))
+		return;
+	if (!TransactionIdIsValid(opaque->prune_xid) ||
+		TransactionIdPrecedes(xid, opaque->prune_xid))
+		opaque->prune_xid = xid;
+}
+
+/*
+ * Common first half of delete and update: lock the old version's page and
+ * find out whether the current transaction may replace it, waiting for
+ * conflicting lockers/updaters when 'wait'.  'mode' is the row lock the
+ * operation amounts to (LockTupleExclusive for deletes and key updates,
+ * LockTupleNoKeyExclusive for other updates).
+ *
+ * Returns with buf exclusively locked and *tup (backed by *copy) the
+ * current header.  *checked_lockers / *locker_remains tell whether the
+ * lockers were waited for and whether some (ours, key-share) survive.
+ */
+static TM_Result
+engram_check_modify(Relation rel, ItemPointer tid, CommandId cid,
+					Snapshot crosscheck, bool wait, LockTupleMode mode,
+					Buffer buf, EngramHeaderCopy *copy, HeapTuple tup,
+					bool *have_tuple_lock, bool *checked_lockers,
+					bool *locker_remains, const char *what, XLTW_Oper oper)
+{
+	TM_Result	result;
+
+	*checked_lockers = false;
+	*locker_remains = false;
+
+	for (;;)
+	{
+		TransactionId xwait;
+		uint16		infomask;
+		bool		can_continue = false;
+
+		engram_lock_and_copy(rel, buf, tid, BUFFER_LOCK_EXCLUSIVE, copy, tup);
+		result = HeapTupleSatisfiesUpdate(tup, cid, buf);
+
+		if (result == TM_Invisible)
+		{
+			UnlockReleaseBuffer(buf);
+			engram_release_tuplock(rel, tid, mode, have_tuple_lock);
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("attempted to %s invisible tuple", what)));
+		}
+		if (result != TM_BeingModified || !wait)
+			break;
+
+		xwait = HeapTupleHeaderGetRawXmax(tup->t_data);
+		infomask = tup->t_data->t_infomask;
+
+		if (infomask & HEAP_XMAX_IS_MULTI)
+		{
+			bool		current_is_member = false;
+			TransactionId update_xact;
+
+			if (engram_multi_conflicts(xwait, infomask, mode, true,
+									   &current_is_member))
+			{
+				int			remain;
+
+				LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+				/* promoting our own lock: don't queue behind others */
+				if (!current_is_member)
+					engram_acquire_tuplock(rel, tid, mode, LockWaitBlock,
+										   have_tuple_lock);
+				engram_multi_wait(xwait, engram_status_for(mode, true),
+								  infomask, false, rel, tid, oper, &remain);
+				*checked_lockers = true;
+				*locker_remains = remain != 0;
+				LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+				engram_copy_header(rel, ItemPointerGetBlockNumber(tid),
+								   BufferGetPage(buf),
+								   ItemPointerGetOffsetNumber(tid), copy, tup);
+				if (engram_xmax_changed(tup->t_data, infomask, xwait))
+				{
+					LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+					continue;
+				}
+			}
+
+			/*
+			 * Surviving members (ours, non-conflicting lockers) stay in the
+			 * new xmax; an updater among them must have aborted for us to
+			 * go on.
+			 */
+			if (!HEAP_XMAX_IS_LOCKED_ONLY(tup->t_data->t_infomask))
+				update_xact = HeapTupleGetUpdateXid(tup->t_data);
+			else
+				update_xact = InvalidTransactionId;
+			if (!TransactionIdIsValid(update_xact) ||
+				TransactionIdDidAbort(update_xact))
+				can_continue = true;
+		}
+		else if (TransactionIdIsCurrentTransactionId(xwait))
+		{
+			/* only we lock it: keep our lock information */
+			*checked_lockers = true;
+			*locker_remains = true;
+			can_continue = true;
+		}
+		else if (HEAP_XMAX_IS_KEYSHR_LOCKED(infomask) &&
+				 mode == LockTupleNoKeyExclusive)
+		{
+			/* a key-share locker doesn't block a non-key update */
+			*checked_lockers = true;
+			*locker_remains = true;
+			can_continue = true;
+		}
+		else
+		{
+			LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+			engram_acquire_tuplock(rel, tid, mode, LockWaitBlock,
+								   have_tuple_lock);
+			XactLockTableWait(xwait, rel, tid, oper);
+			*checked_lockers = true;
+			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+			engram_copy_header(rel, ItemPointerGetBlockNumber(tid),
+							   BufferGetPage(buf),
+							   ItemPointerGetOffsetNumber(tid), copy, tup);
+			if (engram_xmax_changed(tup->t_data, infomask, xwait))
+			{
+				LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+				continue;
+			}
+			engram_note_xmax_outcome(tup->t_data, xwait);
+			if (tup->t_data->t_infomask & HEAP_XMAX_INVALID)
+				can_continue = true;
+		}
+
+		if (can_continue)
+			result = TM_Ok;
+		else if (!ItemPointerEquals(tid, &tup->t_data->t_ctid))
+			result = TM_Updated;
+		else
+			result = TM_Deleted;
+		break;
+	}
+
+	/* RI checks in transaction-snapshot mode: must also see it there */
+	if (crosscheck != InvalidSnapshot && result == TM_Ok &&
+		!HeapTupleSatisfiesVisibility(tup, crosscheck, buf))
+		result = TM_Updated;
+
+	return result;
+}
+
+/* fill *tmfd for a failed delete/update/lock from the header copy */
+static void
+engram_fill_tmfd(TM_Result result, HeapTuple tup, TM_FailureData *tmfd)
+{
+	tmfd->ctid = tup->t_data->t_ctid;
+	tmfd->xmax = HeapTupleHeaderGetUpdateXid(tup->t_data);
+	if (result == TM_SelfModified)
+		tmfd->cmax = HeapTupleHeaderGetCmax(tup->t_data);
+	else
+		tmfd->cmax = InvalidCommandId;
+}
+
+/*
+ * Write the replaced version's new header fields into the registered page
+ * copy: xmax/infomask from engram_compute_new_xmax, cmax, t_ctid.
+ */
+static void
+engram_set_replaced(Page page, OffsetNumber off, HeapTuple oldcopy,
+					TransactionId new_xmax, uint16 new_infomask,
+					uint16 new_infomask2, CommandId cmax, bool iscombo,
+					ItemPointer ctid)
+{
+	HeapTupleHeader htup = engram_page_header(page, off);
+
+	/* the copy is the page's header plus hint bits it learnt under lock */
+	htup->t_infomask = (oldcopy->t_data->t_infomask &
+						~(HEAP_XMAX_BITS | HEAP_MOVED)) | new_infomask;
+	htup->t_infomask2 = (oldcopy->t_data->t_infomask2 &
+						 ~(HEAP_KEYS_UPDATED | HEAP_HOT_UPDATED)) | new_infomask2;
+	HeapTupleHeaderSetXmax(htup, new_xmax);
+	HeapTupleHeaderSetCmax(htup, cmax, iscombo);
+	htup->t_ctid = *ctid;
+	EngramPageGetOpaque(page)->flags &= ~ENGRAM_PAGE_ALL_FROZEN;
 }
 
 TM_Result
@@ -25,8 +737,126 @@ engram_tuple_delete(Relation relation, ItemPointer tid, CommandId cid,
 					Snapshot snapshot, Snapshot crosscheck, bool wait,
 					TM_FailureData *tmfd, bool changingPart)
 {
-	not_yet();
+	TransactionId xid = GetCurrentTransactionId();
+	BlockNumber blkno = ItemPointerGetBlockNumber(tid);
+	OffsetNumber off = ItemPointerGetOffsetNumber(tid);
+	Buffer		buf;
+	EngramHeaderCopy copy;
+	HeapTupleData tup;
+	TM_Result	result;
+	bool		have_tuple_lock = false;
+	bool		checked_lockers;
+	bool		locker_remains;
+	TransactionId new_xmax;
+	uint16		new_infomask;
+	uint16		new_infomask2;
+	bool		iscombo;
+	GenericXLogState *state;
+	Page		page;
+	HeapTuple	fulltup = NULL;
+
+	if (IsInParallelMode())
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
+				 errmsg("cannot delete tuples during a parallel operation")));
+
+	buf = ReadBuffer(relation, blkno);
+	result = engram_check_modify(relation, tid, cid, crosscheck, wait,
+								 LockTupleExclusive, buf, &copy, &tup,
+								 &have_tuple_lock, &checked_lockers,
+								 &locker_remains, "delete", XLTW_Delete);
+	if (result != TM_Ok)
+	{
+		engram_fill_tmfd(result, &tup, tmfd);
+		UnlockReleaseBuffer(buf);
+		engram_release_tuplock(relation, tid, LockTupleExclusive,
+							   &have_tuple_lock);
+		return result;
+	}
+
+	/* SSI: we are about to write this row (buffer stays locked until done) */
+	CheckForSerializableConflictIn(relation, tid, blkno);
+
+	HeapTupleHeaderAdjustCmax(tup.t_data, &cid, &iscombo);
+	MultiXactIdSetOldestMember();
+	engram_compute_new_xmax(HeapTupleHeaderGetRawXmax(tup.t_data),
+							tup.t_data->t_infomask, tup.t_data->t_infomask2,
+							xid, LockTupleExclusive, true,
+							&new_xmax, &new_infomask, &new_infomask2);
+
+	/* toast values are deleted after the row; we need its data for that */
+	if (HeapTupleHasExternal(&tup) && relation->rd_rel->relkind != RELKIND_TOASTVALUE)
+		fulltup = engram_copy_tuple(relation, buf, BufferGetPage(buf), off);
+
+	ENGRAM_FAULT_POINT("delete_before_wal");
+
+	state = GenericXLogStart(relation);
+	page = GenericXLogRegisterBuffer(state, buf, 0);
+	engram_set_replaced(page, off, &tup, new_xmax, new_infomask, new_infomask2,
+						cid, iscombo, tid);
+	if (changingPart)
+		HeapTupleHeaderSetMovedPartitions(engram_page_header(page, off));
+	engram_set_prunable(page, xid);
+	GenericXLogFinish(state);
+
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+
+	ENGRAM_FAULT_POINT("delete_after_wal");
+
+	if (fulltup)
+	{
+		heap_toast_delete(relation, fulltup, false);
+		heap_freetuple(fulltup);
+	}
+	ReleaseBuffer(buf);
+	engram_release_tuplock(relation, tid, LockTupleExclusive, &have_tuple_lock);
+	pgstat_count_heap_delete(relation);
 	return TM_Ok;
+}
+
+/*
+ * Does an update from oldtup to newtup change a column that a unique index
+ * usable by foreign keys covers?  Then it takes the FOR UPDATE strength
+ * (KEY SHARE lockers must wait), else FOR NO KEY UPDATE.
+ */
+static bool
+engram_keys_changed(Relation rel, HeapTuple oldtup, HeapTuple newtup)
+{
+	Bitmapset  *keyattrs = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_KEY);
+	TupleDesc	desc = RelationGetDescr(rel);
+	bool		changed = false;
+	int			idx = -1;
+
+	while (!changed && (idx = bms_next_member(keyattrs, idx)) >= 0)
+	{
+		AttrNumber	attnum = idx + FirstLowInvalidHeapAttributeNumber;
+		Datum		v1,
+					v2;
+		bool		n1,
+					n2;
+		Form_pg_attribute att;
+
+		/* system columns and whole-row references: assume changed */
+		if (attnum <= 0 || attnum > desc->natts)
+		{
+			if (attnum != TableOidAttributeNumber)
+				changed = true;
+			continue;
+		}
+		v1 = heap_getattr(oldtup, attnum, desc, &n1);
+		v2 = heap_getattr(newtup, attnum, desc, &n2);
+		if (n1 != n2)
+			changed = true;
+		else if (!n1)
+		{
+			att = TupleDescAttr(desc, attnum - 1);
+			/* a binary difference (e.g. detoasted copy) counts: stronger lock */
+			if (!datumIsEqual(v1, v2, att->attbyval, att->attlen))
+				changed = true;
+		}
+	}
+	bms_free(keyattrs);
+	return changed;
 }
 
 TM_Result
@@ -35,8 +865,574 @@ engram_tuple_update(Relation relation, ItemPointer otid, TupleTableSlot *slot,
 					bool wait, TM_FailureData *tmfd, LockTupleMode *lockmode,
 					bool *update_indexes)
 {
-	not_yet();
+	TransactionId xid = GetCurrentTransactionId();
+	BlockNumber blkno = ItemPointerGetBlockNumber(otid);
+	OffsetNumber ooff = ItemPointerGetOffsetNumber(otid);
+	bool		shouldFree = true;
+	HeapTuple	newtup;
+	HeapTuple	heaptup;
+	HeapTuple	oldfull;
+	Buffer		buf;
+	Buffer		newbuf;
+	EngramHeaderCopy copy;
+	HeapTupleData oldtup;
+	EngramHeaderCopy scratch;
+	HeapTupleData scratchtup;
+	TM_Result	result;
+	LockTupleMode mode;
+	bool		have_tuple_lock = false;
+	bool		checked_lockers;
+	bool		locker_remains;
+	TransactionId xmax_old;
+	uint16		infomask_old;
+	uint16		infomask2_old;
+	TransactionId xmax_new;
+	uint16		infomask_new;
+	uint16		infomask2_new;
+	CommandId	cmax = cid;
+	bool		iscombo;
+	bool		need_toast;
+	bool		is_new = false;
+	Size		space;
+	GenericXLogState *state;
+	Page		opage;
+	Page		npage;
+	BlockNumber newblkno;
+
+	*update_indexes = false;
+
+	if (IsInParallelMode())
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
+				 errmsg("cannot update tuples during a parallel operation")));
+
+	newtup = ExecFetchSlotHeapTuple(slot, true, &shouldFree);
+	slot->tts_tableOid = RelationGetRelid(relation);
+	newtup->t_tableOid = slot->tts_tableOid;
+
+	/*
+	 * The old version's data never changes, only its header: copy it once
+	 * to compare key columns (which decides the lock strength) and for the
+	 * toaster.
+	 */
+	buf = ReadBuffer(relation, blkno);
+	engram_lock_and_copy(relation, buf, otid, BUFFER_LOCK_SHARE, &scratch,
+						 &scratchtup);
+	oldfull = engram_copy_tuple(relation, buf, BufferGetPage(buf), ooff);
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+
+	mode = engram_keys_changed(relation, oldfull, newtup) ?
+		LockTupleExclusive : LockTupleNoKeyExclusive;
+	*lockmode = mode;
+
+	result = engram_check_modify(relation, otid, cid, crosscheck, wait, mode,
+								 buf, &copy, &oldtup, &have_tuple_lock,
+								 &checked_lockers, &locker_remains, "update",
+								 XLTW_Update);
+	if (result != TM_Ok)
+	{
+		engram_fill_tmfd(result, &oldtup, tmfd);
+		UnlockReleaseBuffer(buf);
+		engram_release_tuplock(relation, otid, mode, &have_tuple_lock);
+		heap_freetuple(oldfull);
+		if (shouldFree)
+			pfree(newtup);
+		return result;
+	}
+
+	/* SSI: relation-level check for the new version is included */
+	CheckForSerializableConflictIn(relation, otid, blkno);
+
+	MultiXactIdSetOldestMember();
+	engram_compute_new_xmax(HeapTupleHeaderGetRawXmax(oldtup.t_data),
+							oldtup.t_data->t_infomask,
+							oldtup.t_data->t_infomask2,
+							xid, mode, true,
+							&xmax_old, &infomask_old, &infomask2_old);
+
+	/*
+	 * Lockers that survive on the old version (key-share lockers, our own
+	 * earlier locks) are carried to the new one, as heap does.
+	 */
+	if ((oldtup.t_data->t_infomask & HEAP_XMAX_INVALID) ||
+		HEAP_LOCKED_UPGRADED(oldtup.t_data->t_infomask) ||
+		(checked_lockers && !locker_remains))
+		xmax_new = InvalidTransactionId;
+	else
+		xmax_new = HeapTupleHeaderGetRawXmax(oldtup.t_data);
+	if (!TransactionIdIsValid(xmax_new))
+	{
+		infomask_new = HEAP_XMAX_INVALID;
+		infomask2_new = 0;
+	}
+	else if (oldtup.t_data->t_infomask & HEAP_XMAX_IS_MULTI)
+		engram_multi_hint_bits(xmax_new, &infomask_new, &infomask2_new);
+	else
+	{
+		infomask_new = HEAP_XMAX_KEYSHR_LOCK | HEAP_XMAX_LOCK_ONLY;
+		infomask2_new = 0;
+	}
+
+	newtup->t_data->t_infomask &= ~(HEAP_XACT_MASK);
+	newtup->t_data->t_infomask2 &= ~(HEAP2_XACT_MASK);
+	HeapTupleHeaderSetXmin(newtup->t_data, xid);
+	HeapTupleHeaderSetCmin(newtup->t_data, cid);
+	newtup->t_data->t_infomask |= HEAP_UPDATED | infomask_new;
+	newtup->t_data->t_infomask2 |= infomask2_new;
+	HeapTupleHeaderSetXmax(newtup->t_data, xmax_new);
+
+	HeapTupleHeaderAdjustCmax(oldtup.t_data, &cmax, &iscombo);
+
+	/*
+	 * Toast the new version, reusing the old version's unchanged toast
+	 * values and deleting the replaced ones.  Heap releases its buffer lock
+	 * around this (after marking the old version locked); we keep the old
+	 * page locked instead: the toaster only touches the toast relation and
+	 * its index, never an engram page, so no lock cycle is possible, and
+	 * the checks above stay valid without a recheck.
+	 */
+	if (relation->rd_rel->relkind != RELKIND_RELATION &&
+		relation->rd_rel->relkind != RELKIND_MATVIEW)
+		need_toast = false;
+	else
+		need_toast = HeapTupleHasExternal(oldfull) ||
+			HeapTupleHasExternal(newtup) ||
+			newtup->t_len > ENGRAM_TOAST_THRESHOLD;
+	if (need_toast)
+		heaptup = heap_toast_insert_or_update(relation, newtup, oldfull, 0);
+	else
+		heaptup = newtup;
+
+	if (MAXALIGN(SizeOfEngramItemHeader + heaptup->t_len) > ENGRAM_MAX_ITEM_SIZE)
+	{
+		UnlockReleaseBuffer(buf);
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("row is too big: size %zu, maximum size %zu",
+						(Size) heaptup->t_len, (Size) ENGRAM_MAX_TUPLE_SIZE)));
+	}
+
+	ENGRAM_FAULT_POINT("update_before_wal");
+
+	/* same page if it fits, else a page after it (lock order) */
+	space = MAXALIGN(SizeOfEngramItemHeader + heaptup->t_len) + sizeof(ItemIdData);
+	if (PageGetHeapFreeSpace(BufferGetPage(buf)) >= space)
+		newbuf = buf;
+	else
+		newbuf = engram_buffer_for_insert(relation, space, buf, &is_new);
+	newblkno = BufferGetBlockNumber(newbuf);
+
+	state = GenericXLogStart(relation);
+	opage = GenericXLogRegisterBuffer(state, buf, 0);
+	if (newbuf == buf)
+		npage = opage;
+	else
+	{
+		npage = GenericXLogRegisterBuffer(state, newbuf,
+										  is_new ? GENERIC_XLOG_FULL_IMAGE : 0);
+		if (is_new)
+			engram_page_init(npage, ENGRAM_PAGE_DATA);
+	}
+	if (engram_page_add_tuple(npage, newblkno, heaptup) == InvalidOffsetNumber)
+	{
+		GenericXLogAbort(state);
+		if (newbuf != buf)
+			UnlockReleaseBuffer(newbuf);
+		UnlockReleaseBuffer(buf);
+		elog(ERROR, "failed to add row version to page %u of relation \"%s\"",
+			 newblkno, RelationGetRelationName(relation));
+	}
+	EngramPageGetOpaque(npage)->flags &= ~ENGRAM_PAGE_ALL_FROZEN;
+	engram_set_replaced(opage, ooff, &oldtup, xmax_old, infomask_old,
+						infomask2_old, cmax, iscombo, &heaptup->t_self);
+	engram_set_prunable(opage, xid);
+	GenericXLogFinish(state);
+
+	if (newbuf != buf)
+		UnlockReleaseBuffer(newbuf);
+	UnlockReleaseBuffer(buf);
+
+	ENGRAM_FAULT_POINT("update_after_new_version");
+
+	engram_release_tuplock(relation, otid, mode, &have_tuple_lock);
+	pgstat_count_heap_update(relation, false);
+
+	/* report the new TID through the slot */
+	if (heaptup != newtup)
+	{
+		newtup->t_self = heaptup->t_self;
+		heap_freetuple(heaptup);
+	}
+	ItemPointerCopy(&newtup->t_self, &slot->tts_tid);
+	heap_freetuple(oldfull);
+	if (shouldFree)
+		pfree(newtup);
+
+	/* no HOT: every version has its own index entries */
+	*update_indexes = true;
 	return TM_Ok;
+}
+
+/*
+ * Put a copy of the row at tid (whatever its state) into slot.  Caller
+ * holds a lock on buf.
+ */
+static void
+engram_store_in_slot(Relation rel, Buffer buf, ItemPointer tid,
+					 TupleTableSlot *slot)
+{
+	HeapTuple	tup = engram_copy_tuple(rel, buf, BufferGetPage(buf),
+										ItemPointerGetOffsetNumber(tid));
+
+	slot->tts_tableOid = RelationGetRelid(rel);
+	ExecStoreHeapTuple(tup, slot, true);
+}
+
+/*
+ * Lock one row version (heap_lock_tuple's rules, see README.tuplock).
+ * Returns with the slot holding a copy of the version (for every result but
+ * an ERROR).
+ */
+static TM_Result
+engram_lock_version(Relation rel, ItemPointer tid, CommandId cid,
+					LockTupleMode mode, LockWaitPolicy wait_policy,
+					TupleTableSlot *slot, TM_FailureData *tmfd)
+{
+	Buffer		buf = ReadBuffer(rel, ItemPointerGetBlockNumber(tid));
+	EngramHeaderCopy copy;
+	HeapTupleData tup;
+	TM_Result	result;
+	bool		first_time = true;
+	bool		skip_tuple_lock = false;
+	bool		have_tuple_lock = false;
+	bool		locked = false;
+	TransactionId new_xmax;
+	uint16		new_infomask;
+	uint16		new_infomask2;
+
+	for (;;)
+	{
+		TransactionId xwait;
+		uint16		infomask;
+		uint16		infomask2;
+		bool		require_sleep;
+
+		if (!locked)
+			engram_lock_and_copy(rel, buf, tid, BUFFER_LOCK_EXCLUSIVE, &copy,
+								 &tup);
+		else
+			engram_copy_header(rel, ItemPointerGetBlockNumber(tid),
+							   BufferGetPage(buf),
+							   ItemPointerGetOffsetNumber(tid), &copy, &tup);
+		locked = true;
+
+		result = HeapTupleSatisfiesUpdate(&tup, cid, buf);
+		if (result == TM_Invisible || result == TM_SelfModified)
+			break;
+		if (result == TM_Ok)
+			break;
+
+		/* TM_BeingModified, TM_Updated or TM_Deleted */
+		xwait = HeapTupleHeaderGetRawXmax(tup.t_data);
+		infomask = tup.t_data->t_infomask;
+		infomask2 = tup.t_data->t_infomask2;
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		locked = false;
+
+		/*
+		 * If some part of our own transaction already holds a lock at least
+		 * as strong, we hold the wanted one; succeeding at once also avoids
+		 * deadlocking against stronger waiters queued behind us.
+		 */
+		if (first_time)
+		{
+			first_time = false;
+			if (infomask & HEAP_XMAX_IS_MULTI)
+			{
+				MultiXactMember *members;
+				int			nmembers;
+				bool		held = false;
+
+				nmembers = GetMultiXactIdMembers(xwait, &members, false,
+												 HEAP_XMAX_IS_LOCKED_ONLY(infomask));
+				for (int i = 0; i < nmembers; i++)
+				{
+					if (!TransactionIdIsCurrentTransactionId(members[i].xid))
+						continue;
+					if (engram_mode_of_status(members[i].status) >= mode)
+						held = true;
+					else
+						skip_tuple_lock = true;
+				}
+				if (nmembers > 0)
+					pfree(members);
+				if (held)
+				{
+					result = TM_Ok;
+					goto done_unlocked;
+				}
+			}
+			else if (TransactionIdIsCurrentTransactionId(xwait))
+			{
+				bool		held = false;
+
+				switch (mode)
+				{
+					case LockTupleKeyShare:
+						held = true;
+						break;
+					case LockTupleShare:
+						held = HEAP_XMAX_IS_SHR_LOCKED(infomask) ||
+							HEAP_XMAX_IS_EXCL_LOCKED(infomask);
+						break;
+					case LockTupleNoKeyExclusive:
+						held = HEAP_XMAX_IS_EXCL_LOCKED(infomask);
+						break;
+					case LockTupleExclusive:
+						held = HEAP_XMAX_IS_EXCL_LOCKED(infomask) &&
+							(infomask2 & HEAP_KEYS_UPDATED);
+						break;
+				}
+				if (held)
+				{
+					result = TM_Ok;
+					goto done_unlocked;
+				}
+			}
+		}
+
+		/* cases in which the current holders don't conflict with us */
+		require_sleep = true;
+		if (mode == LockTupleKeyShare || mode == LockTupleShare)
+		{
+			/*
+			 * Lockers only (no update: see the FOR KEY SHARE simplification
+			 * at the top) and none holding FOR UPDATE (key share) or an
+			 * exclusive lock (share).
+			 */
+			bool		ok = HEAP_XMAX_IS_LOCKED_ONLY(infomask) &&
+				(mode == LockTupleKeyShare ?
+				 !(infomask2 & HEAP_KEYS_UPDATED) :
+				 !HEAP_XMAX_IS_EXCL_LOCKED(infomask));
+
+			if (ok)
+			{
+				engram_lock_and_copy(rel, buf, tid, BUFFER_LOCK_EXCLUSIVE,
+									 &copy, &tup);
+				locked = true;
+				if (!HEAP_XMAX_IS_LOCKED_ONLY(tup.t_data->t_infomask) ||
+					(mode == LockTupleKeyShare ?
+					 (tup.t_data->t_infomask2 & HEAP_KEYS_UPDATED) != 0 :
+					 HEAP_XMAX_IS_EXCL_LOCKED(tup.t_data->t_infomask)))
+					continue;	/* changed meanwhile: start over */
+				require_sleep = false;
+			}
+		}
+		else if (mode == LockTupleNoKeyExclusive)
+		{
+			bool		ok;
+
+			if (infomask & HEAP_XMAX_IS_MULTI)
+				ok = !engram_multi_conflicts(xwait, infomask, mode, false, NULL);
+			else
+				ok = HEAP_XMAX_IS_KEYSHR_LOCKED(infomask);
+			if (ok)
+			{
+				engram_lock_and_copy(rel, buf, tid, BUFFER_LOCK_EXCLUSIVE,
+									 &copy, &tup);
+				locked = true;
+				if (engram_xmax_changed(tup.t_data, infomask, xwait))
+					continue;
+				require_sleep = false;
+			}
+		}
+
+		/* we alone lock it already (weaker): just record the stronger lock */
+		if (require_sleep && !(infomask & HEAP_XMAX_IS_MULTI) &&
+			TransactionIdIsCurrentTransactionId(xwait))
+		{
+			engram_lock_and_copy(rel, buf, tid, BUFFER_LOCK_EXCLUSIVE, &copy,
+								 &tup);
+			locked = true;
+			if (engram_xmax_changed(tup.t_data, infomask, xwait))
+				continue;
+			require_sleep = false;
+		}
+
+		if (require_sleep && (result == TM_Updated || result == TM_Deleted))
+		{
+			/* a committed update/delete: waiting cannot help */
+			engram_lock_and_copy(rel, buf, tid, BUFFER_LOCK_EXCLUSIVE, &copy,
+								 &tup);
+			locked = true;
+			break;
+		}
+		else if (require_sleep)
+		{
+			bool		got = true;
+
+			/* queue fairly on the TID unless we are promoting our own lock */
+			if (!skip_tuple_lock &&
+				!engram_acquire_tuplock(rel, tid, mode, wait_policy,
+										&have_tuple_lock))
+				got = false;
+			else if (infomask & HEAP_XMAX_IS_MULTI)
+			{
+				MultiXactStatus status = engram_status_for(mode, false);
+
+				switch (wait_policy)
+				{
+					case LockWaitBlock:
+						engram_multi_wait(xwait, status, infomask, false, rel,
+										  tid, XLTW_Lock, NULL);
+						break;
+					case LockWaitSkip:
+						got = engram_multi_wait(xwait, status, infomask, true,
+												rel, tid, XLTW_Lock, NULL);
+						break;
+					case LockWaitError:
+						if (!engram_multi_wait(xwait, status, infomask, true,
+											   rel, tid, XLTW_Lock, NULL))
+							ereport(ERROR,
+									(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+									 errmsg("could not obtain lock on row in relation \"%s\"",
+											RelationGetRelationName(rel))));
+						break;
+				}
+			}
+			else
+			{
+				switch (wait_policy)
+				{
+					case LockWaitBlock:
+						XactLockTableWait(xwait, rel, tid, XLTW_Lock);
+						break;
+					case LockWaitSkip:
+						got = ConditionalXactLockTableWait(xwait);
+						break;
+					case LockWaitError:
+						if (!ConditionalXactLockTableWait(xwait))
+							ereport(ERROR,
+									(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+									 errmsg("could not obtain lock on row in relation \"%s\"",
+											RelationGetRelationName(rel))));
+						break;
+				}
+			}
+
+			engram_lock_and_copy(rel, buf, tid, BUFFER_LOCK_EXCLUSIVE, &copy,
+								 &tup);
+			locked = true;
+			if (!got)
+			{
+				result = TM_WouldBlock;
+				break;
+			}
+			if (engram_xmax_changed(tup.t_data, infomask, xwait))
+				continue;
+			if (!(infomask & HEAP_XMAX_IS_MULTI))
+				engram_note_xmax_outcome(tup.t_data, xwait);
+		}
+
+		/* lockable if no wait was needed, the lock ended or the update aborted */
+		if (!require_sleep ||
+			(tup.t_data->t_infomask & HEAP_XMAX_INVALID) ||
+			HEAP_XMAX_IS_LOCKED_ONLY(tup.t_data->t_infomask) ||
+			HeapTupleHeaderIsOnlyLocked(tup.t_data))
+			result = TM_Ok;
+		else if (!ItemPointerEquals(tid, &tup.t_data->t_ctid))
+			result = TM_Updated;
+		else
+			result = TM_Deleted;
+		break;
+	}
+
+	Assert(locked);
+	if (result == TM_Ok)
+	{
+		GenericXLogState *state;
+		Page		page;
+		HeapTupleHeader htup;
+
+		MultiXactIdSetOldestMember();
+		engram_compute_new_xmax(HeapTupleHeaderGetRawXmax(tup.t_data),
+								tup.t_data->t_infomask,
+								tup.t_data->t_infomask2,
+								GetCurrentTransactionId(), mode, false,
+								&new_xmax, &new_infomask, &new_infomask2);
+
+		/*
+		 * Record the lock.  Cmax is left alone (no combo cid needed, and an
+		 * updated version's cmax must survive).  A lock-only xmax clears any
+		 * forward link.  The WAL record also makes the xid/multixact durable
+		 * before the page can reach disk.
+		 */
+		state = GenericXLogStart(rel);
+		page = GenericXLogRegisterBuffer(state, buf, 0);
+		htup = engram_page_header(page, ItemPointerGetOffsetNumber(tid));
+		htup->t_infomask = (tup.t_data->t_infomask & ~HEAP_XMAX_BITS) |
+			new_infomask;
+		htup->t_infomask2 = (tup.t_data->t_infomask2 & ~HEAP_KEYS_UPDATED) |
+			new_infomask2;
+		HeapTupleHeaderSetXmax(htup, new_xmax);
+		if (HEAP_XMAX_IS_LOCKED_ONLY(new_infomask))
+			htup->t_ctid = *tid;
+		EngramPageGetOpaque(page)->flags &= ~ENGRAM_PAGE_ALL_FROZEN;
+		GenericXLogFinish(state);
+
+		ENGRAM_FAULT_POINT("lock_after_wal");
+	}
+	else if (result != TM_Invisible)
+		engram_fill_tmfd(result, &tup, tmfd);
+
+	engram_store_in_slot(rel, buf, tid, slot);
+	UnlockReleaseBuffer(buf);
+	engram_release_tuplock(rel, tid, mode, &have_tuple_lock);
+	return result;
+
+done_unlocked:
+	/* already locked by us: hand back the current version */
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	engram_store_in_slot(rel, buf, tid, slot);
+	UnlockReleaseBuffer(buf);
+	engram_release_tuplock(rel, tid, mode, &have_tuple_lock);
+	return result;
+}
+
+/*
+ * Look at the row version at tid with SnapshotDirty (for following an
+ * update chain).  Returns false if there is no row there at all.  On true,
+ * *visible says whether it passed the snapshot, and *hdr and *tup hold a copy
+ * of its header.
+ */
+static bool
+engram_fetch_dirty(Relation rel, ItemPointer tid, Snapshot dirty,
+				   EngramHeaderCopy *hdr, HeapTuple tup, bool *visible)
+{
+	BlockNumber blkno = ItemPointerGetBlockNumber(tid);
+	OffsetNumber off = ItemPointerGetOffsetNumber(tid);
+	Buffer		buf;
+	Page		page;
+	bool		is_new;
+	bool		found = false;
+
+	if (blkno >= RelationGetNumberOfBlocks(rel))
+		return false;
+	buf = ReadBuffer(rel, blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	engram_check_page(rel, blkno, page, &is_new);
+	if (!is_new && EngramPageGetOpaque(page)->kind == ENGRAM_PAGE_DATA &&
+		off >= FirstOffsetNumber && off <= PageGetMaxOffsetNumber(page) &&
+		ItemIdIsNormal(PageGetItemId(page, off)))
+	{
+		engram_copy_header(rel, blkno, page, off, hdr, tup);
+		tup->t_self = *tid;
+		*visible = HeapTupleSatisfiesVisibility(tup, dirty, buf);
+		found = true;
+	}
+	UnlockReleaseBuffer(buf);
+	return found;
 }
 
 TM_Result
@@ -45,18 +1441,250 @@ engram_tuple_lock(Relation relation, ItemPointer tid, Snapshot snapshot,
 				  LockWaitPolicy wait_policy, uint8 flags,
 				  TM_FailureData *tmfd)
 {
-	not_yet();
-	return TM_Ok;
+	TM_Result	result;
+
+	tmfd->traversed = false;
+
+	/*
+	 * TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS asks heap to also lock later
+	 * versions when it locks a version under a non-key update.  engram never
+	 * locks such a version (it waits for the updater instead, see the top of
+	 * the file), so there is never a later version to lock.
+	 */
+retry:
+	result = engram_lock_version(relation, tid, cid, mode, wait_policy, slot,
+								 tmfd);
+
+	if (result == TM_Updated && (flags & TUPLE_LOCK_FLAG_FIND_LAST_VERSION))
+	{
+		SnapshotData SnapshotDirty;
+		TransactionId priorXmax;
+
+		if (ItemPointerEquals(&tmfd->ctid, tid))
+			return TM_Deleted;	/* deleted (crosscheck), nothing to follow */
+
+		/* follow the chain to the newest version and lock that instead */
+		*tid = tmfd->ctid;
+		priorXmax = tmfd->xmax;
+		tmfd->traversed = true;
+		InitDirtySnapshot(SnapshotDirty);
+
+		for (;;)
+		{
+			EngramHeaderCopy hdr;
+			HeapTupleData tup;
+			bool		visible;
+
+			CHECK_FOR_INTERRUPTS();
+
+			if (ItemPointerIndicatesMovedPartitions(tid))
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("tuple to be locked was already moved to another partition due to concurrent update")));
+
+			if (!engram_fetch_dirty(relation, tid, &SnapshotDirty, &hdr, &tup,
+									&visible))
+				return TM_Deleted;	/* slot empty: latest version gone */
+
+			/* a recycled slot holding an unrelated row: chain ended */
+			if (!TransactionIdEquals(HeapTupleHeaderGetXmin(tup.t_data),
+									 priorXmax))
+				return TM_Deleted;
+
+			if (visible)
+			{
+				if (TransactionIdIsValid(SnapshotDirty.xmin))
+					ereport(ERROR,
+							(errcode(ERRCODE_DATA_CORRUPTED),
+							 errmsg_internal("t_xmin %u is uncommitted in tuple (%u,%u) to be updated in table \"%s\"",
+											 SnapshotDirty.xmin,
+											 ItemPointerGetBlockNumber(tid),
+											 ItemPointerGetOffsetNumber(tid),
+											 RelationGetRelationName(relation))));
+
+				/* being updated/deleted by someone else: wait, then look again */
+				if (TransactionIdIsValid(SnapshotDirty.xmax))
+				{
+					switch (wait_policy)
+					{
+						case LockWaitBlock:
+							XactLockTableWait(SnapshotDirty.xmax, relation,
+											  tid, XLTW_FetchUpdated);
+							break;
+						case LockWaitSkip:
+							if (!ConditionalXactLockTableWait(SnapshotDirty.xmax))
+								return TM_WouldBlock;
+							break;
+						case LockWaitError:
+							if (!ConditionalXactLockTableWait(SnapshotDirty.xmax))
+								ereport(ERROR,
+										(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+										 errmsg("could not obtain lock on row in relation \"%s\"",
+												RelationGetRelationName(relation))));
+							break;
+					}
+					continue;
+				}
+
+				/* inserted by our own later command: invisible to us */
+				if (TransactionIdIsCurrentTransactionId(priorXmax) &&
+					HeapTupleHeaderGetCmin(tup.t_data) >= cid)
+				{
+					tmfd->xmax = priorXmax;
+					tmfd->cmax = HeapTupleHeaderGetCmin(tup.t_data);
+					return TM_SelfModified;
+				}
+
+				/* a live version: lock it */
+				goto retry;
+			}
+
+			/* dead to SnapshotDirty: deleted (stop) or updated (follow) */
+			if (ItemPointerEquals(tid, &tup.t_data->t_ctid))
+				return TM_Deleted;
+			priorXmax = HeapTupleHeaderGetUpdateXid(tup.t_data);
+			*tid = tup.t_data->t_ctid;
+		}
+	}
+
+	return result;
 }
 
 void
 engram_tuple_complete_speculative(Relation relation, TupleTableSlot *slot,
 								  uint32 specToken, bool succeeded)
 {
-	not_yet();
+	ItemPointer tid = &slot->tts_tid;
+	OffsetNumber off = ItemPointerGetOffsetNumber(tid);
+	Buffer		buf = ReadBuffer(relation, ItemPointerGetBlockNumber(tid));
+	EngramHeaderCopy copy;
+	HeapTupleData tup;
+	GenericXLogState *state;
+	Page		page;
+	HeapTupleHeader htup;
+	HeapTuple	fulltup = NULL;
+
+	engram_lock_and_copy(relation, buf, tid, BUFFER_LOCK_EXCLUSIVE, &copy, &tup);
+
+	if (succeeded)
+	{
+		/* replace the speculative token with the row's own TID */
+		if (!HeapTupleHeaderIsSpeculative(tup.t_data))
+			elog(ERROR, "row (%u,%u) of relation \"%s\" is not a speculative insertion",
+				 ItemPointerGetBlockNumber(tid), off,
+				 RelationGetRelationName(relation));
+		state = GenericXLogStart(relation);
+		page = GenericXLogRegisterBuffer(state, buf, 0);
+		engram_page_header(page, off)->t_ctid = *tid;
+		GenericXLogFinish(state);
+		UnlockReleaseBuffer(buf);
+		return;
+	}
+
+	/*
+	 * Super-delete: xmin = Invalid makes the row dead to everybody at once,
+	 * so a concurrent inserter of the same key waiting on our token does
+	 * not have to wait for our whole transaction.
+	 */
+	if (!TransactionIdEquals(HeapTupleHeaderGetRawXmin(tup.t_data),
+							 GetCurrentTransactionId()))
+		elog(ERROR, "attempted to kill a tuple inserted by another transaction");
+	if (!HeapTupleHeaderIsSpeculative(tup.t_data))
+		elog(ERROR, "attempted to kill a non-speculative tuple");
+
+	if (HeapTupleHasExternal(&tup))
+		fulltup = engram_copy_tuple(relation, buf, BufferGetPage(buf), off);
+
+	state = GenericXLogStart(relation);
+	page = GenericXLogRegisterBuffer(state, buf, 0);
+	htup = engram_page_header(page, off);
+	htup->t_infomask &= ~(HEAP_XMAX_BITS | HEAP_MOVED);
+	htup->t_infomask |= HEAP_XMAX_INVALID;
+	htup->t_infomask2 &= ~HEAP_KEYS_UPDATED;
+	HeapTupleHeaderSetXmin(htup, InvalidTransactionId);
+	HeapTupleHeaderSetXmax(htup, InvalidTransactionId);
+	htup->t_ctid = *tid;
+	/* the oldest xid it is cheap to know is safe: a pruning hint */
+	if (TransactionIdPrecedes(TransactionXmin, relation->rd_rel->relfrozenxid))
+		engram_set_prunable(page, relation->rd_rel->relfrozenxid);
+	else
+		engram_set_prunable(page, TransactionXmin);
+	GenericXLogFinish(state);
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+
+	ENGRAM_FAULT_POINT("speculative_abort_after_wal");
+
+	if (fulltup)
+	{
+		heap_toast_delete(relation, fulltup, true);
+		heap_freetuple(fulltup);
+	}
+	ReleaseBuffer(buf);
+	pgstat_count_heap_delete(relation);
 }
 
 void
 engram_tuple_get_latest_tid(TableScanDesc scan, ItemPointer tid)
 {
+	Relation	rel = scan->rs_rd;
+	Snapshot	snapshot = scan->rs_snapshot;
+	ItemPointerData ctid = *tid;
+	TransactionId priorXmax = InvalidTransactionId;
+	BlockNumber nblocks = RelationGetNumberOfBlocks(rel);
+
+	for (;;)
+	{
+		BlockNumber blkno = ItemPointerGetBlockNumber(&ctid);
+		OffsetNumber off = ItemPointerGetOffsetNumber(&ctid);
+		Buffer		buf;
+		Page		page;
+		bool		is_new;
+		EngramHeaderCopy copy;
+		HeapTupleData tup;
+		bool		valid;
+
+		CHECK_FOR_INTERRUPTS();
+
+		/* a bogus link ends the walk: the previous TID stays the answer */
+		if (blkno >= nblocks)
+			break;
+		buf = ReadBuffer(rel, blkno);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		engram_check_page(rel, blkno, page, &is_new);
+		if (is_new || EngramPageGetOpaque(page)->kind != ENGRAM_PAGE_DATA ||
+			off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page) ||
+			!ItemIdIsNormal(PageGetItemId(page, off)))
+		{
+			UnlockReleaseBuffer(buf);
+			break;
+		}
+		engram_copy_header(rel, blkno, page, off, &copy, &tup);
+		tup.t_self = ctid;
+
+		/* a reused slot holds an unrelated row */
+		if (TransactionIdIsValid(priorXmax) &&
+			!TransactionIdEquals(priorXmax, HeapTupleHeaderGetXmin(tup.t_data)))
+		{
+			UnlockReleaseBuffer(buf);
+			break;
+		}
+
+		valid = HeapTupleSatisfiesVisibility(&tup, snapshot, buf);
+		HeapCheckForSerializableConflictOut(valid, rel, &tup, buf, snapshot);
+		if (valid)
+			*tid = ctid;
+
+		if ((tup.t_data->t_infomask & HEAP_XMAX_INVALID) ||
+			HeapTupleHeaderIsOnlyLocked(tup.t_data) ||
+			HeapTupleHeaderIndicatesMovedPartitions(tup.t_data) ||
+			ItemPointerEquals(&ctid, &tup.t_data->t_ctid))
+		{
+			UnlockReleaseBuffer(buf);
+			break;
+		}
+		ctid = tup.t_data->t_ctid;
+		priorXmax = HeapTupleHeaderGetUpdateXid(tup.t_data);
+		UnlockReleaseBuffer(buf);
+	}
 }
