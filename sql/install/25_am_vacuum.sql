@@ -73,7 +73,20 @@ BEGIN
 					  HINT = 'Replicate engram tables with a physical (streaming) standby, or mirror their rows into an ordinary heap table (for example with a trigger) and publish that table instead.';
 		END IF;
 
-		-- engram tables covered implicitly: warn
+		-- engram tables covered implicitly: warn (FOR ALL TABLES covers
+		-- every engram table of the database: no list then)
+		IF pub.puballtables THEN
+			IF EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+						 JOIN pg_catalog.pg_am a ON a.oid = c.relam
+						WHERE a.amname = 'engram' AND c.relkind = 'r'
+						  AND c.relpersistence = 'p') THEN
+				RAISE WARNING 'publication "%" covers engram tables, whose changes are not logically decoded',
+					pub.pubname
+					USING DETAIL = 'Changes to engram tables are WAL-logged as generic records, which logical decoding does not decode: subscribers will receive nothing for them.',
+						  HINT = 'Replicate engram tables with a physical (streaming) standby, or mirror their rows into an ordinary heap table and publish that table.';
+			END IF;
+			CONTINUE;
+		END IF;
 		SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', '
 									 ORDER BY c.oid::pg_catalog.regclass::text)
 		  INTO tables
@@ -82,10 +95,9 @@ BEGIN
 		 WHERE a.amname = 'engram'
 		   AND c.relkind = 'r'
 		   AND c.relpersistence = 'p'
-		   AND (pub.puballtables OR
-				c.relnamespace IN (SELECT pn.pnnspid
-									 FROM pg_catalog.pg_publication_namespace pn
-									WHERE pn.pnpubid = pub.oid));
+		   AND c.relnamespace IN (SELECT pn.pnnspid
+									FROM pg_catalog.pg_publication_namespace pn
+								   WHERE pn.pnpubid = pub.oid);
 		IF tables IS NOT NULL THEN
 			RAISE WARNING 'publication "%" covers engram tables whose changes are not logically decoded: %',
 				pub.pubname, tables
