@@ -261,6 +261,45 @@ sub _children_of
 	return @kids;
 }
 
+# "Pull the plug": SIGKILL the postmaster and all its children at once (a
+# walsender must not get a chance to send more WAL) and leave the node down.
+# Returns the time of the kill.
+sub kill9_all
+{
+	my ($node) = @_;
+	my $pidfile = $node->data_dir . '/postmaster.pid';
+	my $pm;
+	if (open my $fh, '<', $pidfile)
+	{
+		$pm = <$fh>;
+		chomp $pm if defined $pm;
+		close $fh;
+	}
+	croak "no postmaster pid for " . $node->name unless $pm && $pm =~ /^\d+$/;
+	my @children = _children_of($pm);
+	kill 'STOP', $pm;    # no new children while we collect them
+	@children = _children_of($pm);
+	my $t = time;
+	kill 'KILL', $pm, @children;
+	$node->{_pid} = undef;
+	my $t0 = time;
+	while (time - $t0 < 30)
+	{
+		last unless grep { kill 0, $_ } ($pm, @children);
+		usleep(20_000);
+	}
+	return $t;
+}
+
+# libpq connection string reaching whichever of @nodes accepts writes
+sub multihost_connstr
+{
+	my (@nodes) = @_;
+	return 'host=' . join(',', map { $_->host } @nodes)
+	  . ' port=' . join(',', map { $_->port } @nodes)
+	  . ' dbname=postgres target_session_attrs=read-write connect_timeout=5';
+}
+
 # Start a node that crashed (postmaster gone); returns seconds until it
 # accepts a query.
 sub restart_after_crash
