@@ -182,6 +182,7 @@ COMMENT ON TABLE @extschema@.association IS
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.space', 'WHERE name <> ''default''');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.space_grant', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.memory', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.memory_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.association', '');
 
 -- row-level security ---------------------------------------------------------
