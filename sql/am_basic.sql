@@ -31,6 +31,21 @@ SELECT pg_relation_size('am_t') > 8192 * 10 AS many_pages;
 SELECT count(*) FROM (SELECT ctid, lag(ctid) OVER () AS prev FROM am_t) s
  WHERE prev IS NOT NULL AND prev >= ctid;
 
+-- TID and TID range scans
+EXPLAIN (COSTS OFF) SELECT id FROM am_t WHERE ctid = '(0,1)';
+SELECT id FROM am_t WHERE ctid = '(0,1)';
+SELECT id FROM am_t WHERE ctid = '(100000,1)';
+SELECT id FROM am_t WHERE ctid = '(0,999)';
+EXPLAIN (COSTS OFF)
+  SELECT count(*) FROM am_t WHERE ctid >= '(1,0)' AND ctid < '(3,5)';
+SELECT count(*) = (SELECT count(*) FROM am_t
+                    WHERE (ctid::text::point)[0] IN (1, 2)
+                       OR ((ctid::text::point)[0] = 3 AND (ctid::text::point)[1] < 5))
+       AS same_rows, count(*) > 100 AS nonempty
+  FROM am_t WHERE ctid >= '(1,0)' AND ctid < '(3,5)';
+SELECT count(*) FROM am_t WHERE ctid > '(100000,0)';
+SELECT count(*) FROM am_t WHERE ctid < '(0,0)';
+
 -- a transaction that aborts leaves no visible rows
 BEGIN;
 INSERT INTO am_t (id) SELECT generate_series(1, 100);

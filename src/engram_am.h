@@ -169,6 +169,11 @@ extern void engram_scan_rescan(TableScanDesc sscan, struct ScanKeyData *key,
 extern bool engram_scan_getnextslot(TableScanDesc sscan,
 									ScanDirection direction,
 									TupleTableSlot *slot);
+extern void engram_scan_set_tidrange(TableScanDesc sscan, ItemPointer mintid,
+									 ItemPointer maxtid);
+extern bool engram_scan_getnextslot_tidrange(TableScanDesc sscan,
+											 ScanDirection direction,
+											 TupleTableSlot *slot);
 extern Size engram_parallelscan_initialize(Relation rel,
 										   ParallelTableScanDesc pscan);
 extern struct IndexFetchTableData *engram_index_fetch_begin(Relation rel);

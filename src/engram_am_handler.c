@@ -45,6 +45,8 @@ static const TableAmRoutine engram_methods = {
 	.scan_end = engram_scan_end,
 	.scan_rescan = engram_scan_rescan,
 	.scan_getnextslot = engram_scan_getnextslot,
+	.scan_set_tidrange = engram_scan_set_tidrange,
+	.scan_getnextslot_tidrange = engram_scan_getnextslot_tidrange,
 
 	.parallelscan_estimate = table_block_parallelscan_estimate,
 	.parallelscan_initialize = engram_parallelscan_initialize,

@@ -58,6 +58,10 @@ typedef struct EngramScanDescData
 	TableScanDescData rs_base;	/* AM independent part, must be first */
 
 	BlockNumber rs_nblocks;		/* relation size when the scan started */
+	BlockNumber rs_startblock;	/* first block to scan (TID range scans) */
+	BlockNumber rs_endblock;	/* block after the last one to scan */
+	ItemPointerData rs_mintid;	/* TID range scans: bounds, inclusive */
+	ItemPointerData rs_maxtid;
 	BlockNumber rs_cblock;		/* block whose rows are loaded, or Invalid */
 	bool		rs_inited;		/* false until the first block is chosen */
 	BufferAccessStrategy rs_strategy;	/* bulk-read strategy or NULL */
@@ -214,6 +218,8 @@ engram_initscan(EngramScanDesc scan, ScanKey key, bool keep_startblock)
 	}
 	else
 		scan->rs_nblocks = RelationGetNumberOfBlocks(rel);
+	scan->rs_startblock = 0;
+	scan->rs_endblock = scan->rs_nblocks;
 
 	/* large seq scans should not flush the whole buffer cache */
 	if ((scan->rs_base.rs_flags & SO_ALLOW_STRAT) &&
@@ -358,10 +364,11 @@ engram_next_block_forward(EngramScanDesc scan)
 	if (!scan->rs_inited)
 	{
 		scan->rs_inited = true;
-		return scan->rs_nblocks > 0 ? 0 : InvalidBlockNumber;
+		return scan->rs_startblock < scan->rs_endblock ?
+			scan->rs_startblock : InvalidBlockNumber;
 	}
 	if (scan->rs_cblock == InvalidBlockNumber ||
-		scan->rs_cblock + 1 >= scan->rs_nblocks)
+		scan->rs_cblock + 1 >= scan->rs_endblock)
 		return InvalidBlockNumber;
 	return scan->rs_cblock + 1;
 }
@@ -375,9 +382,11 @@ engram_next_block_backward(EngramScanDesc scan)
 	if (!scan->rs_inited)
 	{
 		scan->rs_inited = true;
-		return scan->rs_nblocks > 0 ? scan->rs_nblocks - 1 : InvalidBlockNumber;
+		return scan->rs_startblock < scan->rs_endblock ?
+			scan->rs_endblock - 1 : InvalidBlockNumber;
 	}
-	if (scan->rs_cblock == InvalidBlockNumber || scan->rs_cblock == 0)
+	if (scan->rs_cblock == InvalidBlockNumber ||
+		scan->rs_cblock <= scan->rs_startblock)
 		return InvalidBlockNumber;
 	return scan->rs_cblock - 1;
 }
@@ -467,7 +476,8 @@ engram_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 			scan->rs_cindex = -1;
 			return false;
 		}
-		if (!engram_load_page(scan, blkno, NULL, 0, false))
+		if (!engram_load_page(scan, blkno, NULL, 0,
+							  (sscan->rs_flags & SO_TYPE_TIDRANGESCAN) != 0))
 		{
 			scan->rs_ntuples = 0;
 			scan->rs_cindex = -1;
@@ -475,6 +485,62 @@ engram_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 		}
 		scan->rs_cindex = backward ? scan->rs_ntuples : -1;
 	}
+}
+
+/* ----------------------------------------------------------------
+ *		TID range scans
+ * ----------------------------------------------------------------
+ */
+
+void
+engram_scan_set_tidrange(TableScanDesc sscan, ItemPointer mintid,
+						 ItemPointer maxtid)
+{
+	EngramScanDesc scan = (EngramScanDesc) sscan;
+
+	scan->rs_mintid = *mintid;
+	scan->rs_maxtid = *maxtid;
+	scan->rs_inited = false;
+	scan->rs_cblock = InvalidBlockNumber;
+	scan->rs_ntuples = 0;
+	scan->rs_cindex = -1;
+
+	if (ItemPointerCompare(mintid, maxtid) > 0 ||
+		ItemPointerGetBlockNumberNoCheck(mintid) >= scan->rs_nblocks)
+	{
+		/* nothing can match */
+		scan->rs_startblock = scan->rs_endblock = 0;
+		return;
+	}
+	scan->rs_startblock = ItemPointerGetBlockNumberNoCheck(mintid);
+	scan->rs_endblock = Min(scan->rs_nblocks,
+							ItemPointerGetBlockNumberNoCheck(maxtid) + 1);
+}
+
+bool
+engram_scan_getnextslot_tidrange(TableScanDesc sscan, ScanDirection direction,
+								 TupleTableSlot *slot)
+{
+	EngramScanDesc scan = (EngramScanDesc) sscan;
+
+	while (engram_scan_getnextslot(sscan, direction, slot))
+	{
+		if (ItemPointerCompare(&slot->tts_tid, &scan->rs_mintid) < 0)
+		{
+			if (ScanDirectionIsBackward(direction))
+				break;			/* below the range: nothing more */
+			continue;
+		}
+		if (ItemPointerCompare(&slot->tts_tid, &scan->rs_maxtid) > 0)
+		{
+			if (ScanDirectionIsForward(direction))
+				break;			/* above the range: nothing more */
+			continue;
+		}
+		return true;
+	}
+	ExecClearTuple(slot);
+	return false;
 }
 
 /* ----------------------------------------------------------------
@@ -542,9 +608,6 @@ engram_fetch_by_tid(Relation rel, ItemPointer tid, Snapshot snapshot,
 
 	if (all_dead)
 		*all_dead = false;
-
-	if (blkno >= RelationGetNumberOfBlocks(rel))
-		return false;
 
 	buf = ReadBuffer(rel, blkno);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
