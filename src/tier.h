@@ -8,6 +8,14 @@
  * The table AM calls this code; this code never calls the table AM's
  * callbacks (it works on pages through engram_page.h and engram_am.h).
  *
+ * Files:
+ *	  tier_body.c		WARM/COLD body codecs, chunk format, the per-backend
+ *						cache of decompressed chunks, tier_materialize
+ *	  tier_migrate.c	GUCs, heat, engram.migrate passes, the chunk sweep
+ *	  tier_worker.c		background worker running migration passes
+ *	  tier_access.c		access history (engram_record_access & co.)
+ *	  tier_sql.c		tier_of, tier_stats, verify, access SQL functions
+ *
  * IDENTIFICATION
  *	  src/tier.h
  *
@@ -19,8 +27,10 @@
 #include "postgres.h"
 
 #include "access/htup.h"
+#include "port/pg_crc32c.h"
 #include "storage/buf.h"
 #include "utils/rel.h"
+#include "utils/timestamp.h"
 
 #include "engram_page.h"
 
@@ -49,5 +59,138 @@ extern const char *tier_name(int tier);
 
 /* Forget cached decompressed chunks of rel (after truncation etc.) */
 extern void tier_cache_invalidate(Oid relid);
+
+/* ---- COLD chunk pages (tier_body.c) ---- */
+
+/*
+ * The one item of a COLD page.  The attribute data of nbodies rows is
+ * concatenated (body i is raw bytes offsets[i] .. offsets[i+1]), optionally
+ * byte-shuffled (ENGRAM_CHUNK_SHUFFLED: the first raw_len & ~3 bytes
+ * transposed as 4-byte lanes, so the sign/exponent bytes of float vectors
+ * sit together), and compressed as one LZ4 HC block of comp_len bytes that
+ * follows offsets[nbodies].  crc is CRC-32C of the compressed bytes.
+ */
+typedef struct EngramChunkHeader
+{
+	uint32		chunk_id;		/* equals the page's opaque chunk_id */
+	uint16		nbodies;		/* >= 1 */
+	uint16		flags;			/* ENGRAM_CHUNK_* */
+	uint32		raw_len;		/* == offsets[nbodies] */
+	uint32		comp_len;		/* bytes of the LZ4 block */
+	pg_crc32c	crc;			/* CRC-32C of the LZ4 block */
+	uint32		offsets[FLEXIBLE_ARRAY_MEMBER];	/* nbodies + 1 entries */
+} EngramChunkHeader;
+
+#define ENGRAM_CHUNK_SHUFFLED	0x0001
+
+#define EngramChunkHeaderSize(nbodies) \
+	(offsetof(EngramChunkHeader, offsets) + sizeof(uint32) * ((nbodies) + 1))
+
+/* largest decompressed chunk we write (and accept when reading) */
+#define ENGRAM_CHUNK_MAX_RAW	(256 * 1024)
+/* most bodies in one chunk */
+#define ENGRAM_CHUNK_MAX_BODIES	1024
+
+/* Largest raw attribute data a row can have (it fitted a page once) */
+#define ENGRAM_MAX_RAW_BODY		ENGRAM_MAX_ITEM_SIZE
+
+/*
+ * A chunk decompressed (or being built): raw data and offsets.  Palloc'd;
+ * owned by the cache when it comes from tier_chunk_get.
+ */
+typedef struct TierChunk
+{
+	uint32		chunk_id;
+	int			nbodies;
+	uint32		raw_len;
+	uint32	   *offsets;		/* nbodies + 1 */
+	char	   *raw;
+} TierChunk;
+
+/*
+ * Validate a chunk item (a copy, itemlen bytes) read from blkno and
+ * decompress it into *chunk (palloc'd in CurrentMemoryContext).  Returns
+ * NULL on success or a palloc'd description of the problem; never errors
+ * out on garbage.  page_chunk_id is the chunk id of the page it came from.
+ */
+extern char *tier_chunk_decode(const char *item, Size itemlen,
+							   uint32 page_chunk_id, TierChunk *chunk);
+
+/*
+ * Build a chunk item from nbodies bodies (bodies[i], lens[i]).  Returns a
+ * palloc'd item and its length, or NULL if it would not fit in max_item
+ * bytes (then *itemlen is the size it would have needed, 0 if the bodies
+ * cannot form a chunk at all).  Tries shuffled and plain layouts when
+ * try_shuffle and keeps the smaller.
+ */
+extern char *tier_chunk_build(uint32 chunk_id, int nbodies, char **bodies,
+							  uint32 *lens, Size max_item, bool try_shuffle,
+							  Size *itemlen);
+
+/*
+ * Decode the attribute data of a WARM or COLD item (from a page of rel at
+ * blkno/off that the caller holds locked) into a palloc'd buffer; returns
+ * its length in *rawlen.  HOT items are copied.  Errors with
+ * ERRCODE_DATA_CORRUPTED on damage.
+ */
+extern char *tier_decode_body(Relation rel, BlockNumber blkno, OffsetNumber off,
+							  Item item, Size itemlen, Size *rawlen);
+
+/*
+ * Compress raw attribute data as a WARM body (EngramWarmBody) into a
+ * palloc'd buffer if it makes the body smaller than limit bytes; NULL if not.
+ */
+extern char *tier_warm_encode(const char *raw, Size rawlen, Size limit,
+							  Size *bodylen);
+
+/* Item header + tuple header of item, followed by body: a palloc'd item */
+extern char *tier_make_item(Item item, const char *body, Size bodylen,
+							int tier, Size *newlen);
+
+/* soft page/item checks that never error out (tier_body.c) */
+extern char *tier_page_problem(Page page);
+extern Item tier_page_item(Page page, OffsetNumber off, Size *itemlen);
+
+/*
+ * Tier of the row at tid ("hot", "warm", "cold"), or NULL if tid is not a
+ * row of rel (tier_sql.c).  Takes a share lock on the row's page.
+ */
+extern const char *tier_of_tid(Relation rel, ItemPointer tid);
+
+/* ---- policy (tier_migrate.c) ---- */
+
+extern int	tier_warm_after;	/* seconds */
+extern int	tier_cold_after;	/* seconds */
+extern int	tier_heat_half_life;	/* seconds */
+extern int	tier_migrate_naptime;	/* seconds */
+extern int	tier_migrate_batch; /* kB moved per table per worker pass */
+extern int	tier_hot_budget;	/* kB of HOT bodies per table, < 0 unlimited */
+extern char *tier_migrate_database;
+
+/* seconds since the Postgres epoch, as stored in last_access */
+extern uint32 tier_now_seconds(void);
+
+/* heat of a row (see tier_migrate.c for the formula) */
+extern double tier_heat(uint32 access_count, uint32 last_access, uint32 now);
+
+/* Counters of one migration pass */
+typedef struct TierPassResult
+{
+	int64		rows[ENGRAM_NUM_TIERS][ENGRAM_NUM_TIERS];	/* [from][to] */
+	int64		bytes[ENGRAM_NUM_TIERS][ENGRAM_NUM_TIERS];	/* raw bytes */
+	int64		stamped;		/* never-seen rows given a first-seen time */
+	BlockNumber swept;			/* chunk pages reclaimed */
+} TierPassResult;
+
+/*
+ * One migration pass over rel (caller holds ShareUpdateExclusiveLock).
+ * target < 0: by policy; else force every row to that tier where possible.
+ * max_bytes < 0: no limit on raw bytes moved.
+ */
+extern void tier_migrate_pass(Relation rel, int target, int64 max_bytes,
+							  TierPassResult *result);
+
+/* tier_worker.c */
+extern void tier_worker_register(void);
 
 #endif							/* ENGRAM_TIER_H */

@@ -1,0 +1,744 @@
+/*-------------------------------------------------------------------------
+ *
+ * tier_body.c
+ *	  WARM and COLD row bodies: codecs, the COLD chunk format, a small
+ *	  per-backend cache of decompressed chunks, and tier_materialize.
+ *
+ * WARM: the attribute data of one row compressed with LZ4 (fast mode) and
+ * stored in place of the HOT body as EngramWarmBody.
+ *
+ * COLD: the attribute data of many rows concatenated and compressed as one
+ * LZ4 HC block that lives on its own COLD chunk page (EngramChunkHeader in
+ * tier.h); the row keeps an EngramColdRef.  Compressing many rows together
+ * finds the redundancy between rows (shared words, field layouts, float
+ * exponents) that per-row compression cannot.
+ *
+ * Byte shuffling: before compressing a chunk we also try transposing it as
+ * 4-byte lanes (all first bytes, then all second bytes, ...) and keep the
+ * layout that compresses smaller; the choice is recorded per chunk
+ * (ENGRAM_CHUNK_SHUFFLED).  For rows dominated by float4 embeddings the
+ * sign/exponent bytes then form long runs LZ4 can match; for text the plain
+ * layout usually wins.  Trying both costs a second HC compression of the
+ * chunk, paid by the background migration, never by readers.  See the
+ * numbers in test/bench/tier_bench.sh.
+ *
+ * Nothing here trusts what it reads: every length is checked before it is
+ * used, decompression uses LZ4_decompress_safe, and damage is reported as
+ * ERRCODE_DATA_CORRUPTED naming the row (or, for tier_chunk_decode, as a
+ * string so engram.verify can list it without erroring out).
+ *
+ * IDENTIFICATION
+ *	  src/tier_body.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <lz4.h>
+#include <lz4hc.h>
+
+#include "access/htup_details.h"
+#include "storage/bufmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "engram_am.h"
+#include "engram_compat.h"
+#include "tier.h"
+
+const char *
+tier_name(int tier)
+{
+	switch (tier)
+	{
+		case ENGRAM_TIER_HOT:
+			return "hot";
+		case ENGRAM_TIER_WARM:
+			return "warm";
+		case ENGRAM_TIER_COLD:
+			return "cold";
+	}
+	return "unknown";
+}
+
+/* ---- small helpers ---- */
+
+/* line pointer number of item within page, for error messages */
+static OffsetNumber
+tier_item_offnum(Page page, Item item)
+{
+	OffsetNumber maxoff;
+	OffsetNumber off;
+
+	if (page == NULL)
+		return InvalidOffsetNumber;
+	maxoff = PageGetMaxOffsetNumber(page);
+	for (off = FirstOffsetNumber; off <= maxoff; off++)
+	{
+		ItemId		lp = PageGetItemId(page, off);
+
+		if (ItemIdHasStorage(lp) && (char *) page + ItemIdGetOffset(lp) == (char *) item)
+			return off;
+	}
+	return InvalidOffsetNumber;
+}
+
+static void
+tier_corrupt(Relation rel, BlockNumber blkno, Page page, OffsetNumber off,
+			 Item item, const char *detail)
+{
+	if (!OffsetNumberIsValid(off))
+		off = tier_item_offnum(page, item);
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("corrupt compressed row at (%u,%u) in relation \"%s\"",
+					blkno, off, RelationGetRelationName(rel)),
+			 errdetail_internal("%s", detail),
+			 errhint("Run SELECT * FROM engram.verify('%s') for details; restore the table from a backup or a standby.",
+					 RelationGetRelationName(rel))));
+}
+
+Size
+tier_raw_data_len(Item item, Size itemlen)
+{
+	EngramItemHeader ih = (EngramItemHeader) item;
+	Size		bodylen = EngramItemBodySize(item, itemlen);
+	char	   *body = EngramItemGetBody(item);
+	uint32		raw;
+
+	switch (ih->tier)
+	{
+		case ENGRAM_TIER_WARM:
+			if (bodylen < offsetof(EngramWarmBody, data))
+				return 0;
+			memcpy(&raw, body + offsetof(EngramWarmBody, raw_len), sizeof(uint32));
+			return raw;
+		case ENGRAM_TIER_COLD:
+			if (bodylen < sizeof(EngramColdRef))
+				return 0;
+			memcpy(&raw, body + offsetof(EngramColdRef, raw_len), sizeof(uint32));
+			return raw;
+		default:
+			return bodylen;
+	}
+}
+
+char *
+tier_warm_encode(const char *raw, Size rawlen, Size limit, Size *bodylen)
+{
+	char	   *dst;
+	int			cap;
+	int			c;
+	uint32		r = (uint32) rawlen;
+
+	if (limit <= offsetof(EngramWarmBody, data) + 1 || rawlen == 0 ||
+		rawlen > ENGRAM_MAX_RAW_BODY)
+		return NULL;
+	cap = (int) (limit - offsetof(EngramWarmBody, data) - 1);
+	dst = palloc(offsetof(EngramWarmBody, data) + cap);
+	c = LZ4_compress_default(raw, dst + offsetof(EngramWarmBody, data),
+							 (int) rawlen, cap);
+	if (c <= 0)
+	{
+		pfree(dst);
+		return NULL;
+	}
+	memcpy(dst + offsetof(EngramWarmBody, raw_len), &r, sizeof(uint32));
+	*bodylen = offsetof(EngramWarmBody, data) + c;
+	return dst;
+}
+
+char *
+tier_make_item(Item item, const char *body, Size bodylen, int tier,
+			   Size *newlen)
+{
+	Size		hdrlen = SizeOfEngramItemHeader + EngramItemGetTupleHeader(item)->t_hoff;
+	char	   *newitem = palloc(hdrlen + bodylen);
+
+	memcpy(newitem, item, hdrlen);
+	((EngramItemHeader) newitem)->tier = (uint8) tier;
+	memcpy(newitem + hdrlen, body, bodylen);
+	*newlen = hdrlen + bodylen;
+	return newitem;
+}
+
+/* ---- byte shuffling of 4-byte lanes ---- */
+
+static void
+tier_shuffle(const char *src, char *dst, Size len)
+{
+	Size		n = len / 4;
+	Size		i;
+	int			lane;
+
+	for (lane = 0; lane < 4; lane++)
+		for (i = 0; i < n; i++)
+			dst[lane * n + i] = src[i * 4 + lane];
+	memcpy(dst + n * 4, src + n * 4, len - n * 4);
+}
+
+static void
+tier_unshuffle(const char *src, char *dst, Size len)
+{
+	Size		n = len / 4;
+	Size		i;
+	int			lane;
+
+	for (lane = 0; lane < 4; lane++)
+		for (i = 0; i < n; i++)
+			dst[i * 4 + lane] = src[lane * n + i];
+	memcpy(dst + n * 4, src + n * 4, len - n * 4);
+}
+
+/* ---- chunks ---- */
+
+char *
+tier_chunk_build(uint32 chunk_id, int nbodies, char **bodies, uint32 *lens,
+				 Size max_item, bool try_shuffle, Size *itemlen)
+{
+	Size		hdrsize = EngramChunkHeaderSize(nbodies);
+	Size		raw_len = 0;
+	char	   *raw;
+	char	   *comp;
+	char	   *item;
+	EngramChunkHeader *hdr;
+	uint32	   *offsets;
+	int			bound;
+	int			c;
+	int			i;
+	bool		shuffled = false;
+
+	*itemlen = 0;
+	if (nbodies <= 0 || nbodies > ENGRAM_CHUNK_MAX_BODIES)
+		return NULL;
+	for (i = 0; i < nbodies; i++)
+		raw_len += lens[i];
+	if (raw_len == 0 || raw_len > ENGRAM_CHUNK_MAX_RAW)
+		return NULL;
+
+	raw = palloc(raw_len);
+	offsets = palloc(sizeof(uint32) * (nbodies + 1));
+	raw_len = 0;
+	for (i = 0; i < nbodies; i++)
+	{
+		offsets[i] = (uint32) raw_len;
+		memcpy(raw + raw_len, bodies[i], lens[i]);
+		raw_len += lens[i];
+	}
+	offsets[nbodies] = (uint32) raw_len;
+
+	/* compress into a buffer large enough to learn the size we need */
+	bound = LZ4_compressBound((int) raw_len);
+	comp = palloc(bound);
+	c = LZ4_compress_HC(raw, comp, (int) raw_len, bound, LZ4HC_CLEVEL_DEFAULT);
+	if (try_shuffle && raw_len >= 64)
+	{
+		char	   *shuf = palloc(raw_len);
+		char	   *comp2 = palloc(bound);
+		int			c2;
+
+		tier_shuffle(raw, shuf, raw_len);
+		c2 = LZ4_compress_HC(shuf, comp2, (int) raw_len, bound,
+							 LZ4HC_CLEVEL_DEFAULT);
+		if (c2 > 0 && (c <= 0 || c2 < c))
+		{
+			pfree(comp);
+			comp = comp2;
+			c = c2;
+			shuffled = true;
+		}
+		else
+			pfree(comp2);
+		pfree(shuf);
+	}
+	pfree(raw);
+	if (c <= 0)
+	{
+		pfree(comp);
+		pfree(offsets);
+		return NULL;
+	}
+	*itemlen = hdrsize + c;
+	if (hdrsize + c > max_item)
+	{
+		/* too big: the caller retries with fewer bodies */
+		pfree(comp);
+		pfree(offsets);
+		return NULL;
+	}
+
+	item = palloc(hdrsize + c);
+	hdr = (EngramChunkHeader *) item;
+	hdr->chunk_id = chunk_id;
+	hdr->nbodies = (uint16) nbodies;
+	hdr->flags = shuffled ? ENGRAM_CHUNK_SHUFFLED : 0;
+	hdr->raw_len = (uint32) raw_len;
+	hdr->comp_len = (uint32) c;
+	INIT_CRC32C(hdr->crc);
+	COMP_CRC32C(hdr->crc, comp, c);
+	FIN_CRC32C(hdr->crc);
+	memcpy(hdr->offsets, offsets, sizeof(uint32) * (nbodies + 1));
+	memcpy(item + hdrsize, comp, c);
+	pfree(comp);
+	pfree(offsets);
+	return item;
+}
+
+char *
+tier_chunk_decode(const char *item, Size itemlen, uint32 page_chunk_id,
+				  TierChunk *chunk)
+{
+	EngramChunkHeader fixed;
+	uint32	   *offsets;
+	Size		hdrsize;
+	pg_crc32c	crc;
+	char	   *dst;
+	char	   *tmp = NULL;
+	int			d;
+	int			i;
+
+	if (itemlen < offsetof(EngramChunkHeader, offsets))
+		return psprintf("chunk item too short (%zu bytes)", itemlen);
+	memcpy(&fixed, item, offsetof(EngramChunkHeader, offsets));
+	if (fixed.chunk_id == 0 || fixed.chunk_id != page_chunk_id)
+		return psprintf("chunk item id %u does not match page chunk id %u",
+						fixed.chunk_id, page_chunk_id);
+	if (fixed.nbodies == 0 || fixed.nbodies > ENGRAM_CHUNK_MAX_BODIES)
+		return psprintf("chunk has invalid body count %u", fixed.nbodies);
+	if (fixed.flags & ~ENGRAM_CHUNK_SHUFFLED)
+		return psprintf("chunk has unknown flags 0x%04x", fixed.flags);
+	if (fixed.raw_len == 0 || fixed.raw_len > ENGRAM_CHUNK_MAX_RAW)
+		return psprintf("chunk has invalid raw length %u", fixed.raw_len);
+	hdrsize = EngramChunkHeaderSize(fixed.nbodies);
+	if (fixed.comp_len == 0 || (uint64) hdrsize + fixed.comp_len > itemlen)
+		return psprintf("chunk compressed length %u does not fit its item of %zu bytes",
+						fixed.comp_len, itemlen);
+
+	offsets = palloc(sizeof(uint32) * (fixed.nbodies + 1));
+	memcpy(offsets, item + offsetof(EngramChunkHeader, offsets),
+		   sizeof(uint32) * (fixed.nbodies + 1));
+	if (offsets[0] != 0 || offsets[fixed.nbodies] != fixed.raw_len)
+	{
+		pfree(offsets);
+		return pstrdup("chunk body offsets do not span its raw length");
+	}
+	for (i = 0; i < fixed.nbodies; i++)
+		if (offsets[i] > offsets[i + 1])
+		{
+			pfree(offsets);
+			return psprintf("chunk body offsets decrease at body %d", i);
+		}
+
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, item + hdrsize, fixed.comp_len);
+	FIN_CRC32C(crc);
+	if (!EQ_CRC32C(crc, fixed.crc))
+	{
+		pfree(offsets);
+		return psprintf("chunk checksum mismatch (stored %08x, computed %08x)",
+						fixed.crc, crc);
+	}
+
+	dst = palloc(fixed.raw_len);
+	if (fixed.flags & ENGRAM_CHUNK_SHUFFLED)
+		tmp = palloc(fixed.raw_len);
+	d = LZ4_decompress_safe(item + hdrsize, tmp ? tmp : dst,
+							(int) fixed.comp_len, (int) fixed.raw_len);
+	if (d != (int) fixed.raw_len)
+	{
+		pfree(offsets);
+		pfree(dst);
+		if (tmp)
+			pfree(tmp);
+		return psprintf("chunk decompresses to %d bytes, expected %u",
+						d, fixed.raw_len);
+	}
+	if (tmp)
+	{
+		tier_unshuffle(tmp, dst, fixed.raw_len);
+		pfree(tmp);
+	}
+
+	chunk->chunk_id = fixed.chunk_id;
+	chunk->nbodies = fixed.nbodies;
+	chunk->raw_len = fixed.raw_len;
+	chunk->offsets = offsets;
+	chunk->raw = dst;
+	return NULL;
+}
+
+/* ---- per-backend cache of decompressed chunks ---- */
+
+#define TIER_CACHE_SIZE 8
+
+typedef struct TierCacheEntry
+{
+	bool		valid;
+	Oid			relid;
+	char		node[12];		/* the relation's file locator */
+	BlockNumber blkno;
+	uint64		lru;
+	TierChunk	chunk;			/* allocated in TierCacheContext */
+} TierCacheEntry;
+
+static MemoryContext TierCacheContext = NULL;
+static TierCacheEntry tier_cache[TIER_CACHE_SIZE];
+static uint64 tier_cache_clock = 0;
+
+StaticAssertDecl(sizeof(engram_rel_locator((Relation) NULL)) == 12,
+				 "relation file locator must be 12 bytes");
+
+static void
+tier_cache_free(TierCacheEntry *e)
+{
+	if (e->valid)
+	{
+		pfree(e->chunk.raw);
+		pfree(e->chunk.offsets);
+	}
+	e->valid = false;
+}
+
+void
+tier_cache_invalidate(Oid relid)
+{
+	int			i;
+
+	for (i = 0; i < TIER_CACHE_SIZE; i++)
+		if (tier_cache[i].valid &&
+			(relid == InvalidOid || tier_cache[i].relid == relid))
+			tier_cache_free(&tier_cache[i]);
+}
+
+static TierChunk *
+tier_cache_lookup(Relation rel, BlockNumber blkno, uint32 chunk_id)
+{
+	int			i;
+
+	for (i = 0; i < TIER_CACHE_SIZE; i++)
+	{
+		TierCacheEntry *e = &tier_cache[i];
+
+		if (e->valid && e->blkno == blkno && e->relid == RelationGetRelid(rel) &&
+			memcmp(e->node, &engram_rel_locator(rel), sizeof(e->node)) == 0)
+		{
+			if (e->chunk.chunk_id != chunk_id)
+			{
+				/* the page holds another chunk now: forget the old one */
+				tier_cache_free(e);
+				return NULL;
+			}
+			e->lru = ++tier_cache_clock;
+			return &e->chunk;
+		}
+	}
+	return NULL;
+}
+
+static TierChunk *
+tier_cache_insert(Relation rel, BlockNumber blkno, TierChunk *chunk)
+{
+	TierCacheEntry *victim = &tier_cache[0];
+	MemoryContext old;
+	int			i;
+
+	if (TierCacheContext == NULL)
+		TierCacheContext = AllocSetContextCreate(TopMemoryContext,
+												 "engram tier chunk cache",
+												 ALLOCSET_DEFAULT_SIZES);
+	for (i = 0; i < TIER_CACHE_SIZE; i++)
+	{
+		if (!tier_cache[i].valid)
+		{
+			victim = &tier_cache[i];
+			break;
+		}
+		if (tier_cache[i].lru < victim->lru)
+			victim = &tier_cache[i];
+	}
+	tier_cache_free(victim);
+
+	old = MemoryContextSwitchTo(TierCacheContext);
+	victim->chunk.raw = palloc(chunk->raw_len);
+	memcpy(victim->chunk.raw, chunk->raw, chunk->raw_len);
+	victim->chunk.offsets = palloc(sizeof(uint32) * (chunk->nbodies + 1));
+	memcpy(victim->chunk.offsets, chunk->offsets,
+		   sizeof(uint32) * (chunk->nbodies + 1));
+	MemoryContextSwitchTo(old);
+	victim->chunk.chunk_id = chunk->chunk_id;
+	victim->chunk.nbodies = chunk->nbodies;
+	victim->chunk.raw_len = chunk->raw_len;
+	victim->relid = RelationGetRelid(rel);
+	memcpy(victim->node, &engram_rel_locator(rel), sizeof(victim->node));
+	victim->blkno = blkno;
+	victim->lru = ++tier_cache_clock;
+	victim->valid = true;
+	return &victim->chunk;
+}
+
+/*
+ * Find chunk (blkno, chunk_id) of rel: lock the chunk page (share), check
+ * it, use the cache or decompress.  The caller holds the referring DATA
+ * page's lock, so the chunk cannot be swept meanwhile.
+ */
+static TierChunk *
+tier_get_chunk(Relation rel, BlockNumber datablk, Page datapage,
+			   OffsetNumber off, Item item, BlockNumber cblk, uint32 chunk_id)
+{
+	Buffer		cbuf;
+	Page		cpage;
+	EngramPageOpaque opaque;
+	TierChunk  *cached;
+	TierChunk	chunk;
+	ItemId		lp;
+	char	   *copy;
+	Size		len;
+	char	   *problem;
+	bool		is_new;
+
+	if (cblk == datablk || cblk >= RelationGetNumberOfBlocks(rel))
+		tier_corrupt(rel, datablk, datapage, off, item,
+					 psprintf("COLD reference points to block %u, which is not a chunk page", cblk));
+
+	cbuf = ReadBufferExtended(rel, MAIN_FORKNUM, cblk, RBM_NORMAL, NULL);
+	LockBuffer(cbuf, BUFFER_LOCK_SHARE);
+	cpage = BufferGetPage(cbuf);
+	engram_check_page(rel, cblk, cpage, &is_new);
+	opaque = EngramPageGetOpaque(cpage);
+	if (is_new || opaque->kind != ENGRAM_PAGE_COLD || opaque->chunk_id != chunk_id)
+	{
+		char	   *d = psprintf("COLD reference to chunk %u on block %u, but that page %s",
+								 chunk_id, cblk,
+								 is_new ? "is empty" :
+								 opaque->kind != ENGRAM_PAGE_COLD ? "is not a chunk page" :
+								 psprintf("holds chunk %u", opaque->chunk_id));
+
+		UnlockReleaseBuffer(cbuf);
+		tier_corrupt(rel, datablk, datapage, off, item, d);
+	}
+
+	cached = tier_cache_lookup(rel, cblk, chunk_id);
+	if (cached != NULL)
+	{
+		UnlockReleaseBuffer(cbuf);
+		return cached;
+	}
+
+	if (PageGetMaxOffsetNumber(cpage) != 1 ||
+		!ItemIdIsNormal(PageGetItemId(cpage, FirstOffsetNumber)))
+	{
+		UnlockReleaseBuffer(cbuf);
+		tier_corrupt(rel, datablk, datapage, off, item,
+					 psprintf("chunk page %u does not hold exactly one chunk item", cblk));
+	}
+	lp = PageGetItemId(cpage, FirstOffsetNumber);
+	len = ItemIdGetLength(lp);
+	if (ItemIdGetOffset(lp) < SizeOfPageHeaderData ||
+		ItemIdGetOffset(lp) + len > ((PageHeader) cpage)->pd_special)
+	{
+		UnlockReleaseBuffer(cbuf);
+		tier_corrupt(rel, datablk, datapage, off, item,
+					 psprintf("chunk item on page %u lies outside the page", cblk));
+	}
+	/* copy out, then decompress without holding the chunk page lock */
+	copy = palloc(len);
+	memcpy(copy, PageGetItem(cpage, lp), len);
+	UnlockReleaseBuffer(cbuf);
+
+	problem = tier_chunk_decode(copy, len, chunk_id, &chunk);
+	pfree(copy);
+	if (problem)
+		tier_corrupt(rel, datablk, datapage, off, item,
+					 psprintf("chunk page %u: %s", cblk, problem));
+	cached = tier_cache_insert(rel, cblk, &chunk);
+	pfree(chunk.raw);
+	pfree(chunk.offsets);
+	return cached;
+}
+
+/*
+ * Decode item's attribute data into dst, which has room for exactly rawlen
+ * bytes (rawlen = tier_raw_data_len, already checked <= ENGRAM_MAX_RAW_BODY).
+ */
+static void
+tier_decode_into(Relation rel, BlockNumber blkno, Page page, OffsetNumber off,
+				 Item item, Size itemlen, char *dst, Size rawlen)
+{
+	EngramItemHeader ih = (EngramItemHeader) item;
+	char	   *body = EngramItemGetBody(item);
+	Size		bodylen = EngramItemBodySize(item, itemlen);
+
+	switch (ih->tier)
+	{
+		case ENGRAM_TIER_HOT:
+			memcpy(dst, body, rawlen);
+			break;
+		case ENGRAM_TIER_WARM:
+			{
+				int			d;
+
+				if (bodylen <= offsetof(EngramWarmBody, data))
+					tier_corrupt(rel, blkno, page, off, item, "WARM body too short");
+				d = LZ4_decompress_safe(body + offsetof(EngramWarmBody, data), dst,
+										(int) (bodylen - offsetof(EngramWarmBody, data)),
+										(int) rawlen);
+				if (d != (int) rawlen)
+					tier_corrupt(rel, blkno, page, off, item,
+								 psprintf("WARM body decompresses to %d bytes, expected %zu",
+										  d, rawlen));
+				break;
+			}
+		case ENGRAM_TIER_COLD:
+			{
+				EngramColdRef ref;
+				TierChunk  *chunk;
+				uint32		start;
+				uint32		end;
+
+				if (bodylen != sizeof(EngramColdRef))
+					tier_corrupt(rel, blkno, page, off, item,
+								 psprintf("COLD reference has %zu bytes, expected %zu",
+										  bodylen, sizeof(EngramColdRef)));
+				memcpy(&ref, body, sizeof(ref));
+				chunk = tier_get_chunk(rel, blkno, page, off, item,
+									   ref.chunk_blkno, ref.chunk_id);
+				if (ref.index >= chunk->nbodies)
+					tier_corrupt(rel, blkno, page, off, item,
+								 psprintf("COLD reference to body %u of chunk %u, which has %d bodies",
+										  ref.index, ref.chunk_id, chunk->nbodies));
+				start = chunk->offsets[ref.index];
+				end = chunk->offsets[ref.index + 1];
+				if (end - start != rawlen)
+					tier_corrupt(rel, blkno, page, off, item,
+								 psprintf("body %u of chunk %u has %u bytes, reference says %zu",
+										  ref.index, ref.chunk_id, end - start, rawlen));
+				memcpy(dst, chunk->raw + start, rawlen);
+				break;
+			}
+		default:
+			tier_corrupt(rel, blkno, page, off, item,
+						 psprintf("unknown tier %u", ih->tier));
+	}
+}
+
+static Size
+tier_checked_raw_len(Relation rel, BlockNumber blkno, Page page,
+					 OffsetNumber off, Item item, Size itemlen)
+{
+	HeapTupleHeader th = EngramItemGetTupleHeader(item);
+	Size		rawlen;
+
+	if (itemlen < SizeOfEngramItemHeader + SizeofHeapTupleHeader ||
+		th->t_hoff < SizeofHeapTupleHeader ||
+		SizeOfEngramItemHeader + th->t_hoff > itemlen)
+		tier_corrupt(rel, blkno, page, off, item, "item shorter than its headers");
+	rawlen = tier_raw_data_len(item, itemlen);
+	if (rawlen > ENGRAM_MAX_RAW_BODY)
+		tier_corrupt(rel, blkno, page, off, item,
+					 psprintf("stored raw length %zu is impossible", rawlen));
+	return rawlen;
+}
+
+char *
+tier_decode_body(Relation rel, BlockNumber blkno, OffsetNumber off,
+				 Item item, Size itemlen, Size *rawlen)
+{
+	Size		len = tier_checked_raw_len(rel, blkno, NULL, off, item, itemlen);
+	char	   *dst = palloc(Max(len, 1));
+
+	tier_decode_into(rel, blkno, NULL, off, item, itemlen, dst, len);
+	*rawlen = len;
+	return dst;
+}
+
+HeapTuple
+tier_materialize(Relation rel, Buffer databuf, Item item, Size itemlen)
+{
+	BlockNumber blkno = BufferGetBlockNumber(databuf);
+	Page		page = BufferGetPage(databuf);
+	HeapTupleHeader th = EngramItemGetTupleHeader(item);
+	Size		rawlen;
+	Size		hoff;
+	HeapTuple	tup;
+
+	rawlen = tier_checked_raw_len(rel, blkno, page, InvalidOffsetNumber,
+								  item, itemlen);
+	hoff = th->t_hoff;
+	tup = (HeapTuple) palloc(HEAPTUPLESIZE + hoff + rawlen);
+	tup->t_len = hoff + rawlen;
+	tup->t_data = (HeapTupleHeader) ((char *) tup + HEAPTUPLESIZE);
+	ItemPointerSetInvalid(&tup->t_self);
+	tup->t_tableOid = InvalidOid;
+	memcpy(tup->t_data, th, hoff);
+	tier_decode_into(rel, blkno, page, InvalidOffsetNumber, item, itemlen,
+					 (char *) tup->t_data + hoff, rawlen);
+	return tup;
+}
+
+/*
+ * Soft version of engram_check_page for code that must not error out on a
+ * damaged page (verify, sweep, access history): NULL if the page header,
+ * special space and id are sane (or the page is new), else a description.
+ */
+char *
+tier_page_problem(Page page)
+{
+	PageHeader	ph = (PageHeader) page;
+	EngramPageOpaque opaque;
+
+	if (PageIsNew(page))
+		return NULL;
+	if (ph->pd_special != BLCKSZ - MAXALIGN(sizeof(EngramPageOpaqueData)))
+		return psprintf("special space at %u, expected %zu", ph->pd_special,
+						(Size) (BLCKSZ - MAXALIGN(sizeof(EngramPageOpaqueData))));
+	if (ph->pd_lower < SizeOfPageHeaderData || ph->pd_lower > ph->pd_upper ||
+		ph->pd_upper > ph->pd_special)
+		return psprintf("page bounds lower %u upper %u special %u are inconsistent",
+						ph->pd_lower, ph->pd_upper, ph->pd_special);
+	if (PageGetPageSize(page) != BLCKSZ)
+		return psprintf("page size %zu", (Size) PageGetPageSize(page));
+	opaque = EngramPageGetOpaque(page);
+	if (opaque->page_id != ENGRAM_PAGE_ID)
+		return psprintf("page id 0x%04x is not engram's", opaque->page_id);
+	if (opaque->version != ENGRAM_FORMAT_VERSION)
+		return psprintf("format version %u", opaque->version);
+	if (opaque->kind != ENGRAM_PAGE_DATA && opaque->kind != ENGRAM_PAGE_COLD)
+		return psprintf("unknown page kind %u", opaque->kind);
+	if (opaque->kind == ENGRAM_PAGE_COLD && opaque->chunk_id == 0)
+		return pstrdup("chunk page with chunk id 0");
+	return NULL;
+}
+
+/*
+ * Soft check of a DATA page's line pointer off: returns the item (and its
+ * length) if it is a normal item whose headers fit, else NULL.
+ */
+Item
+tier_page_item(Page page, OffsetNumber off, Size *itemlen)
+{
+	PageHeader	ph = (PageHeader) page;
+	ItemId		lp;
+	Item		item;
+	Size		len;
+	HeapTupleHeader th;
+
+	if (off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
+		return NULL;
+	lp = PageGetItemId(page, off);
+	if (!ItemIdIsNormal(lp))
+		return NULL;
+	len = ItemIdGetLength(lp);
+	if (ItemIdGetOffset(lp) < ph->pd_upper ||
+		ItemIdGetOffset(lp) + len > ph->pd_special ||
+		ItemIdGetOffset(lp) != MAXALIGN(ItemIdGetOffset(lp)) ||
+		len < SizeOfEngramItemHeader + SizeofHeapTupleHeader)
+		return NULL;
+	item = PageGetItem(page, lp);
+	th = EngramItemGetTupleHeader(item);
+	if (th->t_hoff < SizeofHeapTupleHeader ||
+		SizeOfEngramItemHeader + th->t_hoff > len ||
+		((EngramItemHeader) item)->tier >= ENGRAM_NUM_TIERS)
+		return NULL;
+	*itemlen = len;
+	return item;
+}
