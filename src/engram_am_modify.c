@@ -21,16 +21,9 @@
  *	  (engram_buffer_for_insert keeps the lock order); both pages change in
  *	  one generic WAL record.  Indexes always get new entries.
  *
- * Simplification (documented, errs on the safe side): FOR KEY SHARE does
- * not coexist with an in-progress or committed non-key UPDATE of the row
- * version it wants to lock.  Heap lets the key-share locker through and then
- * also locks every later version of the update chain; engram instead waits
- * for such an updater like a FOR SHARE locker would, and reports
- * TM_Updated when it committed (READ COMMITTED callers then lock the newest
- * version through EvalPlanQual; REPEATABLE READ gets a serialization
- * failure where heap would have succeeded).  All other lock-mode
- * combinations behave as in heap: FOR KEY SHARE and FOR NO KEY UPDATE locks
- * coexist, a non-key UPDATE does not wait for key-share lockers, etc.
+ *	- FOR KEY SHARE coexists with a non-key UPDATE: the key-share locker
+ *	  locks the version it found and every later version of its update
+ *	  chain (engram_lock_updated_chain), as heap does.
  *
  * IDENTIFICATION
  *	  src/engram_am_modify.c
@@ -123,15 +116,12 @@ engram_status_for(LockTupleMode mode, bool is_update)
 
 /*
  * Does a member holding 'held' block a transaction that wants 'wanted'?
- * The lock-manager conflict table of the modes' heavyweight locks decides,
- * except that an update blocks every row lock (the FOR KEY SHARE
- * simplification described at the top of the file).
+ * The lock-manager conflict table of the modes' heavyweight locks decides
+ * (README.tuplock's table).
  */
 static bool
 engram_status_conflicts(MultiXactStatus held, MultiXactStatus wanted)
 {
-	if (ISUPDATE_from_mxstatus(held) && !ISUPDATE_from_mxstatus(wanted))
-		return true;
 	return DoLockModesConflict(engram_lockmodes[engram_mode_of_status(held)].hwlock,
 							   engram_lockmodes[engram_mode_of_status(wanted)].hwlock);
 }
@@ -1089,6 +1079,221 @@ engram_store_in_slot(Relation rel, Buffer buf, ItemPointer tid,
 }
 
 /*
+ * What a member holding 'status' means for a transaction wanting 'mode' on
+ * a later version of an update chain: TM_Ok (go on; *needwait if we must
+ * first wait for it), TM_SelfModified (our own lock: nothing to do on this
+ * version), or TM_Updated/TM_Deleted when a committed conflicting update
+ * already replaced it.
+ */
+static TM_Result
+engram_chain_member_conflict(MultiXactStatus status, TransactionId xid,
+							 LockTupleMode mode, ItemPointer self,
+							 HeapTupleHeader hdr, bool *needwait)
+{
+	MultiXactStatus wanted = engram_status_for(mode, false);
+
+	*needwait = false;
+	/* in-progress before commit/abort: see heapam_visibility.c */
+	if (TransactionIdIsCurrentTransactionId(xid))
+		return TM_SelfModified;
+	if (TransactionIdIsInProgress(xid))
+	{
+		*needwait = engram_status_conflicts(status, wanted);
+		return TM_Ok;
+	}
+	if (TransactionIdDidAbort(xid))
+		return TM_Ok;
+	if (TransactionIdDidCommit(xid))
+	{
+		/* a finished locker is gone; a committed update stays */
+		if (!ISUPDATE_from_mxstatus(status) ||
+			!engram_status_conflicts(status, wanted))
+			return TM_Ok;
+		return ItemPointerEquals(self, &hdr->t_ctid) ? TM_Deleted : TM_Updated;
+	}
+	return TM_Ok;				/* crashed */
+}
+
+/* the multixact member status a single-xid xmax stands for */
+static MultiXactStatus
+engram_single_xmax_status(uint16 infomask, uint16 infomask2)
+{
+	if (!HEAP_XMAX_IS_LOCKED_ONLY(infomask))
+		return (infomask2 & HEAP_KEYS_UPDATED) ?
+			MultiXactStatusUpdate : MultiXactStatusNoKeyUpdate;
+	if (HEAP_XMAX_IS_KEYSHR_LOCKED(infomask))
+		return MultiXactStatusForKeyShare;
+	if (HEAP_XMAX_IS_SHR_LOCKED(infomask))
+		return MultiXactStatusForShare;
+	if (HEAP_XMAX_IS_EXCL_LOCKED(infomask))
+		return (infomask2 & HEAP_KEYS_UPDATED) ?
+			MultiXactStatusForUpdate : MultiXactStatusForNoKeyUpdate;
+	elog(ERROR, "invalid lock status in row header");
+	return MultiXactStatusForKeyShare;	/* keep compiler quiet */
+}
+
+/*
+ * Lock, in 'mode' for transaction xid, every version of an update chain
+ * after the one at tid whose t_ctid is *ctid (that one is the caller's).
+ * Waits for conflicting in-progress lockers/updaters of later versions;
+ * fails with TM_Updated/TM_Deleted if a committed conflicting change
+ * already replaced one.  Versions that vanished (pruned after an abort)
+ * simply end the chain.  No heavyweight tuple lock is taken while waiting
+ * here, as in heap (such chains are walked rarely).
+ */
+static TM_Result
+engram_lock_updated_chain(Relation rel, ItemPointer tid, ItemPointer ctid,
+						  TransactionId xid, LockTupleMode mode)
+{
+	ItemPointerData cur;
+	TransactionId priorXmax = InvalidTransactionId;
+
+	if (ItemPointerIndicatesMovedPartitions(ctid) ||
+		ItemPointerEquals(tid, ctid))
+		return TM_Ok;			/* not updated, or moved away: nothing to lock */
+
+	MultiXactIdSetOldestMember();
+	cur = *ctid;
+
+	for (;;)
+	{
+		BlockNumber blkno = ItemPointerGetBlockNumber(&cur);
+		OffsetNumber off = ItemPointerGetOffsetNumber(&cur);
+		Buffer		buf;
+		Page		page;
+		bool		is_new;
+		EngramHeaderCopy copy;
+		HeapTupleData tup;
+		uint16		old_infomask;
+		uint16		old_infomask2;
+		TransactionId rawxmax;
+		TransactionId new_xmax;
+		uint16		new_infomask;
+		uint16		new_infomask2;
+		bool		already_ours = false;
+		GenericXLogState *state;
+		Page		wpage;
+		HeapTupleHeader htup;
+
+		CHECK_FOR_INTERRUPTS();
+
+		if (blkno >= RelationGetNumberOfBlocks(rel))
+			return TM_Ok;
+		buf = ReadBuffer(rel, blkno);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		page = BufferGetPage(buf);
+		engram_check_page(rel, blkno, page, &is_new);
+		if (is_new || EngramPageGetOpaque(page)->kind != ENGRAM_PAGE_DATA ||
+			off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page) ||
+			!ItemIdIsNormal(PageGetItemId(page, off)))
+		{
+			UnlockReleaseBuffer(buf);
+			return TM_Ok;
+		}
+		engram_copy_header(rel, blkno, page, off, &copy, &tup);
+		tup.t_self = cur;
+
+		/* an unrelated row in a reused slot, or an aborted version: done */
+		if ((TransactionIdIsValid(priorXmax) &&
+			 !TransactionIdEquals(HeapTupleHeaderGetXmin(tup.t_data), priorXmax)) ||
+			TransactionIdDidAbort(HeapTupleHeaderGetXmin(tup.t_data)))
+		{
+			UnlockReleaseBuffer(buf);
+			return TM_Ok;
+		}
+
+		old_infomask = tup.t_data->t_infomask;
+		old_infomask2 = tup.t_data->t_infomask2;
+		rawxmax = HeapTupleHeaderGetRawXmax(tup.t_data);
+
+		if (!(old_infomask & HEAP_XMAX_INVALID))
+		{
+			TM_Result	res = TM_Ok;
+			bool		needwait = false;
+			TransactionId waitfor = InvalidTransactionId;
+
+			if (old_infomask & HEAP_XMAX_IS_MULTI)
+			{
+				MultiXactMember *members;
+				int			nmembers;
+
+				nmembers = GetMultiXactIdMembers(rawxmax, &members, false,
+												 HEAP_XMAX_IS_LOCKED_ONLY(old_infomask));
+				for (int i = 0; i < nmembers; i++)
+				{
+					res = engram_chain_member_conflict(members[i].status,
+													   members[i].xid, mode,
+													   &cur, tup.t_data,
+													   &needwait);
+					if (res == TM_SelfModified || needwait || res != TM_Ok)
+					{
+						waitfor = members[i].xid;
+						break;
+					}
+				}
+				if (nmembers > 0)
+					pfree(members);
+			}
+			else
+			{
+				MultiXactStatus status = engram_single_xmax_status(old_infomask,
+																   old_infomask2);
+
+				res = engram_chain_member_conflict(status, rawxmax, mode, &cur,
+												   tup.t_data, &needwait);
+				waitfor = rawxmax;
+			}
+
+			if (res == TM_SelfModified)
+				already_ours = true;	/* locked on an earlier pass */
+			else if (needwait)
+			{
+				UnlockReleaseBuffer(buf);
+				XactLockTableWait(waitfor, rel, &cur, XLTW_LockUpdated);
+				continue;		/* look at this version again */
+			}
+			else if (res != TM_Ok)
+			{
+				UnlockReleaseBuffer(buf);
+				return res;
+			}
+		}
+
+		if (!already_ours)
+		{
+			engram_compute_new_xmax(rawxmax, old_infomask, old_infomask2, xid,
+									mode, false, &new_xmax, &new_infomask,
+									&new_infomask2);
+			state = GenericXLogStart(rel);
+			wpage = GenericXLogRegisterBuffer(state, buf, 0);
+			htup = engram_page_header(wpage, off);
+			htup->t_infomask = (old_infomask & ~HEAP_XMAX_BITS) | new_infomask;
+			htup->t_infomask2 = (old_infomask2 & ~HEAP_KEYS_UPDATED) |
+				new_infomask2;
+			HeapTupleHeaderSetXmax(htup, new_xmax);
+			EngramPageGetOpaque(wpage)->flags &= ~ENGRAM_PAGE_ALL_FROZEN;
+			GenericXLogFinish(state);
+			/* look at what the version says now */
+			engram_copy_header(rel, blkno, page, off, &copy, &tup);
+			tup.t_self = cur;
+		}
+
+		/* end of the chain? */
+		if ((tup.t_data->t_infomask & HEAP_XMAX_INVALID) ||
+			HeapTupleHeaderIndicatesMovedPartitions(tup.t_data) ||
+			ItemPointerEquals(&cur, &tup.t_data->t_ctid) ||
+			HeapTupleHeaderIsOnlyLocked(tup.t_data))
+		{
+			UnlockReleaseBuffer(buf);
+			return TM_Ok;
+		}
+		priorXmax = HeapTupleHeaderGetUpdateXid(tup.t_data);
+		cur = tup.t_data->t_ctid;
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+/*
  * Lock one row version (heap_lock_tuple's rules, see README.tuplock).
  * Returns with the slot holding a copy of the version (for every result but
  * an ERROR).
@@ -1096,7 +1301,8 @@ engram_store_in_slot(Relation rel, Buffer buf, ItemPointer tid,
 static TM_Result
 engram_lock_version(Relation rel, ItemPointer tid, CommandId cid,
 					LockTupleMode mode, LockWaitPolicy wait_policy,
-					TupleTableSlot *slot, TM_FailureData *tmfd)
+					bool follow_updates, TupleTableSlot *slot,
+					TM_FailureData *tmfd)
 {
 	Buffer		buf = ReadBuffer(rel, ItemPointerGetBlockNumber(tid));
 	EngramHeaderCopy copy;
@@ -1115,6 +1321,7 @@ engram_lock_version(Relation rel, ItemPointer tid, CommandId cid,
 		TransactionId xwait;
 		uint16		infomask;
 		uint16		infomask2;
+		ItemPointerData t_ctid;
 		bool		require_sleep;
 
 		if (!locked)
@@ -1136,6 +1343,7 @@ engram_lock_version(Relation rel, ItemPointer tid, CommandId cid,
 		xwait = HeapTupleHeaderGetRawXmax(tup.t_data);
 		infomask = tup.t_data->t_infomask;
 		infomask2 = tup.t_data->t_infomask2;
+		t_ctid = tup.t_data->t_ctid;
 		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 		locked = false;
 
@@ -1203,27 +1411,55 @@ engram_lock_version(Relation rel, ItemPointer tid, CommandId cid,
 
 		/* cases in which the current holders don't conflict with us */
 		require_sleep = true;
-		if (mode == LockTupleKeyShare || mode == LockTupleShare)
+		if (mode == LockTupleKeyShare)
 		{
 			/*
-			 * Lockers only (no update: see the FOR KEY SHARE simplification
-			 * at the top) and none holding FOR UPDATE (key share) or an
-			 * exclusive lock (share).
+			 * Only key changes (a key update, FOR UPDATE, a delete) conflict
+			 * with a key-share lock.  If the row was updated without
+			 * touching the key, the later versions get our lock too, so
+			 * that nobody can delete the key in them meanwhile.
 			 */
-			bool		ok = HEAP_XMAX_IS_LOCKED_ONLY(infomask) &&
-				(mode == LockTupleKeyShare ?
-				 !(infomask2 & HEAP_KEYS_UPDATED) :
-				 !HEAP_XMAX_IS_EXCL_LOCKED(infomask));
+			if (!(infomask2 & HEAP_KEYS_UPDATED))
+			{
+				bool		updated = !HEAP_XMAX_IS_LOCKED_ONLY(infomask);
 
-			if (ok)
+				if (follow_updates && updated)
+				{
+					TM_Result	res;
+
+					res = engram_lock_updated_chain(rel, tid, &t_ctid,
+													GetCurrentTransactionId(),
+													mode);
+					if (res != TM_Ok)
+					{
+						engram_lock_and_copy(rel, buf, tid,
+											 BUFFER_LOCK_EXCLUSIVE, &copy, &tup);
+						locked = true;
+						result = res;
+						break;
+					}
+				}
+				engram_lock_and_copy(rel, buf, tid, BUFFER_LOCK_EXCLUSIVE,
+									 &copy, &tup);
+				locked = true;
+				/* a key change meanwhile, or a new update to follow: again */
+				if (!HeapTupleHeaderIsOnlyLocked(tup.t_data) &&
+					((tup.t_data->t_infomask2 & HEAP_KEYS_UPDATED) || !updated))
+					continue;
+				require_sleep = false;
+			}
+		}
+		else if (mode == LockTupleShare)
+		{
+			/* share locks coexist with every lock but exclusive ones */
+			if (HEAP_XMAX_IS_LOCKED_ONLY(infomask) &&
+				!HEAP_XMAX_IS_EXCL_LOCKED(infomask))
 			{
 				engram_lock_and_copy(rel, buf, tid, BUFFER_LOCK_EXCLUSIVE,
 									 &copy, &tup);
 				locked = true;
 				if (!HEAP_XMAX_IS_LOCKED_ONLY(tup.t_data->t_infomask) ||
-					(mode == LockTupleKeyShare ?
-					 (tup.t_data->t_infomask2 & HEAP_KEYS_UPDATED) != 0 :
-					 HEAP_XMAX_IS_EXCL_LOCKED(tup.t_data->t_infomask)))
+					HEAP_XMAX_IS_EXCL_LOCKED(tup.t_data->t_infomask))
 					continue;	/* changed meanwhile: start over */
 				require_sleep = false;
 			}
@@ -1320,6 +1556,24 @@ engram_lock_version(Relation rel, ItemPointer tid, CommandId cid,
 				}
 			}
 
+			/* an update we did not have to wait for: lock its successors */
+			if (got && follow_updates && !HEAP_XMAX_IS_LOCKED_ONLY(infomask))
+			{
+				TM_Result	res;
+
+				res = engram_lock_updated_chain(rel, tid, &t_ctid,
+												GetCurrentTransactionId(),
+												mode);
+				if (res != TM_Ok)
+				{
+					engram_lock_and_copy(rel, buf, tid, BUFFER_LOCK_EXCLUSIVE,
+										 &copy, &tup);
+					locked = true;
+					result = res;
+					break;
+				}
+			}
+
 			engram_lock_and_copy(rel, buf, tid, BUFFER_LOCK_EXCLUSIVE, &copy,
 								 &tup);
 			locked = true;
@@ -1380,7 +1634,6 @@ engram_lock_version(Relation rel, ItemPointer tid, CommandId cid,
 		EngramPageGetOpaque(page)->flags &= ~ENGRAM_PAGE_ALL_FROZEN;
 		GenericXLogFinish(state);
 
-		ENGRAM_FAULT_POINT("lock_after_wal");
 	}
 	else if (result != TM_Invisible)
 		engram_fill_tmfd(result, &tup, tmfd);
@@ -1446,14 +1699,14 @@ engram_tuple_lock(Relation relation, ItemPointer tid, Snapshot snapshot,
 	tmfd->traversed = false;
 
 	/*
-	 * TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS asks heap to also lock later
-	 * versions when it locks a version under a non-key update.  engram never
-	 * locks such a version (it waits for the updater instead, see the top of
-	 * the file), so there is never a later version to lock.
+	 * TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS: when a version under a non-key
+	 * update gets a lock that doesn't conflict with that update, lock the
+	 * later versions too.
 	 */
 retry:
-	result = engram_lock_version(relation, tid, cid, mode, wait_policy, slot,
-								 tmfd);
+	result = engram_lock_version(relation, tid, cid, mode, wait_policy,
+								 (flags & TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS) != 0,
+								 slot, tmfd);
 
 	if (result == TM_Updated && (flags & TUPLE_LOCK_FLAG_FIND_LAST_VERSION))
 	{
@@ -1612,7 +1865,6 @@ engram_tuple_complete_speculative(Relation relation, TupleTableSlot *slot,
 	GenericXLogFinish(state);
 	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 
-	ENGRAM_FAULT_POINT("speculative_abort_after_wal");
 
 	if (fulltup)
 	{
