@@ -227,137 +227,183 @@ cand_cmp(const void *a, const void *b)
 }
 
 /*
- * Give node `e` (on level `level`) a link to the new node `newid`, pruning
- * its list with the heuristic when full.  The list is read and decided on
- * without holding a lock, then written under the exclusive lock only if it
- * did not change meanwhile (else we start over).
+ * A planned change of node e's list on one level: "old" is the list it was
+ * decided from, "want" the new one, where ANN_INVALID_ID stands for the new
+ * node (whose id may not be known yet).
  */
+typedef struct Backlink
+{
+	AnnId		e;
+	int			level;
+	int			nold;
+	int			nwant;
+	AnnId	   *old;
+	AnnId	   *want;
+} Backlink;
+
+/*
+ * Decide how node e's list on `level` takes a link to the new node, pruning
+ * it with the heuristic when full.  Reads without holding any lock across
+ * pages; returns false if there is nothing to do (e deleted or gone, or
+ * already linked to newid).
+ */
+static bool
+plan_backlink(Relation index, const AnnShape *s, AnnId e, int level,
+			  AnnId newid, const AnnQVec *newq, Backlink *bl)
+{
+	int			cap = ann_level_cap(s, level);
+	Buffer		buf;
+	AnnNodeHeader *node;
+	int			i;
+
+	bl->e = e;
+	bl->level = level;
+	bl->old = palloc(sizeof(AnnId) * cap);
+	bl->want = palloc(sizeof(AnnId) * cap);
+
+	buf = ReadBuffer(index, AnnIdBlock(e));
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	node = ann_page_node(BufferGetPage(buf), AnnIdOffset(e));
+	if (node == NULL || (node->flags & ANN_NODE_DELETED) || node->level < level)
+	{
+		UnlockReleaseBuffer(buf);
+		return false;
+	}
+	bl->nold = ann_node_neighbors(s, node, level, bl->old);
+	UnlockReleaseBuffer(buf);
+
+	for (i = 0; i < bl->nold; i++)
+		if (newid != ANN_INVALID_ID && bl->old[i] == newid)
+			return false;		/* already linked */
+
+	if (bl->nold < cap)
+	{
+		memcpy(bl->want, bl->old, sizeof(AnnId) * bl->nold);
+		bl->want[bl->nold] = ANN_INVALID_ID;
+		bl->nwant = bl->nold + 1;
+	}
+	else
+	{
+		PruneSet	ps;
+		AnnCand    *cand = palloc(sizeof(AnnCand) * (cap + 1));
+		AnnCand    *sel = palloc(sizeof(AnnCand) * cap);
+		AnnDiskNode *base;
+		int			ncand = 0;
+
+		ps.metric = s->metric;
+		ps.dim = s->dim;
+		ps.nodes = palloc(sizeof(AnnDiskNode) * (cap + 2));
+		base = &ps.nodes[cap + 1];
+		base->q.codes = palloc(s->dim);
+		if (!ann_read_node(index, s, e, base, base->q.codes))
+			return false;
+		/* distances from e to its neighbours and to the new node */
+		for (i = 0; i < bl->nold; i++)
+		{
+			AnnDiskNode *nd = &ps.nodes[ncand];
+
+			nd->q.codes = palloc(s->dim);
+			if (!ann_read_node(index, s, bl->old[i], nd, nd->q.codes) ||
+				(nd->flags & ANN_NODE_DELETED))
+				continue;		/* drop links to deleted nodes */
+			cand[ncand].id = ncand;
+			cand[ncand].dist = ann_code_distance(s->metric, &base->q,
+												 nd->q.codes, nd->q.scale,
+												 nd->q.norm2, s->dim);
+			ncand++;
+		}
+		ps.nodes[ncand].id = ANN_INVALID_ID;
+		ps.nodes[ncand].q = *newq;
+		cand[ncand].id = ncand;
+		cand[ncand].dist = ann_code_distance(s->metric, &base->q,
+											 newq->codes, newq->scale,
+											 newq->norm2, s->dim);
+		ncand++;
+		ps.n = ncand;
+		qsort(cand, ncand, sizeof(AnnCand), cand_cmp);
+		bl->nwant = ann_select_neighbors(cand, ncand, cap, prune_pairdist, &ps, sel);
+		for (i = 0; i < bl->nwant; i++)
+			bl->want[i] = ps.nodes[sel[i].id].id;
+	}
+	return true;
+}
+
+/*
+ * Apply a planned change to the (exclusively locked, WAL-registered) page
+ * holding e, if e's list is still the one it was planned from.
+ */
+static bool
+apply_backlink(const AnnShape *s, Page page, const Backlink *bl, AnnId newid)
+{
+	AnnNodeHeader *node = ann_page_node(page, AnnIdOffset(bl->e));
+	int			cap = ann_level_cap(s, bl->level);
+	AnnId		now[2 * ANN_MAX_M];
+	ItemPointerData *tids;
+	int			nnow;
+	int			i;
+
+	if (node == NULL || node->level < bl->level)
+		return false;
+	nnow = ann_node_neighbors(s, node, bl->level, now);
+	if (nnow != bl->nold || memcmp(now, bl->old, sizeof(AnnId) * nnow) != 0)
+		return false;
+	tids = AnnNodeNeighbors(s, node, bl->level);
+	*AnnNodeCount(s, node, bl->level) = bl->nwant;
+	for (i = 0; i < bl->nwant; i++)
+	{
+		AnnId		id = bl->want[i] == ANN_INVALID_ID ? newid : bl->want[i];
+
+		ItemPointerSet(&tids[i], AnnIdBlock(id), AnnIdOffset(id));
+	}
+	for (; i < cap; i++)
+		ItemPointerSetInvalid(&tids[i]);
+	return true;
+}
+
+/* give node e on level a link to newid: plan, then write if unchanged */
 static void
 add_backlink(Relation index, const AnnShape *s, AnnId e, int level,
 			 AnnId newid, const AnnQVec *newq, bool building)
 {
-	int			cap = ann_level_cap(s, level);
-	AnnId	   *old = palloc(sizeof(AnnId) * cap);
-	AnnId	   *want = palloc(sizeof(AnnId) * cap);
-	PruneSet	ps;
-	AnnCand    *cand = palloc(sizeof(AnnCand) * (cap + 1));
-	AnnCand    *sel = palloc(sizeof(AnnCand) * cap);
 	int			attempt;
 
-	ps.metric = s->metric;
-	ps.dim = s->dim;
-	ps.nodes = palloc(sizeof(AnnDiskNode) * (cap + 2));
 	for (attempt = 0; attempt < 10; attempt++)
 	{
+		Backlink	bl;
 		Buffer		buf;
-		Page		page;
-		AnnNodeHeader *node;
-		int			nold;
-		int			nwant = 0;
-		int			i;
 		AnnWal		w;
-		bool		changed;
+		Page		page;
+		bool		done;
 
-		/* read e's current list */
-		buf = ReadBuffer(index, AnnIdBlock(e));
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		node = ann_page_node(page, AnnIdOffset(e));
-		if (node == NULL || (node->flags & ANN_NODE_DELETED) || node->level < level)
-		{
-			UnlockReleaseBuffer(buf);
-			break;
-		}
-		nold = ann_node_neighbors(s, node, level, old);
-		UnlockReleaseBuffer(buf);
-
-		for (i = 0; i < nold; i++)
-			if (old[i] == newid)
-				break;
-		if (i < nold)
-			break;				/* already linked */
-
-		if (nold < cap)
-		{
-			memcpy(want, old, sizeof(AnnId) * nold);
-			want[nold] = newid;
-			nwant = nold + 1;
-		}
-		else
-		{
-			AnnDiskNode *base = &ps.nodes[cap + 1];
-			int			ncand = 0;
-
-			/* distances from e to its neighbours and to the new node */
-			base->q.codes = palloc(s->dim);
-			if (!ann_read_node(index, s, e, base, base->q.codes))
-				break;
-			for (i = 0; i < nold; i++)
-			{
-				AnnDiskNode *nd = &ps.nodes[ncand];
-
-				nd->q.codes = palloc(s->dim);
-				if (!ann_read_node(index, s, old[i], nd, nd->q.codes) ||
-					(nd->flags & ANN_NODE_DELETED))
-					continue;	/* drop links to deleted nodes */
-				cand[ncand].id = ncand;
-				cand[ncand].dist = ann_code_distance(s->metric, &base->q,
-													 nd->q.codes, nd->q.scale,
-													 nd->q.norm2, s->dim);
-				ncand++;
-			}
-			ps.nodes[ncand].id = newid;
-			ps.nodes[ncand].q = *newq;
-			cand[ncand].id = ncand;
-			cand[ncand].dist = ann_code_distance(s->metric, &base->q,
-												 newq->codes, newq->scale,
-												 newq->norm2, s->dim);
-			ncand++;
-			ps.n = ncand;
-			qsort(cand, ncand, sizeof(AnnCand), cand_cmp);
-			nwant = ann_select_neighbors(cand, ncand, cap, prune_pairdist, &ps, sel);
-			for (i = 0; i < nwant; i++)
-			{
-				AnnId		k = sel[i].id;
-
-				want[i] = (k == ncand - 1) ? newid : ps.nodes[k].id;
-			}
-		}
-
-		/* write it if e's list is still what we decided on */
+		if (!plan_backlink(index, s, e, level, newid, newq, &bl))
+			return;
 		buf = ReadBuffer(index, AnnIdBlock(e));
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		page = BufferGetPage(buf);
-		node = ann_page_node(page, AnnIdOffset(e));
-		changed = (node == NULL || node->level < level);
-		if (!changed)
+		/* check on the buffer first: no WAL record for a lost race */
+		done = false;
 		{
-			AnnId	   *now = palloc(sizeof(AnnId) * cap);
-			int			nnow = ann_node_neighbors(s, node, level, now);
+			AnnNodeHeader *node = ann_page_node(BufferGetPage(buf), AnnIdOffset(e));
+			AnnId		now[2 * ANN_MAX_M];
 
-			changed = (nnow != nold || memcmp(now, old, sizeof(AnnId) * nold) != 0);
-			pfree(now);
-		}
-		if (changed)
-		{
-			UnlockReleaseBuffer(buf);
-			continue;
-		}
-		ann_wal_start(&w, index, building);
-		page = ann_wal_register(&w, buf, false);
-		node = ann_page_node(page, AnnIdOffset(e));
-		{
-			ItemPointerData *tids = AnnNodeNeighbors(s, node, level);
+			if (node && node->level >= level)
+			{
+				int			nnow = ann_node_neighbors(s, node, level, now);
 
-			*AnnNodeCount(s, node, level) = nwant;
-			for (i = 0; i < nwant; i++)
-				ItemPointerSet(&tids[i], AnnIdBlock(want[i]), AnnIdOffset(want[i]));
-			for (; i < cap; i++)
-				ItemPointerSetInvalid(&tids[i]);
+				done = (nnow == bl.nold &&
+						memcmp(now, bl.old, sizeof(AnnId) * nnow) == 0);
+			}
 		}
-		ann_wal_finish(&w);
+		if (done)
+		{
+			ann_wal_start(&w, index, building);
+			page = ann_wal_register(&w, buf, false);
+			(void) apply_backlink(s, page, &bl, newid);
+			ann_wal_finish(&w);
+		}
 		UnlockReleaseBuffer(buf);
-		break;
+		if (done)
+			return;
+		/* a concurrent insert or VACUUM changed the list: plan again */
 	}
 }
 
@@ -408,8 +454,7 @@ place_node(Relation index, Buffer metabuf, AnnWal *w, Page *metapage,
 	if (off == InvalidOffsetNumber)
 		elog(ERROR, "failed to add node to engram_hnsw index \"%s\"",
 			 RelationGetRelationName(index));
-	/* the caller finishes the WAL record, then we can let go of the page */
-	w->bufs[w->nbuf - 1] = buf;
+	/* the caller finishes the WAL record, then lets go of the page */
 	return AnnIdMake(blk, off);
 }
 
@@ -431,6 +476,9 @@ ann_insert_vector(Relation index, const EngramVector *v, ItemPointer heaptid,
 	int		   *nnb;
 	AnnId		newid;
 	int			top;
+	Backlink	first;
+	bool		first_ok;
+	bool		first_done = false;
 
 retry:
 	ann_read_meta(index, &meta);
@@ -528,6 +576,14 @@ retry:
 		ann_reader_done(&ctx.r);
 	}
 
+	/*
+	 * Plan the back link of the nearest level-0 neighbour now, so it can go
+	 * into the same WAL record as the node itself: then even a crash right
+	 * after that record leaves the node reachable.
+	 */
+	first_ok = nnb[0] > 0 &&
+		plan_backlink(index, &s, nb[0][0], 0, ANN_INVALID_ID, &q, &first);
+
 	/* place the node (record 1) */
 	{
 		Buffer		metabuf = ReadBuffer(index, ANN_METAPAGE_BLKNO);
@@ -568,8 +624,31 @@ retry:
 		}
 		{
 			Buffer		nodebuf = w.bufs[w.nbuf - 1];
+			Buffer		ebuf = InvalidBuffer;
 
+			if (first_ok)
+			{
+				Page		epage;
+
+				if (AnnIdBlock(first.e) != AnnIdBlock(newid))
+				{
+					/* meta, then node page, then this one: fixed order */
+					ebuf = ReadBuffer(index, AnnIdBlock(first.e));
+					LockBuffer(ebuf, BUFFER_LOCK_EXCLUSIVE);
+					epage = ann_wal_register(&w, ebuf, false);
+				}
+				else if (w.building)
+					epage = BufferGetPage(nodebuf);
+				else
+				{
+					/* already registered: this returns the same image */
+					epage = GenericXLogRegisterBuffer(w.state, nodebuf, 0);
+				}
+				first_done = apply_backlink(&s, epage, &first, newid);
+			}
 			ann_wal_finish(&w);
+			if (BufferIsValid(ebuf))
+				UnlockReleaseBuffer(ebuf);
 			UnlockReleaseBuffer(nodebuf);
 		}
 		top = m->ep_level;
@@ -585,6 +664,8 @@ retry:
 		for (i = 0; i < nnb[l]; i++)
 		{
 			CHECK_FOR_INTERRUPTS();
+			if (l == 0 && i == 0 && first_done)
+				continue;
 			add_backlink(index, &s, nb[l][i], l, newid, &q, building);
 		}
 	}
