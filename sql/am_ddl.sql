@@ -33,6 +33,19 @@ SELECT count(*) AS out_of_order FROM
 SELECT a.amname FROM pg_class c JOIN pg_am a ON a.oid = c.relam
  WHERE c.relname = 'am_d';
 
+-- CLUSTER on a GiST index goes through an index scan
+CREATE TABLE am_pts (id int, p point) USING engram;
+INSERT INTO am_pts SELECT g, point(g % 37, g % 41) FROM generate_series(1, 1500) g;
+DELETE FROM am_pts WHERE id % 3 = 0;
+CREATE INDEX am_pts_p ON am_pts USING gist (p);
+CLUSTER am_pts USING am_pts_p;
+SELECT count(*), sum(id), count(DISTINCT ctid) FROM am_pts;
+SET enable_seqscan = off;
+SELECT count(*) FROM am_pts WHERE p <@ box(point(0,0), point(5,5));
+RESET enable_seqscan;
+SELECT count(*) FROM am_pts WHERE p <@ box(point(0,0), point(5,5));
+DROP TABLE am_pts;
+
 -- a rewrite after a column was added and dropped
 ALTER TABLE am_d ADD COLUMN extra int DEFAULT 7;
 ALTER TABLE am_d DROP COLUMN extra;

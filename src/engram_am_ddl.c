@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include "access/generic_xlog.h"
+#include "access/genam.h"
 #include "access/heapam.h"
 #include "access/heaptoast.h"
 #include "access/htup_details.h"
@@ -21,6 +22,7 @@
 #include "access/xloginsert.h"
 #include "catalog/catalog.h"
 #include "catalog/pg_am_d.h"
+#include "executor/tuptable.h"
 #include "catalog/storage.h"
 #include "catalog/storage_xlog.h"
 #include "commands/progress.h"
@@ -226,10 +228,62 @@ engram_rewrite_tuple(Relation OldTable, Relation NewTable, HeapTuple tup,
 	return result;
 }
 
+/* counters of a VACUUM FULL / CLUSTER copy */
+typedef struct EngramClusterCounts
+{
+	double		num_tuples;
+	double		tups_vacuumed;
+	double		tups_recently_dead;
+} EngramClusterCounts;
+
+/*
+ * Decide whether the row at (buf, off) must be kept (some snapshot may
+ * still see it).  Buffer locked by the caller.  Returns the decoded row,
+ * with the hint bits the check set, or NULL when the row is dead.
+ */
+static HeapTuple
+engram_cluster_fetch(Relation OldTable, Buffer buf, Page page,
+					 OffsetNumber off, TransactionId OldestXmin,
+					 EngramClusterCounts *counts)
+{
+	BlockNumber blkno = BufferGetBlockNumber(buf);
+	EngramHeaderCopy hc;
+	HeapTupleData htup;
+	HeapTuple	full;
+
+	if (off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page) ||
+		!ItemIdIsNormal(PageGetItemId(page, off)))
+		return NULL;
+	ItemPointerSet(&htup.t_self, blkno, off);
+	engram_copy_header(OldTable, blkno, page, off, &hc, &htup);
+
+	switch (HeapTupleSatisfiesVacuum(&htup, OldestXmin, buf))
+	{
+		case HEAPTUPLE_DEAD:
+			counts->tups_vacuumed += 1;
+			return NULL;
+		case HEAPTUPLE_RECENTLY_DEAD:
+			counts->tups_recently_dead += 1;
+			break;
+		case HEAPTUPLE_LIVE:
+		case HEAPTUPLE_INSERT_IN_PROGRESS:
+		case HEAPTUPLE_DELETE_IN_PROGRESS:
+			break;
+	}
+	counts->num_tuples += 1;
+	pgstat_progress_update_param(PROGRESS_CLUSTER_HEAP_TUPLES_SCANNED,
+								 counts->num_tuples);
+
+	full = engram_copy_tuple(OldTable, buf, page, off);
+	full->t_data->t_infomask = htup.t_data->t_infomask;
+	return full;
+}
+
 /*
  * Copy the rows some transaction may still see (LIVE, RECENTLY_DEAD and
  * in-progress ones, per HeapTupleSatisfiesVacuum against OldestXmin) into
- * NewTable, in index order when OldIndex is given (always through a sort),
+ * NewTable: in index order when OldIndex is given (through a sort for
+ * btree, by an index scan for other clusterable index AMs such as GiST),
  * else in physical order.
  *
  * Update chains are broken: every copied row gets t_ctid = its own new TID.
@@ -251,19 +305,17 @@ engram_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
 	TupleDesc	olddesc = RelationGetDescr(OldTable);
 	Tuplesortstate *sort = NULL;
 	EngramRewriteState *rs;
-	BlockNumber nblocks;
-	BlockNumber blkno;
+	EngramClusterCounts counts = {0};
 	Datum	   *values;
 	bool	   *isnull;
 	MemoryContext rowcxt;
 	MemoryContext oldcxt;
 	BufferAccessStrategy strategy = GetAccessStrategy(BAS_BULKREAD);
+	bool		by_index_scan;
 
-	*num_tuples = 0;
-	*tups_vacuumed = 0;
-	*tups_recently_dead = 0;
-
-	if (OldIndex != NULL)
+	by_index_scan = (OldIndex != NULL &&
+					 OldIndex->rd_rel->relam != BTREE_AM_OID);
+	if (OldIndex != NULL && !by_index_scan)
 		sort = tuplesort_begin_cluster(olddesc, OldIndex, maintenance_work_mem,
 									   NULL, TUPLESORT_NONE);
 
@@ -271,90 +323,108 @@ engram_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
 	rs->rel = NewTable;
 	engram_page_init(rs->page.data, ENGRAM_PAGE_DATA);
 
-	values = palloc(sizeof(Datum) * RelationGetDescr(NewTable)->natts);
-	isnull = palloc(sizeof(bool) * RelationGetDescr(NewTable)->natts);
+	values = palloc(sizeof(Datum) * Max(olddesc->natts, 1));
+	isnull = palloc(sizeof(bool) * Max(olddesc->natts, 1));
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "engram rewrite row",
 								   ALLOCSET_DEFAULT_SIZES);
 
-	pgstat_progress_update_param(PROGRESS_CLUSTER_PHASE,
-								 PROGRESS_CLUSTER_PHASE_SEQ_SCAN_HEAP);
-
-	nblocks = RelationGetNumberOfBlocks(OldTable);
-	pgstat_progress_update_param(PROGRESS_CLUSTER_TOTAL_HEAP_BLKS, nblocks);
-
-	for (blkno = 0; blkno < nblocks; blkno++)
+	if (by_index_scan)
 	{
-		Buffer		buf;
-		Page		page;
-		bool		is_new;
-		OffsetNumber off,
-					maxoff;
+		IndexScanDesc iscan;
+		TupleTableSlot *slot = table_slot_create(OldTable, NULL);
 
-		CHECK_FOR_INTERRUPTS();
+		pgstat_progress_update_param(PROGRESS_CLUSTER_PHASE,
+									 PROGRESS_CLUSTER_PHASE_INDEX_SCAN_HEAP);
+		iscan = index_beginscan(OldTable, OldIndex, SnapshotAny, 0, 0);
+		index_rescan(iscan, NULL, 0, NULL, 0);
 
-		buf = ReadBufferExtended(OldTable, MAIN_FORKNUM, blkno, RBM_NORMAL,
-								 strategy);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		engram_check_page(OldTable, blkno, page, &is_new);
-		maxoff = (is_new || EngramPageGetOpaque(page)->kind != ENGRAM_PAGE_DATA) ?
-			0 : PageGetMaxOffsetNumber(page);
-
-		for (off = FirstOffsetNumber; off <= maxoff; off++)
+		/* SnapshotAny: every row the index points at, then classify it */
+		while (index_getnext_slot(iscan, ForwardScanDirection, slot))
 		{
-			EngramHeaderCopy hc;
-			HeapTupleData htup;
+			ItemPointerData tid = slot->tts_tid;
+			Buffer		buf;
+			bool		is_new;
 			HeapTuple	full;
-			bool		keep = true;
 
-			if (!ItemIdIsNormal(PageGetItemId(page, off)))
-				continue;
-			ItemPointerSet(&htup.t_self, blkno, off);
-			engram_copy_header(OldTable, blkno, page, off, &hc, &htup);
+			CHECK_FOR_INTERRUPTS();
+			ExecClearTuple(slot);
 
-			switch (HeapTupleSatisfiesVacuum(&htup, OldestXmin, buf))
-			{
-				case HEAPTUPLE_DEAD:
-					keep = false;
-					*tups_vacuumed += 1;
-					break;
-				case HEAPTUPLE_RECENTLY_DEAD:
-					*tups_recently_dead += 1;
-					break;
-				case HEAPTUPLE_LIVE:
-				case HEAPTUPLE_INSERT_IN_PROGRESS:
-				case HEAPTUPLE_DELETE_IN_PROGRESS:
-					break;
-			}
-			if (!keep)
-				continue;
-
-			*num_tuples += 1;
-			pgstat_progress_update_param(PROGRESS_CLUSTER_HEAP_TUPLES_SCANNED,
-										 *num_tuples);
-
+			buf = ReadBufferExtended(OldTable, MAIN_FORKNUM,
+									 ItemPointerGetBlockNumber(&tid),
+									 RBM_NORMAL, strategy);
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			engram_check_page(OldTable, ItemPointerGetBlockNumber(&tid),
+							  BufferGetPage(buf), &is_new);
 			oldcxt = MemoryContextSwitchTo(rowcxt);
-			full = engram_copy_tuple(OldTable, buf, page, off);
-			/* header hints decided above are kept in the copy */
-			full->t_data->t_infomask = htup.t_data->t_infomask;
-
-			if (sort)
-				tuplesort_putheaptuple(sort, full);
-			else
-			{
-				HeapTuple	out;
-
-				out = engram_rewrite_tuple(OldTable, NewTable, full,
-										   *xid_cutoff, *multi_cutoff,
-										   values, isnull);
-				engram_rewrite_add(rs, out);
-			}
+			full = (is_new ||
+					EngramPageGetOpaque(BufferGetPage(buf))->kind != ENGRAM_PAGE_DATA) ? NULL :
+				engram_cluster_fetch(OldTable, buf, BufferGetPage(buf),
+									 ItemPointerGetOffsetNumber(&tid),
+									 OldestXmin, &counts);
+			UnlockReleaseBuffer(buf);
+			if (full != NULL)
+				engram_rewrite_add(rs, engram_rewrite_tuple(OldTable, NewTable,
+															full, *xid_cutoff,
+															*multi_cutoff,
+															values, isnull));
 			MemoryContextSwitchTo(oldcxt);
 			MemoryContextReset(rowcxt);
 		}
-		UnlockReleaseBuffer(buf);
-		pgstat_progress_update_param(PROGRESS_CLUSTER_HEAP_BLKS_SCANNED,
-									 blkno + 1);
+		index_endscan(iscan);
+		ExecDropSingleTupleTableSlot(slot);
+	}
+	else
+	{
+		BlockNumber nblocks = RelationGetNumberOfBlocks(OldTable);
+		BlockNumber blkno;
+
+		pgstat_progress_update_param(PROGRESS_CLUSTER_PHASE,
+									 PROGRESS_CLUSTER_PHASE_SEQ_SCAN_HEAP);
+		pgstat_progress_update_param(PROGRESS_CLUSTER_TOTAL_HEAP_BLKS, nblocks);
+
+		for (blkno = 0; blkno < nblocks; blkno++)
+		{
+			Buffer		buf;
+			Page		page;
+			bool		is_new;
+			OffsetNumber off,
+						maxoff;
+
+			CHECK_FOR_INTERRUPTS();
+
+			buf = ReadBufferExtended(OldTable, MAIN_FORKNUM, blkno, RBM_NORMAL,
+									 strategy);
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			page = BufferGetPage(buf);
+			engram_check_page(OldTable, blkno, page, &is_new);
+			maxoff = (is_new || EngramPageGetOpaque(page)->kind != ENGRAM_PAGE_DATA) ?
+				0 : PageGetMaxOffsetNumber(page);
+
+			for (off = FirstOffsetNumber; off <= maxoff; off++)
+			{
+				HeapTuple	full;
+
+				oldcxt = MemoryContextSwitchTo(rowcxt);
+				full = engram_cluster_fetch(OldTable, buf, page, off,
+											OldestXmin, &counts);
+				if (full != NULL)
+				{
+					if (sort)
+						tuplesort_putheaptuple(sort, full);
+					else
+						engram_rewrite_add(rs,
+										   engram_rewrite_tuple(OldTable, NewTable,
+																full, *xid_cutoff,
+																*multi_cutoff,
+																values, isnull));
+				}
+				MemoryContextSwitchTo(oldcxt);
+				MemoryContextReset(rowcxt);
+			}
+			UnlockReleaseBuffer(buf);
+			pgstat_progress_update_param(PROGRESS_CLUSTER_HEAP_BLKS_SCANNED,
+										 blkno + 1);
+		}
 	}
 
 	if (sort)
@@ -369,13 +439,12 @@ engram_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
 									 PROGRESS_CLUSTER_PHASE_WRITE_NEW_HEAP);
 		while ((tup = tuplesort_getheaptuple(sort, true)) != NULL)
 		{
-			HeapTuple	out;
-
 			CHECK_FOR_INTERRUPTS();
 			oldcxt = MemoryContextSwitchTo(rowcxt);
-			out = engram_rewrite_tuple(OldTable, NewTable, tup, *xid_cutoff,
-									   *multi_cutoff, values, isnull);
-			engram_rewrite_add(rs, out);
+			engram_rewrite_add(rs, engram_rewrite_tuple(OldTable, NewTable, tup,
+														*xid_cutoff,
+														*multi_cutoff,
+														values, isnull));
 			MemoryContextSwitchTo(oldcxt);
 			MemoryContextReset(rowcxt);
 			n += 1;
@@ -385,7 +454,10 @@ engram_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
 	}
 	engram_rewrite_flush(rs);
 
-	/* pages written without shared-buffer WAL are synced at commit */
+	*num_tuples = counts.num_tuples;
+	*tups_vacuumed = counts.tups_vacuumed;
+	*tups_recently_dead = counts.tups_recently_dead;
+
 	FreeAccessStrategy(strategy);
 	MemoryContextDelete(rowcxt);
 	pfree(values);

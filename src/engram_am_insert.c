@@ -126,12 +126,6 @@ engram_buffer_for_insert_strat(Relation rel, Size len, Buffer otherBuffer,
 		}
 		else
 		{
-			if (target >= RelationGetNumberOfBlocks(rel))
-			{
-				/* a stale FSM entry past the end (after truncation) */
-				target = InvalidBlockNumber;
-				break;
-			}
 			buf = engram_read_buffer(rel, target, strategy);
 			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 			page = BufferGetPage(buf);
