@@ -87,11 +87,25 @@ SELECT content FROM engram.recall(engram.embed_text('coffee'), 10, 'api', since 
 SELECT content FROM engram.recall(engram.embed_text('coffee'), 10, 'api', until => :'t5') ORDER BY content;
 SELECT content FROM engram.recall(engram.embed_text('cat'), 10, 'api', min_confidence => 0.85) ORDER BY content;
 
--- access history goes through engram._access (no history kept yet by
--- heap storage: count 0, last access = creation time)
-SELECT engram.access_count(:m1) AS access_count,
-       engram.last_access(:m1) = (SELECT created_at FROM engram.memory WHERE id = :m1) AS last_is_created,
-       engram.access_count(-1) IS NULL AS unknown_id_null;
+-- access history goes through engram._access / engram._record_access.
+-- Heap storage keeps none (count 0, last access = creation time); the
+-- engram table AM counts each recalled row once per recall.
+SELECT (SELECT a.amname FROM pg_am a JOIN pg_class c ON c.relam = a.oid
+        WHERE c.oid = 'engram.memory'::regclass) = 'engram' AS has_history \gset
+SELECT engram.access_count(:m1) AS c0 \gset
+SELECT engram.last_access(:m1) >= (SELECT created_at FROM engram.memory WHERE id = :m1) AS last_after_created,
+       engram.access_count(-1) IS NULL AS unknown_id_null,
+       :'has_history'::boolean OR :c0 = 0 AS heap_counts_nothing;
+SELECT content FROM engram.recall(engram.embed_text('The cat sat on the warm mat by the fire'), 1, 'api',
+                                  record_access => false);
+SELECT engram.access_count(:m1) = :c0 AS not_recorded;
+SELECT content FROM engram.recall(engram.embed_text('The cat sat on the warm mat by the fire'), 1, 'api');
+SELECT engram.access_count(:m1) = :c0 + CASE WHEN :'has_history'::boolean THEN 1 ELSE 0 END AS recorded_once;
+SELECT engram.access_count(:m1) AS c1 \gset
+BEGIN READ ONLY;
+SELECT content FROM engram.recall(engram.embed_text('The cat sat on the warm mat by the fire'), 1, 'api');
+COMMIT;
+SELECT engram.access_count(:m1) = :c1 AS read_only_records_nothing;
 
 -- associations: undirected, stored with src < dst, upserted
 SELECT engram.associate(:m1, :m2, 0.8);

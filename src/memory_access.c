@@ -48,7 +48,10 @@ bool
 memory_access_get(Relation rel, ItemPointer tid, uint32 *count,
 				  TimestampTz *last)
 {
-	/* WIRING POINT: return engram_get_access(rel, tid, count, last); */
+	/*
+	 * WIRING POINT: if (engram_is_engram_rel(rel)) return
+	 * engram_get_access(rel, tid, count, last); (engram_am.h)
+	 */
 	*count = 0;
 	*last = 0;
 	return false;
@@ -63,14 +66,20 @@ memory_access_record(Relation rel, ItemPointer tid)
 {
 	if (RecoveryInProgress() || XactReadOnly)
 		return;
-	/* WIRING POINT: engram_record_access(rel, tid); */
+	/* WIRING POINT: engram_record_access(rel, tid); (engram_am.h) */
 }
 
-/* Storage tier of the row at tid ('hot', 'warm', 'cold'). */
+/*
+ * Storage tier of the row at tid ('hot', 'warm', 'cold'), or NULL when
+ * storage cannot tell (the SQL wrapper then returns NULL).
+ */
 const char *
 memory_tier_get(Relation rel, ItemPointer tid)
 {
-	/* WIRING POINT: ask the tier code (tier.h) once it exports a lookup. */
+	/*
+	 * WIRING POINT: if (engram_is_engram_rel(rel)) return tier_of_tid(rel,
+	 * tid); (tier.h).  Every row of a heap table is 'hot'.
+	 */
 	return "hot";
 }
 
@@ -139,5 +148,7 @@ engram_memory_tier(PG_FUNCTION_ARGS)
 	rel = table_open(relid, AccessShareLock);
 	tier = memory_tier_get(rel, tid);
 	table_close(rel, AccessShareLock);
+	if (tier == NULL)
+		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(tier));
 }
