@@ -38,8 +38,6 @@
  */
 #include "postgres.h"
 
-#include <math.h>
-
 #include "access/genam.h"
 #include "access/generic_xlog.h"
 #include "access/heapam.h"
@@ -61,7 +59,6 @@
 #include "storage/lmgr.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/pg_rusage.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -618,8 +615,8 @@ engram_page_is_empty(Relation rel, BlockNumber blkno, Page page)
 
 /*
  * Scan backwards from the end for the first page that is not empty; return
- * the number of pages to keep.  Caller holds AccessExclusiveLock, so no
- * backend can be adding rows (a standby has replayed the same lock).
+ * the number of pages to keep.  Only exact when the caller holds
+ * AccessExclusiveLock (truncation); otherwise an estimate.
  */
 static BlockNumber
 engram_count_nondeletable_pages(EngramVacState *vs, BlockNumber nblocks)
@@ -838,8 +835,12 @@ engram_relation_vacuum(Relation rel, struct VacuumParams *params,
 	if (vs.do_index_vacuuming)
 		engram_vac_indexes_and_pass2(&vs);
 
-	/* chunk pages no row refers to any more become empty DATA pages */
-	tier_sweep_chunks(rel);
+	/*
+	 * Chunk pages no row refers to any more become empty DATA pages; pass 1
+	 * counted them as occupied, so look at the tail again for truncation.
+	 */
+	if (tier_sweep_chunks(rel) > 0)
+		last_nonempty = engram_count_nondeletable_pages(&vs, vs.rel_pages);
 
 	/* ---- index cleanup ---- */
 	if (vs.do_index_cleanup)
