@@ -414,13 +414,13 @@ CREATE FUNCTION @extschema@.last_access(id pg_catalog.int8)
 	RETURNS pg_catalog.timestamptz
 	LANGUAGE sql STABLE STRICT
 	AS $$
-	SELECT coalesce(a.last_access, m.created_at)
+	SELECT greatest(a.last_access, m.created_at)
 	FROM @extschema@.memory m,
 		 @extschema@._access('@extschema@.memory'::pg_catalog.regclass, m.ctid) a
 	WHERE m.id = $1
 	$$;
 COMMENT ON FUNCTION @extschema@.last_access(pg_catalog.int8) IS
-'time of the last recorded access of a memory, its creation time when none is recorded; NULL for an unknown id';
+'time of the last recorded access of a memory, its creation time when none is recorded (storage may keep access times to the second: never earlier than created_at); NULL for an unknown id';
 
 -- remember -------------------------------------------------------------------
 
@@ -961,7 +961,7 @@ CREATE VIEW @extschema@.memories WITH (security_invoker = true) AS
 	SELECT m.id, m.space, m.kind, m.content, m.confidence, m.created_at, m.occurred_at,
 		   m.location, m.participants, m.metadata,
 		   a.access_count,
-		   coalesce(a.last_access, m.created_at) AS last_access,
+		   greatest(a.last_access, m.created_at) AS last_access,
 		   @extschema@._tier('@extschema@.memory'::pg_catalog.regclass, m.ctid) AS tier,
 		   m.embedding IS NOT NULL AS has_embedding
 	FROM @extschema@.memory m
