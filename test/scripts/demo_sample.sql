@@ -395,6 +395,12 @@ SELECT left(content, 70) AS content, round(score::numeric, 3) AS score,
        round(activation::numeric, 3) AS activation
 FROM engram.recall(NULL, 4, 'demo', cue_text => 'croissant', spread => true);
 
+\echo == spreading activation itself: from the croissant memory along associations
+SELECT left(m.content, 60) AS content, round(s.activation::numeric, 3) AS activation, s.hops
+FROM engram.spread(ARRAY(SELECT id FROM engram.memory
+                         WHERE space = 'demo' AND content LIKE 'Bob ordered%')) s
+JOIN engram.memory m ON m.id = s.id;
+
 \echo == only confident memories (confidence >= 0.9): 'coffee'
 SELECT left(content, 70) AS content, round(confidence::numeric, 2) AS confidence
 FROM engram.recall(engram.embed_text('coffee'), 5, 'demo', min_confidence => 0.9);
