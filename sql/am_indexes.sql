@@ -108,6 +108,27 @@ SELECT count(*) BETWEEN 300 AND 2700 AS some_pages
   FROM am_ix TABLESAMPLE SYSTEM (50) REPEATABLE (7);
 SELECT count(*) FROM am_ix TABLESAMPLE SYSTEM (0);
 
+-- BRIN summarizes new ranges through the AM's range scan
+INSERT INTO am_ix (id, val) SELECT g, g % 97 FROM generate_series(5001, 6000) g;
+SELECT brin_summarize_new_values('am_ix_brin') > 0 AS summarized;
+SET enable_seqscan = off;
+SET enable_indexscan = off;
+DROP INDEX am_ix_id;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM am_ix WHERE id BETWEEN 5500 AND 5599;
+SELECT count(*), sum(id) FROM am_ix WHERE id BETWEEN 5500 AND 5599;
+RESET enable_seqscan;
+RESET enable_indexscan;
+
+-- rows deleted before an index build are not in the index
+DELETE FROM am_ix WHERE id % 4 = 0;
+CREATE INDEX am_ix_after_delete ON am_ix (id);
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT count(*), sum(id) FROM am_ix WHERE id > 0;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+SELECT count(*), sum(id) FROM am_ix WHERE id > 0;
+
 -- tiny rows: line pointers never go past MaxHeapTuplesPerPage (291)
 CREATE TABLE am_tiny () USING engram;
 INSERT INTO am_tiny SELECT FROM generate_series(1, 2000);
