@@ -601,11 +601,10 @@ BEGIN
 	 * confidence >= min_confidence.
 	 */
 	WITH vec AS (
-		SELECT c.id, c.sim,
+		SELECT c.id, (1 - c.dist)::pg_catalog.float4 AS sim,
 			   pg_catalog.row_number() OVER (ORDER BY c.dist, c.id) AS rnk
 		FROM (SELECT m.id,
-					 m.embedding OPERATOR(@extschema@.<=>) recall.cue AS dist,
-					 (1 - (m.embedding OPERATOR(@extschema@.<=>) recall.cue))::pg_catalog.float4 AS sim
+					 m.embedding OPERATOR(@extschema@.<=>) recall.cue AS dist
 			  FROM @extschema@.memory m
 			  WHERE v_mode <> 'text'
 				AND m.space = recall.space
