@@ -106,6 +106,28 @@ SELECT count(*) FROM am_temp;
 CLUSTER am_temp USING am_temp_id_idx;
 SELECT count(*), sum(id) FROM am_temp;
 
+-- COPY FREEZE (rows stored with frozen xmin; the xmin column shows the raw xid)
+BEGIN;
+CREATE TABLE am_frozen (id int, t text) USING engram;
+COPY am_frozen FROM STDIN (FREEZE);
+1	one
+2	two
+\.
+COMMIT;
+SELECT id, t FROM am_frozen ORDER BY id;
+DROP TABLE am_frozen;
+
+-- materialized views stored as engram
+CREATE MATERIALIZED VIEW am_mv USING engram AS
+  SELECT g AS id, g * 2 AS twice FROM generate_series(1, 300) g;
+CREATE UNIQUE INDEX am_mv_id ON am_mv (id);
+SELECT count(*), sum(twice) FROM am_mv;
+REFRESH MATERIALIZED VIEW am_mv;
+SELECT count(*), sum(twice) FROM am_mv;
+REFRESH MATERIALIZED VIEW CONCURRENTLY am_mv;
+SELECT count(*), sum(twice) FROM am_mv;
+DROP MATERIALIZED VIEW am_mv;
+
 -- a 16000-dimension vector survives storage and rewrites
 CREATE TABLE am_vec (id int, v engram.vector) USING engram;
 INSERT INTO am_vec

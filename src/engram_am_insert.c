@@ -223,6 +223,11 @@ engram_page_add_tuple(Page page, BlockNumber blkno, HeapTuple tup)
 	if (off == InvalidOffsetNumber)
 		return InvalidOffsetNumber;
 
+	/* a row that is not frozen makes the page need freezing again */
+	if (!(HeapTupleHeaderXminFrozen(tup->t_data) &&
+		  (tup->t_data->t_infomask & HEAP_XMAX_INVALID)))
+		EngramPageGetOpaque(page)->flags &= ~ENGRAM_PAGE_ALL_FROZEN;
+
 	/* the row's own TID, set inside the WAL'd change */
 	ItemPointerSet(&tup->t_self, blkno, off);
 	lp = PageGetItemId(page, off);
