@@ -355,6 +355,7 @@ engram_vac_scan_page(EngramVacState *vs, Buffer buf, BlockNumber blkno,
 	xl_heap_freeze_tuple frz[MaxHeapTuplesPerPage + 1];
 	TransactionId latestRemovedXid = InvalidTransactionId;
 	TransactionId new_prune_xid = InvalidTransactionId;
+	TransactionId freeze_conflict_xid = InvalidTransactionId;
 	int			nremove = 0,
 				nupdate = 0,
 				nunused_from_dead = 0,
@@ -474,6 +475,24 @@ engram_vac_scan_page(EngramVacState *vs, Buffer buf, BlockNumber blkno,
 			dofreeze[off] = true;
 			action[off] = ENGRAM_VAC_UPDATE;
 			nfrozen++;
+
+			/*
+			 * A frozen xmin is visible to every snapshot, even one that saw
+			 * the inserter still running: such standby snapshots must be
+			 * cancelled first, as for removals (heap's freeze record does
+			 * the same).  Hint bits and cleared lock-only/aborted xmax need
+			 * nothing: snapshots still check xmin/xmax against themselves.
+			 */
+			if ((frz[off].t_infomask & HEAP_XMIN_FROZEN) == HEAP_XMIN_FROZEN &&
+				!HeapTupleHeaderXminFrozen(&copy.hdr))
+			{
+				TransactionId xmin = HeapTupleHeaderGetRawXmin(&copy.hdr);
+
+				if (TransactionIdIsNormal(xmin) &&
+					(!TransactionIdIsValid(freeze_conflict_xid) ||
+					 TransactionIdFollows(xmin, freeze_conflict_xid)))
+					freeze_conflict_xid = xmin;
+			}
 		}
 		if (!totally_frozen)
 			all_frozen = false;
@@ -502,9 +521,14 @@ engram_vac_scan_page(EngramVacState *vs, Buffer buf, BlockNumber blkno,
 
 		/*
 		 * Standbys must first cancel queries that could still see the rows
-		 * we are about to remove; the removal record follows right after.
+		 * we are about to remove, or that must not yet see the rows we are
+		 * about to freeze; the page's record follows right after.
 		 */
-		if (nremove > 0)
+		if (TransactionIdIsValid(freeze_conflict_xid) &&
+			(!TransactionIdIsValid(latestRemovedXid) ||
+			 TransactionIdFollows(freeze_conflict_xid, latestRemovedXid)))
+			latestRemovedXid = freeze_conflict_xid;
+		if (TransactionIdIsValid(latestRemovedXid))
 			engram_log_removal_conflict(rel, blkno, latestRemovedXid);
 
 		ENGRAM_FAULT_POINT("vacuum_after_conflict_record");

@@ -242,6 +242,33 @@ INSERT INTO cc SELECT g, repeat('c', 200) FROM generate_series(1, 3000) g;
 		100, 'C: a new standby query sees the 100 remaining rows');
 }
 
+# ---- F: freezing rows a standby snapshot still sees as in progress -------
+# Freezing makes a row visible to every snapshot, so it also needs a
+# conflict record: a standby snapshot taken while the inserter was running
+# must not suddenly see its rows after VACUUM (FREEZE) is replayed.
+{
+	$primary->safe_psql(
+		'postgres', q{
+CREATE TABLE cf (id int PRIMARY KEY, body text) USING engram;
+INSERT INTO cf SELECT g, 'f' FROM generate_series(1, 100) g;
+});
+	my $writer = $primary->background_psql('postgres');
+	$writer->query_safe(
+		"BEGIN; INSERT INTO cf SELECT g, 'late' FROM generate_series(101, 150) g");
+	catchup();
+	my $s = start_session($standby, 'SELECT count(*) FROM cf');
+	is($s->{first}, 100, 'F: standby snapshot does not see the running insert');
+	$writer->query_safe('COMMIT');
+	$writer->quit;
+	$primary->safe_psql('postgres', 'VACUUM (FREEZE) cf');
+	catchup();
+	my @r = finish_session($s);
+	check_session('F', $s, @r);
+	ok($r[2], 'F: freezing conflicted with the snapshot that saw the inserter running');
+	is($standby->safe_psql('postgres', 'SELECT count(*) FROM cf'),
+		150, 'F: a new standby query sees all rows');
+}
+
 SKIP:
 {
 	skip 'DELETE on engram tables is not available yet', 6 unless $has_delete;
