@@ -61,6 +61,7 @@
  */
 #define ANN_MAX_DIM			4000
 #define ANN_MAX_LEVEL		15
+#define ANN_QUERY_QMAX		4095	/* 4095 * 127 * ANN_MAX_DIM < 2^31 */
 #define ANN_MIN_UPPER_LEVELS 3
 
 #define ANN_DEFAULT_M		16
@@ -216,7 +217,8 @@ extern void ann_check_dim(Relation index, int dim, int index_dim);
 extern bool ann_prepare_vector(int metric, const EngramVector *v, float *out);
 extern void ann_quantize(const float *x, int dim, AnnQVec *q);
 extern int32 (*ann_dot_i8) (const int8 *a, const int8 *b, int n);
-extern float (*ann_dot_f_i8) (const float *q, const int8 *c, int n);
+extern int32 (*ann_dot_i16_i8) (const int16 *q, const int8 *c, int n);
+extern float ann_quantize_query(const float *q, int dim, int16 *q16, double *resid);
 extern void ann_kernels_init(void);
 extern float ann_code_distance(int metric, const AnnQVec *a, const int8 *bcodes,
 							   float bscale, float bnorm2, int dim);
@@ -294,14 +296,27 @@ extern int	ann_random_level(pg_prng_state *rng, int m, int max_level);
 
 /* ann_insert.c: on-disk graph */
 
-/* keeps one buffer pinned between reads of the same page */
+/*
+ * Keeps the last few pages it read pinned (a small direct-mapped cache by
+ * block number), so walking the graph re-reads hot pages - the upper
+ * levels, the entry point's neighbourhood - without a buffer lookup.
+ */
+#define ANN_READER_SLOTS 6
+
 typedef struct AnnReader
 {
 	Relation	index;
 	AnnShape	shape;
-	Buffer		buf;
+	Buffer		buf;			/* the buffer locked by ann_reader_lock */
 	BlockNumber blk;
+	BlockNumber slot_blk[ANN_READER_SLOTS];
+	Buffer		slot_buf[ANN_READER_SLOTS];
+	/* buffer each block was last found in (not pinned), for ReadRecentBuffer */
+	Buffer	   *recent;
+	BlockNumber nrecent;
 } AnnReader;
+
+extern Buffer ann_reader_pin(AnnReader *r, BlockNumber blk);
 
 extern void ann_reader_init(AnnReader *r, Relation index, const AnnShape *s);
 extern Page ann_reader_lock(AnnReader *r, BlockNumber blk);

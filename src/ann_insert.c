@@ -40,25 +40,95 @@
  * Reading
  * ---------------------------------------------------------------------
  */
+static void ann_reader_recent(AnnReader *r);
+
 void
 ann_reader_init(AnnReader *r, Relation index, const AnnShape *s)
 {
+	int			i;
+
 	r->index = index;
 	r->shape = *s;
 	r->buf = InvalidBuffer;
 	r->blk = InvalidBlockNumber;
+	for (i = 0; i < ANN_READER_SLOTS; i++)
+	{
+		r->slot_blk[i] = InvalidBlockNumber;
+		r->slot_buf[i] = InvalidBuffer;
+	}
+	ann_reader_recent(r);
+}
+
+/*
+ * The block -> buffer hints live in the index's relcache entry
+ * (rd_amcache, freed with it), so they serve every scan of the backend.
+ * Grown when the index has grown.  Hints are only hints: ReadRecentBuffer
+ * checks the buffer still holds the block.
+ */
+typedef struct AnnRecent
+{
+	BlockNumber n;
+	Buffer		buf[FLEXIBLE_ARRAY_MEMBER];
+} AnnRecent;
+
+static void
+ann_reader_recent(AnnReader *r)
+{
+	AnnRecent  *rc = (AnnRecent *) r->index->rd_amcache;
+	BlockNumber nblocks = RelationGetNumberOfBlocks(r->index);
+
+	if (rc == NULL || rc->n < nblocks)
+	{
+		BlockNumber n = nblocks + nblocks / 4 + 16;
+		AnnRecent  *nrc = MemoryContextAllocZero(r->index->rd_indexcxt,
+												 offsetof(AnnRecent, buf) + sizeof(Buffer) * n);
+
+		nrc->n = n;
+		if (rc)
+		{
+			memcpy(nrc->buf, rc->buf, sizeof(Buffer) * rc->n);
+			pfree(rc);
+		}
+		r->index->rd_amcache = nrc;
+		rc = nrc;
+	}
+	r->recent = rc->buf;
+	r->nrecent = rc->n;
+}
+
+/*
+ * Pin block blk.  Remembering in which shared buffer each block was found
+ * lets ReadRecentBuffer pin it again without a lookup in the shared buffer
+ * mapping table, which otherwise dominates the cost of walking the graph.
+ */
+Buffer
+ann_reader_pin(AnnReader *r, BlockNumber blk)
+{
+	Buffer		buf;
+
+	if (blk < r->nrecent && r->recent[blk] != InvalidBuffer &&
+		ReadRecentBuffer(r->index->rd_node, MAIN_FORKNUM, blk, r->recent[blk]))
+		return r->recent[blk];
+	buf = ReadBuffer(r->index, blk);
+	if (blk < r->nrecent)
+		r->recent[blk] = buf;
+	return buf;
 }
 
 Page
 ann_reader_lock(AnnReader *r, BlockNumber blk)
 {
-	if (r->blk != blk)
+	int			slot = blk % ANN_READER_SLOTS;
+
+	if (r->slot_blk[slot] != blk)
 	{
-		if (BufferIsValid(r->buf))
-			ReleaseBuffer(r->buf);
-		r->buf = ReadBuffer(r->index, blk);
-		r->blk = blk;
+		if (BufferIsValid(r->slot_buf[slot]))
+			ReleaseBuffer(r->slot_buf[slot]);
+		r->slot_buf[slot] = ann_reader_pin(r, blk);
+		r->slot_blk[slot] = blk;
 	}
+	r->buf = r->slot_buf[slot];
+	r->blk = blk;
 	LockBuffer(r->buf, BUFFER_LOCK_SHARE);
 	return BufferGetPage(r->buf);
 }
@@ -72,8 +142,17 @@ ann_reader_unlock(AnnReader *r)
 void
 ann_reader_done(AnnReader *r)
 {
-	if (BufferIsValid(r->buf))
-		ReleaseBuffer(r->buf);
+	int			i;
+
+	if (r->index == NULL)
+		return;
+	for (i = 0; i < ANN_READER_SLOTS; i++)
+	{
+		if (BufferIsValid(r->slot_buf[i]))
+			ReleaseBuffer(r->slot_buf[i]);
+		r->slot_buf[i] = InvalidBuffer;
+		r->slot_blk[i] = InvalidBlockNumber;
+	}
 	r->buf = InvalidBuffer;
 	r->blk = InvalidBlockNumber;
 }
@@ -84,16 +163,23 @@ ann_node_neighbors(const AnnShape *s, AnnNodeHeader *node, int level, AnnId *out
 	ItemPointerData *nb;
 	int			n;
 	int			i;
+	int			k;
 
 	if (node->level < level)
 		return 0;
 	n = *AnnNodeCount(s, node, level);
 	n = Min(n, ann_level_cap(s, level));
 	nb = AnnNodeNeighbors(s, node, level);
-	for (i = 0; i < n; i++)
-		out[i] = AnnIdMake(ItemPointerGetBlockNumberNoCheck(&nb[i]),
-						   ItemPointerGetOffsetNumberNoCheck(&nb[i]));
-	return n;
+	for (i = 0, k = 0; i < n; i++)
+	{
+		BlockNumber blk = ItemPointerGetBlockNumberNoCheck(&nb[i]);
+
+		/* never follow a (corrupt) link to the meta page */
+		if (blk == ANN_METAPAGE_BLKNO || blk == InvalidBlockNumber)
+			continue;
+		out[k++] = AnnIdMake(blk, ItemPointerGetOffsetNumberNoCheck(&nb[i]));
+	}
+	return k;
 }
 
 /* copy a node's header and codes out of the index; false if no such node */

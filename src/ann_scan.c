@@ -49,12 +49,24 @@ typedef struct AnnScanState
 	float	   *query;
 	double		qnorm2;
 	double		qnorm;
+	int16	   *q16;			/* query quantised for the int kernel */
+	float		qscale;
+	double		qresid;			/* |q - qscale * q16| */
+	double		q16norm2;		/* |qscale * q16|^2 */
 	AnnReader	r;
 	AnnVisited	visited;
-	AnnHeap		C;				/* seen, not expanded (min) */
-	AnnHeap		D;				/* seen, not returned (min) */
-	AnnHeap		W;				/* ef smallest of D (max), per round */
+	AnnHeap		C;				/* frontier: seen, to expand (min) */
+	AnnHeap		W;				/* the ef best seen and unreturned (max) */
+	AnnCand    *pool;			/* seen, unreturned, not in W */
+	int			npool;
+	int			cappool;
+	AnnCand    *defer;			/* seen, not expanded, not in C */
+	int			ndefer;
+	int			capdefer;
 	AnnId	   *nb;
+	Buffer	   *bbuf;			/* per neighbour: its pinned page */
+	float	   *bdist;			/* per neighbour: bound */
+	bool	   *bdel;			/* per neighbour: deleted */
 	int			ef;
 	int64		returned;
 	AnnCand    *batch;
@@ -63,34 +75,43 @@ typedef struct AnnScanState
 	MemoryContext ctx;
 } AnnScanState;
 
-/* lower bound of the exact distance from the query to a node */
+/*
+ * Lower bound of the exact distance from the query q to a node's vector x.
+ * With q~ = qscale * q16 and x^ = scale * code, the integer dot product
+ * gives <q~, x^> exactly (up to one float multiply), and
+ *	 <q, x> = <q~, x^> + <q - q~, x^> + <q, x - x^>
+ * where |<q - q~, x^>| <= qresid * |x^| and |<q, x - x^>| <= |q| * resid.
+ * For L2, |q - x| >= |q~ - x^| - qresid - resid (triangle inequality).
+ * The small extra margins cover float rounding here and in the operator.
+ */
 static float
 node_bound(AnnScanState *st, AnnNodeHeader *node)
 {
-	double		qd = (double) node->scale *
-		ann_dot_f_i8(st->query, AnnNodeCodes(node), st->s.dim);
+	double		ip = (double) st->qscale * node->scale *
+		(double) ann_dot_i16_i8(st->q16, AnnNodeCodes(node), st->s.dim);
+	double		xnorm = sqrt(node->norm2);
 	double		d;
 
 	switch (st->s.metric)
 	{
 		case ANN_METRIC_L2:
 			{
-				double		sum = st->qnorm2 + node->norm2;
-				double		d2 = sum - 2 * qd;
+				double		sum = st->q16norm2 + node->norm2;
+				double		d2 = sum - 2 * ip;
 
 				/* float rounding of the expansion, before the sqrt */
 				d2 -= 5e-5 * sum;
-				d = sqrt(Max(d2, 0.0)) - node->resid;
+				d = sqrt(Max(d2, 0.0)) - st->qresid - node->resid;
 				d -= 1e-6 * (1 + fabs(d));
 				break;
 			}
 		case ANN_METRIC_COSINE:
-			d = 1.0 - qd - node->resid;
+			d = 1.0 - ip - st->qresid * xnorm - node->resid;
 			d -= 6e-5 + 1e-6 * fabs(d);
 			break;
 		default:
-			d = -qd - st->qnorm * node->resid;
-			d -= 5e-5 * st->qnorm * sqrt(node->norm2) + 1e-6 * (1 + fabs(d));
+			d = -ip - st->qresid * xnorm - st->qnorm * node->resid;
+			d -= 5e-5 * st->qnorm * xnorm + 1e-6 * (1 + fabs(d));
 			break;
 	}
 	return (float) d;
@@ -138,7 +159,7 @@ ann_ambeginscan(Relation index, int nkeys, int norderbys)
 
 	st->ctx = AllocSetContextCreate(CurrentMemoryContext, "engram_hnsw scan",
 									ALLOCSET_DEFAULT_SIZES);
-	st->r.buf = InvalidBuffer;
+	st->r.index = NULL;			/* nothing pinned yet */
 	scan->opaque = st;
 	/* the AM provides the arrays for ORDER BY values */
 	scan->xs_orderbyvals = palloc0(sizeof(Datum) * Max(norderbys, 1));
@@ -165,24 +186,150 @@ ann_amrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
 }
 
-/* settle, then hand out, the next st->ef nearest unreturned nodes */
+/*
+ * Distances from the query to the not yet visited nodes among st->nb[0..n):
+ * compacts st->nb to those, fills st->bdist/st->bdel, returns their count.
+ *
+ * Done in passes so that the memory of all the nodes is being fetched at
+ * once instead of one cache miss after the other: first prefetch where the
+ * pages' line pointers are, then where the nodes are, then pin, lock and
+ * compute one node at a time.  The prefetch passes use the buffer each
+ * block was last seen in without pinning it: a prefetch of a stale address
+ * is harmless (it never faults, the address is inside shared buffers), and
+ * the real reads happen under pin and share lock.  Holding few pins at a
+ * time also keeps the backend's pin bookkeeping on its fast path.
+ */
+static int
+scan_batch_distances(AnnScanState *st, int n)
+{
+	AnnReader  *r = &st->r;
+	int			k;
+	int			m = 0;
+
+	for (k = 0; k < n; k++)
+	{
+		if (ann_visited_add(&st->visited, st->nb[k]))
+			st->nb[m++] = st->nb[k];
+	}
+	for (k = 0; k < m; k++)
+	{
+		BlockNumber blk = AnnIdBlock(st->nb[k]);
+		Buffer		hint = blk < r->nrecent ? r->recent[blk] : InvalidBuffer;
+
+		st->bbuf[k] = hint;
+		if (hint > 0)
+			__builtin_prefetch(PageGetItemId((Page) BufferGetBlock(hint),
+											 AnnIdOffset(st->nb[k])));
+	}
+	for (k = 0; k < m; k++)
+	{
+		if (st->bbuf[k] > 0)
+		{
+			Page		page = (Page) BufferGetBlock(st->bbuf[k]);
+			ItemId		lp = PageGetItemId(page, AnnIdOffset(st->nb[k]));
+			char	   *node = (char *) page + (ItemIdGetOffset(lp) & (BLCKSZ - 1));
+
+			__builtin_prefetch(node);
+			__builtin_prefetch(node + 64);
+			__builtin_prefetch(node + 128);
+			__builtin_prefetch(node + 192);
+		}
+	}
+	for (k = 0; k < m; k++)
+	{
+		Buffer		buf = ann_reader_pin(r, AnnIdBlock(st->nb[k]));
+		Page		page;
+		AnnNodeHeader *node;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		node = ann_page_node(page, AnnIdOffset(st->nb[k]));
+		if (node == NULL)
+		{
+			st->bdist[k] = get_float4_infinity();
+			st->bdel[k] = true;
+		}
+		else
+		{
+			st->bdist[k] = node_bound(st, node);
+			st->bdel[k] = (node->flags & ANN_NODE_DELETED) != 0;
+		}
+		UnlockReleaseBuffer(buf);
+	}
+	return m;
+}
+
+static inline void
+pool_add(AnnScanState *st, float d, AnnId id)
+{
+	if (st->npool == st->cappool)
+	{
+		st->cappool *= 2;
+		st->pool = repalloc_huge(st->pool, sizeof(AnnCand) * st->cappool);
+	}
+	st->pool[st->npool].dist = d;
+	st->pool[st->npool].id = id;
+	st->npool++;
+}
+
+static inline void
+defer_add(AnnScanState *st, float d, AnnId id)
+{
+	if (st->ndefer == st->capdefer)
+	{
+		st->capdefer *= 2;
+		st->defer = repalloc_huge(st->defer, sizeof(AnnCand) * st->capdefer);
+	}
+	st->defer[st->ndefer].dist = d;
+	st->defer[st->ndefer].id = id;
+	st->ndefer++;
+}
+
+/* offer a node to W (the ef best unreturned); the loser goes to the pool */
+static inline void
+offer_result(AnnScanState *st, float d, AnnId id)
+{
+	if (st->W.n < st->ef)
+		ann_heap_push(&st->W, d, id);
+	else if (d < ann_heap_top(&st->W)->dist)
+	{
+		AnnCand		out = ann_heap_pop(&st->W);
+
+		pool_add(st, out.dist, out.id);
+		ann_heap_push(&st->W, d, id);
+	}
+	else
+		pool_add(st, d, id);
+}
+
+/*
+ * Settle, then hand out, the next st->ef nearest unreturned nodes.
+ *
+ * State between rounds: C, the frontier (heap); "defer", nodes seen but
+ * not put into C because they were no better than W's worst then; "pool",
+ * nodes seen, not returned and not in W.  A round starts by moving defer
+ * into C and refilling W from the pool, then runs the usual best-first
+ * expansion until the nearest frontier node is farther than W's worst;
+ * W, sorted, is the batch.
+ */
 static void
 scan_round(AnnScanState *st)
 {
+	AnnCand    *old = st->pool;
+	int			nold = st->npool;
 	int			i;
 
-	/* W: the ef smallest bounds among D */
+	for (i = 0; i < st->ndefer; i++)
+		ann_heap_push(&st->C, st->defer[i].dist, st->defer[i].id);
+	st->ndefer = 0;
+
+	st->pool = palloc(sizeof(AnnCand) * Max(st->cappool, 64));
+	st->cappool = Max(st->cappool, 64);
+	st->npool = 0;
 	st->W.n = 0;
-	for (i = 0; i < st->D.n; i++)
-	{
-		if (st->W.n < st->ef)
-			ann_heap_push(&st->W, st->D.a[i].dist, st->D.a[i].id);
-		else if (st->D.a[i].dist < ann_heap_top(&st->W)->dist)
-		{
-			(void) ann_heap_pop(&st->W);
-			ann_heap_push(&st->W, st->D.a[i].dist, st->D.a[i].id);
-		}
-	}
+	for (i = 0; i < nold; i++)
+		offer_result(st, old[i].dist, old[i].id);
+	pfree(old);
 
 	while (st->C.n > 0)
 	{
@@ -195,36 +342,29 @@ scan_round(AnnScanState *st)
 		c = ann_heap_pop(&st->C);
 		CHECK_FOR_INTERRUPTS();
 		n = scan_neighbors(st, c.id, 0, st->nb);
+		n = scan_batch_distances(st, n);
 		for (k = 0; k < n; k++)
 		{
-			bool		deleted = false;
-			float		d;
+			float		d = st->bdist[k];
+			AnnId		id = st->nb[k];
 
-			if (!ann_visited_add(&st->visited, st->nb[k]))
-				continue;
-			d = scan_distance(st, st->nb[k], &deleted);
-			ann_heap_push(&st->C, d, st->nb[k]);
-			if (deleted)
-				continue;
-			ann_heap_push(&st->D, d, st->nb[k]);
-			if (st->W.n < st->ef)
-				ann_heap_push(&st->W, d, st->nb[k]);
-			else if (d < ann_heap_top(&st->W)->dist)
-			{
-				(void) ann_heap_pop(&st->W);
-				ann_heap_push(&st->W, d, st->nb[k]);
-			}
+			if (st->W.n < st->ef || d < ann_heap_top(&st->W)->dist)
+				ann_heap_push(&st->C, d, id);
+			else
+				defer_add(st, d, id);
+			if (!st->bdel[k])
+				offer_result(st, d, id);
 		}
 	}
 
-	/* the ef nearest of D, nearest first */
-	st->nbatch = 0;
+	/* W, nearest first */
+	st->nbatch = st->W.n;
 	st->pos = 0;
 	if (st->batch)
 		pfree(st->batch);
-	st->batch = palloc(sizeof(AnnCand) * Max(Min(st->ef, st->D.n), 1));
-	while (st->D.n > 0 && st->nbatch < st->ef)
-		st->batch[st->nbatch++] = ann_heap_pop(&st->D);
+	st->batch = palloc(sizeof(AnnCand) * Max(st->nbatch, 1));
+	for (i = st->nbatch - 1; i >= 0; i--)
+		st->batch[i] = ann_heap_pop(&st->W);
 }
 
 static void
@@ -264,10 +404,22 @@ scan_start(IndexScanDesc scan)
 	for (i = 0; i < st->s.dim; i++)
 		st->qnorm2 += (double) st->query[i] * st->query[i];
 	st->qnorm = sqrt(st->qnorm2);
+	st->q16 = palloc(sizeof(int16) * st->s.dim);
+	st->qscale = ann_quantize_query(st->query, st->s.dim, st->q16, &st->qresid);
+	st->q16norm2 = 0;
+	for (i = 0; i < st->s.dim; i++)
+	{
+		double		v = (double) st->qscale * st->q16[i];
+
+		st->q16norm2 += v * v;
+	}
 
 	ann_reader_init(&st->r, index, &st->s);
-	ann_visited_init(&st->visited, ann_ef_search * st->s.m * 8);
+	ann_visited_init(&st->visited, ann_ef_search * st->s.m * 2);
 	st->nb = palloc(sizeof(AnnId) * 2 * st->s.m);
+	st->bbuf = palloc(sizeof(Buffer) * 2 * st->s.m);
+	st->bdist = palloc(sizeof(float) * 2 * st->s.m);
+	st->bdel = palloc(sizeof(bool) * 2 * st->s.m);
 
 	/* greedy descent to level 1 */
 	entry.id = AnnIdMake(meta.ep_blkno, meta.ep_offset);
@@ -282,8 +434,11 @@ scan_start(IndexScanDesc scan)
 	ann_visited_reset(&st->visited);
 
 	ann_heap_init(&st->C, ann_ef_search * 4, false);
-	ann_heap_init(&st->D, ann_ef_search * 4, false);
 	ann_heap_init(&st->W, ann_ef_search + 1, true);
+	st->cappool = st->capdefer = Max(ann_ef_search * 4, 64);
+	st->pool = palloc(sizeof(AnnCand) * st->cappool);
+	st->defer = palloc(sizeof(AnnCand) * st->capdefer);
+	st->npool = st->ndefer = 0;
 	{
 		bool		deleted = false;
 		float		d;
@@ -292,7 +447,7 @@ scan_start(IndexScanDesc scan)
 		d = scan_distance(st, entry.id, &deleted);
 		ann_heap_push(&st->C, d, entry.id);
 		if (!deleted)
-			ann_heap_push(&st->D, d, entry.id);
+			pool_add(st, d, entry.id);
 	}
 	st->ef = ann_ef_search;
 	st->done = false;

@@ -21,10 +21,10 @@
 
 /* ---------------------------------------------------------------------
  * Kernels.  Plain loops gcc vectorises; the same C compiled a second time
- * with target("avx2") is chosen at run time when the CPU has it.  Integer
- * sums are associative, so the int8 kernel needs no lane trick; the float
- * x int8 kernel keeps independent partial sums so it vectorises without
- * -ffast-math.
+ * with target("avx2") is chosen at run time when the CPU has it.  Both
+ * are integer dot products (exact, and associative, so gcc vectorises them
+ * at -O2 without -ffast-math: widening multiplies + pmaddwd).  Scans use
+ * the query quantised to 13 bits (int16) against the int8 codes.
  * ---------------------------------------------------------------------
  */
 #define ANN_LANES 16
@@ -36,21 +36,12 @@
 		s += (int32) a[i] * (int32) b[i]; \
 	return s;
 
-#define ANN_DOT_F_I8_BODY \
-	float		acc[ANN_LANES] = {0}; \
-	float		s; \
-	int			i = 0; \
-	int			j; \
-	for (; i + ANN_LANES <= n; i += ANN_LANES) \
-	{ \
-		for (j = 0; j < ANN_LANES; j++) \
-			acc[j] += q[i + j] * (float) c[i + j]; \
-	} \
-	s = 0; \
-	for (j = 0; j < ANN_LANES; j++) \
-		s += acc[j]; \
-	for (; i < n; i++) \
-		s += q[i] * (float) c[i]; \
+/* query (int16, |q| <= ANN_QUERY_QMAX) x codes: exact in int32 up to 4000 dims */
+#define ANN_DOT_I16_I8_BODY \
+	int32		s = 0; \
+	int			i; \
+	for (i = 0; i < n; i++) \
+		s += (int32) q[i] * (int32) c[i]; \
 	return s;
 
 static int32
@@ -59,10 +50,10 @@ dot_i8_portable(const int8 *a, const int8 *b, int n)
 ANN_DOT_I8_BODY
 }
 
-static float
-dot_f_i8_portable(const float *q, const int8 *c, int n)
+static int32
+dot_i16_i8_portable(const int16 *q, const int8 *c, int n)
 {
-ANN_DOT_F_I8_BODY
+ANN_DOT_I16_I8_BODY
 }
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
@@ -75,15 +66,15 @@ ANN_DOT_I8_BODY
 }
 
 __attribute__((target("avx2,fma")))
-static float
-dot_f_i8_avx2(const float *q, const int8 *c, int n)
+static int32
+dot_i16_i8_avx2(const int16 *q, const int8 *c, int n)
 {
-ANN_DOT_F_I8_BODY
+ANN_DOT_I16_I8_BODY
 }
 #endif
 
 int32		(*ann_dot_i8) (const int8 *a, const int8 *b, int n) = dot_i8_portable;
-float		(*ann_dot_f_i8) (const float *q, const int8 *c, int n) = dot_f_i8_portable;
+int32		(*ann_dot_i16_i8) (const int16 *q, const int8 *c, int n) = dot_i16_i8_portable;
 
 void
 ann_kernels_init(void)
@@ -93,7 +84,7 @@ ann_kernels_init(void)
 	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
 	{
 		ann_dot_i8 = dot_i8_avx2;
-		ann_dot_f_i8 = dot_f_i8_avx2;
+		ann_dot_i16_i8 = dot_i16_i8_avx2;
 	}
 #endif
 }
@@ -172,6 +163,37 @@ ann_quantize(const float *x, int dim, AnnQVec *q)
 	q->scale = scale;
 	q->norm2 = (float) n2;
 	q->resid = (float) (sqrt(r2) * (1.0 + 1e-6) + 1e-7);
+}
+
+/*
+ * Quantise a query to int16 with |code| <= ANN_QUERY_QMAX, so that a dot
+ * product with int8 codes over up to ANN_MAX_DIM dimensions fits int32:
+ * 4095 * 127 * 4000 < 2^31.  Returns the scale; *resid gets |q - scale*q16|
+ * rounded up.
+ */
+float
+ann_quantize_query(const float *q, int dim, int16 *q16, double *resid)
+{
+	float		maxabs = 0;
+	float		scale;
+	double		r2 = 0;
+	int			i;
+
+	for (i = 0; i < dim; i++)
+		maxabs = Max(maxabs, fabsf(q[i]));
+	scale = maxabs / ANN_QUERY_QMAX;
+	for (i = 0; i < dim; i++)
+	{
+		int			c = scale > 0 ? (int) rintf(q[i] / scale) : 0;
+		double		e;
+
+		c = Max(Min(c, ANN_QUERY_QMAX), -ANN_QUERY_QMAX);
+		q16[i] = (int16) c;
+		e = q[i] - (double) scale * c;
+		r2 += e * e;
+	}
+	*resid = sqrt(r2) * (1.0 + 1e-6) + 1e-9;
+	return scale;
 }
 
 /* approximate distance between two quantised vectors (build and insert) */
@@ -261,9 +283,12 @@ ann_shape_from_meta(const AnnMetaPageData *meta, AnnShape *s)
 AnnNodeHeader *
 ann_page_node(Page page, OffsetNumber off)
 {
+	/*
+	 * Only node pages have items (the meta page keeps its data before
+	 * pd_lower and has none), so the offset test alone rejects a link to the
+	 * meta page without touching the special space's cache line.
+	 */
 	if (off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
-		return NULL;
-	if (!(AnnPageGetOpaque(page)->flags & ANN_PAGE_NODE))
 		return NULL;
 	return (AnnNodeHeader *) PageGetItem(page, PageGetItemId(page, off));
 }
