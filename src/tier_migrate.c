@@ -56,6 +56,7 @@
 
 #include "access/generic_xlog.h"
 #include "access/htup_details.h"
+#include "access/xlog.h"
 #include "common/pg_prng.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
@@ -70,6 +71,20 @@
 #include "engram_am.h"
 #include "fault.h"
 #include "tier.h"
+
+/*
+ * A fault point of a pass.  When a crash test has armed one, first flush
+ * the WAL this backend wrote, so the crash leaves exactly the state reached
+ * at this point (otherwise the unflushed records die with the backend and
+ * recovery always sees "nothing happened", which tests nothing).  In real
+ * life the same state arises whenever another commit flushes the WAL.
+ */
+#define TIER_FAULT_POINT(name) \
+	do { \
+		if (unlikely(fault_armed) && XactLastRecEnd != InvalidXLogRecPtr) \
+			XLogFlush(XactLastRecEnd); \
+		ENGRAM_FAULT_POINT(name); \
+	} while (0)
 
 int			tier_warm_after = 86400;
 int			tier_cold_after = 7 * 86400;
@@ -458,7 +473,7 @@ tier_write_chunk(PassState *ps, int n, char *citem, Size citemlen,
 	RecordPageWithFreeSpace(rel, cblk, 0);
 
 	/* chunk durable (with its WAL), no row refers to it yet */
-	ENGRAM_FAULT_POINT("migrate_after_new_body");
+	TIER_FAULT_POINT("migrate_after_new_body");
 
 	i = 0;
 	while (i < n)
@@ -521,7 +536,7 @@ tier_write_chunk(PassState *ps, int n, char *citem, Size citemlen,
 		i = j;
 		UnlockReleaseBuffer(buf);
 		if (changed > 0)
-			ENGRAM_FAULT_POINT("migrate_after_switch");
+			TIER_FAULT_POINT("migrate_after_switch");
 	}
 }
 
@@ -752,6 +767,9 @@ tier_pass_page(PassState *ps, BlockNumber blk)
 	if (moved_here)
 		tier_record_free(rel, blk, page);
 	UnlockReleaseBuffer(buf);
+	/* rows of a data page switched in place to another tier */
+	if (moved_here)
+		TIER_FAULT_POINT("migrate_after_switch");
 }
 
 void
@@ -787,7 +805,7 @@ tier_migrate_pass(Relation rel, int target, int64 max_bytes,
 	tier_flush_cands(&ps, true);
 	MemoryContextDelete(ps.candcxt);
 
-	ENGRAM_FAULT_POINT("migrate_before_reclaim");
+	TIER_FAULT_POINT("migrate_before_reclaim");
 	result->swept = tier_sweep_chunks(rel);
 	FreeSpaceMapVacuum(rel);
 }

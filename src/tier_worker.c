@@ -36,6 +36,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 #include "engram_am.h"
 #include "tier.h"
@@ -123,6 +124,7 @@ void
 tier_worker_main(Datum arg)
 {
 	MemoryContext worker_cxt;
+	TimestampTz next_run;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -134,20 +136,32 @@ tier_worker_main(Datum arg)
 	worker_cxt = AllocSetContextCreate(TopMemoryContext, "engram tier worker",
 									   ALLOCSET_DEFAULT_SIZES);
 
+	/* the first pass comes one naptime after start, like every later one */
+	next_run = GetCurrentTimestamp() + (TimestampTz) tier_migrate_naptime * USECS_PER_SEC;
 	for (;;)
 	{
-		(void) WaitLatch(MyLatch,
-						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 (long) tier_migrate_naptime * 1000L,
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
+		TimestampTz now = GetCurrentTimestamp();
 
-		if (ConfigReloadPending)
+		if (now < next_run)
 		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
+			long		ms = (long) Min((next_run - now) / 1000 + 1, 3600 * 1000L);
+
+			(void) WaitLatch(MyLatch,
+							 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 ms, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+			if (ConfigReloadPending)
+			{
+				ConfigReloadPending = false;
+				ProcessConfigFile(PGC_SIGHUP);
+				/* a shorter naptime takes effect at once */
+				next_run = Min(next_run, now + (TimestampTz) tier_migrate_naptime * USECS_PER_SEC);
+			}
+			continue;
 		}
+		next_run = now + (TimestampTz) tier_migrate_naptime * USECS_PER_SEC;
+
 		if (RecoveryInProgress())
 			continue;
 
