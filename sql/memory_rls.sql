@@ -60,6 +60,11 @@ SELECT count(*) FROM engram.memory;
 SELECT engram.remember('x', space => 'alice_space');
 \echo :LAST_ERROR_SQLSTATE
 SELECT name FROM engram.space WHERE name LIKE '%_space' ORDER BY name;
+-- access history is a read of the table: no SELECT, no history
+SELECT * FROM engram._access('engram.memory', '(0,1)');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram._record_access('engram.memory', '(0,1)');
+\echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 
 -- the owner sees everything; a link across spaces is hidden from both

@@ -33,7 +33,10 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/objectaddress.h"
 #include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/rel.h"
 
@@ -84,6 +87,21 @@ memory_tier_get(Relation rel, ItemPointer tid)
 }
 
 /*
+ * Open rel for one of the SQL wrappers: reading or recording access history
+ * is a read of the table, so it needs SELECT on it.
+ */
+static Relation
+memory_open_checked(Oid relid)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(rel->rd_rel->relkind),
+					   RelationGetRelationName(rel));
+	return rel;
+}
+
+/*
  * engram._access(rel regclass, tid tid, OUT access_count bigint,
  *				  OUT last_access timestamptz)
  */
@@ -105,7 +123,7 @@ engram_memory_access(PG_FUNCTION_ARGS)
 		elog(ERROR, "return type must be a row type");
 	tupdesc = BlessTupleDesc(tupdesc);
 
-	rel = table_open(relid, AccessShareLock);
+	rel = memory_open_checked(relid);
 	known = memory_access_get(rel, tid, &count, &last);
 	table_close(rel, AccessShareLock);
 
@@ -129,7 +147,7 @@ engram_memory_record_access(PG_FUNCTION_ARGS)
 
 	if (RecoveryInProgress() || XactReadOnly)
 		PG_RETURN_BOOL(false);
-	rel = table_open(relid, AccessShareLock);
+	rel = memory_open_checked(relid);
 	memory_access_record(rel, tid);
 	table_close(rel, AccessShareLock);
 	PG_RETURN_BOOL(true);
@@ -145,7 +163,7 @@ engram_memory_tier(PG_FUNCTION_ARGS)
 	Relation	rel;
 	const char *tier;
 
-	rel = table_open(relid, AccessShareLock);
+	rel = memory_open_checked(relid);
 	tier = memory_tier_get(rel, tid);
 	table_close(rel, AccessShareLock);
 	if (tier == NULL)
