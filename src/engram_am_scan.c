@@ -87,10 +87,15 @@ typedef struct EngramScanDescData
 
 typedef EngramScanDescData *EngramScanDesc;
 
-/* index fetches keep nothing between calls: every fetch re-reads the page */
+/*
+ * Index fetches keep only a pin on the last page they read (index scans
+ * often hit the same page many times in a row); every fetch locks the page
+ * and copies what it needs, nothing else survives between calls.
+ */
 typedef struct EngramIndexFetchData
 {
 	IndexFetchTableData xs_base;
+	Buffer		xs_cbuf;		/* pinned, not locked; or InvalidBuffer */
 } EngramIndexFetchData;
 
 /* ----------------------------------------------------------------
@@ -569,18 +574,37 @@ engram_index_fetch_begin(Relation rel)
 	EngramIndexFetchData *f = palloc0(sizeof(EngramIndexFetchData));
 
 	f->xs_base.rel = rel;
+	f->xs_cbuf = InvalidBuffer;
 	return &f->xs_base;
 }
 
 void
 engram_index_fetch_reset(struct IndexFetchTableData *scan)
 {
+	EngramIndexFetchData *f = (EngramIndexFetchData *) scan;
+
+	if (BufferIsValid(f->xs_cbuf))
+	{
+		ReleaseBuffer(f->xs_cbuf);
+		f->xs_cbuf = InvalidBuffer;
+	}
 }
 
 void
 engram_index_fetch_end(struct IndexFetchTableData *scan)
 {
+	engram_index_fetch_reset(scan);
 	pfree(scan);
+}
+
+/* unlock; drop the pin unless the caller keeps it for the next fetch */
+static inline void
+engram_fetch_release(Buffer buf, Buffer *keep_buf)
+{
+	if (keep_buf != NULL)
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	else
+		UnlockReleaseBuffer(buf);
 }
 
 /*
@@ -593,7 +617,8 @@ engram_index_fetch_end(struct IndexFetchTableData *scan)
  */
 static bool
 engram_fetch_by_tid(Relation rel, ItemPointer tid, Snapshot snapshot,
-					TupleTableSlot *slot, bool *all_dead, bool predlock)
+					TupleTableSlot *slot, bool *all_dead, bool predlock,
+					Buffer *keep_buf)
 {
 	BlockNumber blkno = ItemPointerGetBlockNumber(tid);
 	OffsetNumber off = ItemPointerGetOffsetNumber(tid);
@@ -609,7 +634,15 @@ engram_fetch_by_tid(Relation rel, ItemPointer tid, Snapshot snapshot,
 	if (all_dead)
 		*all_dead = false;
 
-	buf = ReadBuffer(rel, blkno);
+	if (keep_buf != NULL)
+	{
+		/* reuse the pin of the previous fetch when it is the same page */
+		if (!BufferIsValid(*keep_buf) || BufferGetBlockNumber(*keep_buf) != blkno)
+			*keep_buf = ReleaseAndReadBuffer(*keep_buf, rel, blkno);
+		buf = *keep_buf;
+	}
+	else
+		buf = ReadBuffer(rel, blkno);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
 	engram_check_page(rel, blkno, page, &is_new);
@@ -621,7 +654,7 @@ engram_fetch_by_tid(Relation rel, ItemPointer tid, Snapshot snapshot,
 		if (all_dead && !is_new &&
 			EngramPageGetOpaque(page)->kind == ENGRAM_PAGE_DATA)
 			*all_dead = true;
-		UnlockReleaseBuffer(buf);
+		engram_fetch_release(buf, keep_buf);
 		return false;
 	}
 
@@ -633,7 +666,7 @@ engram_fetch_by_tid(Relation rel, ItemPointer tid, Snapshot snapshot,
 	{
 		if (all_dead)
 			*all_dead = HeapTupleIsSurelyDead(&htup, GlobalVisTestFor(rel));
-		UnlockReleaseBuffer(buf);
+		engram_fetch_release(buf, keep_buf);
 		return false;
 	}
 	if (predlock)
@@ -643,7 +676,7 @@ engram_fetch_by_tid(Relation rel, ItemPointer tid, Snapshot snapshot,
 	old = MemoryContextSwitchTo(slot->tts_mcxt);
 	copy = engram_copy_tuple(rel, buf, page, off);
 	MemoryContextSwitchTo(old);
-	UnlockReleaseBuffer(buf);
+	engram_fetch_release(buf, keep_buf);
 
 	ExecStoreHeapTuple(copy, slot, true);
 	return true;
@@ -658,7 +691,8 @@ engram_index_fetch_tuple(struct IndexFetchTableData *scan, ItemPointer tid,
 
 	/* no HOT chains: one index entry, one row version */
 	*call_again = false;
-	found = engram_fetch_by_tid(scan->rel, tid, snapshot, slot, all_dead, true);
+	found = engram_fetch_by_tid(scan->rel, tid, snapshot, slot, all_dead, true,
+								&((EngramIndexFetchData *) scan)->xs_cbuf);
 	if (found)
 		pgstat_count_heap_fetch(scan->rel);
 	return found;
@@ -668,7 +702,7 @@ bool
 engram_tuple_fetch_row_version(Relation rel, ItemPointer tid,
 							   Snapshot snapshot, TupleTableSlot *slot)
 {
-	return engram_fetch_by_tid(rel, tid, snapshot, slot, NULL, true);
+	return engram_fetch_by_tid(rel, tid, snapshot, slot, NULL, true, NULL);
 }
 
 bool
