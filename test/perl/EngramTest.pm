@@ -607,10 +607,10 @@ sub start_writer
 	$self->{rbfile}   = "$dir/rolledback";
 	$self->{sentfile} = "$dir/sent";
 	$self->{stopfile} = "$dir/stop";
-	$self->{connstr} //= $node->connstr('postgres');
+	$self->{connstr} //= $node->connstr('postgres') if $node;
 	$self->{sql} //=
 	  "INSERT INTO $self->{table}(id, client, content) VALUES (%ID%, %CLIENT%, %CONTENT%)";
-	$self->{psql} = $node->installed_command('psql');
+	$self->{psql} = $node ? $node->installed_command('psql') : 'psql';
 
 	my $pid = fork();
 	croak "fork failed: $!" unless defined $pid;
