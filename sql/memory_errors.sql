@@ -125,5 +125,11 @@ SET engram.dedup_threshold = 1.5;
 \echo :LAST_ERROR_SQLSTATE
 SELECT engram._setting('work_mem');
 \echo :LAST_ERROR_SQLSTATE
+SET engram.forget_after = 'soon';
+SELECT * FROM engram.consolidate('err');
+\echo :LAST_ERROR_SQLSTATE
+RESET engram.forget_after;
+SELECT * FROM engram.consolidate('nosuch');
+\echo :LAST_ERROR_SQLSTATE
 
 SELECT engram.drop_space('err', cascade => true);

@@ -851,7 +851,14 @@ BEGIN
 		PERFORM @extschema@._check_space(consolidate.space);
 	END IF;
 	v_threshold := @extschema@._setting('engram.consolidate_threshold')::pg_catalog.float8;
-	v_after := @extschema@._setting('engram.forget_after')::pg_catalog.interval;
+	BEGIN
+		v_after := @extschema@._setting('engram.forget_after')::pg_catalog.interval;
+	EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow OR interval_field_overflow THEN
+		RAISE EXCEPTION 'engram.forget_after is not a valid interval: "%"',
+						@extschema@._setting('engram.forget_after')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Set it to an interval such as ''90 days''.';
+	END;
 	v_factor := @extschema@._setting('engram.forget_decay_factor')::pg_catalog.float4;
 	v_forget := @extschema@._setting('engram.forget_threshold')::pg_catalog.float4;
 
