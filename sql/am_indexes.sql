@@ -92,6 +92,22 @@ RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
 
+-- parallel index build: workers scan blocks through the parallel scan
+SET max_parallel_maintenance_workers = 2;
+SET min_parallel_table_scan_size = 0;
+SET client_min_messages = debug1;
+CREATE INDEX am_ix_par ON am_ix (val, id);
+RESET client_min_messages;
+RESET max_parallel_maintenance_workers;
+RESET min_parallel_table_scan_size;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT count(*), sum(id) FROM am_ix WHERE val >= 0;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+SELECT count(*), sum(id) FROM am_ix WHERE val >= 0;
+DROP INDEX am_ix_par;
+
 -- ANALYZE gives sane statistics
 ANALYZE am_ix;
 SELECT reltuples BETWEEN 2900 AND 3100 AS reltuples_ok, relpages > 0 AS has_pages
