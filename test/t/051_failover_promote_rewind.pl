@@ -106,8 +106,10 @@ is(scalar @bad, 0, 'amcheck passes on the new primary') or diag(join("\n", @bad)
 SKIP:
 {
 	skip EngramTest::missing_msg('engram.verify'), 2 unless $f->{verify} && $am eq 'engram';
-	is($new->safe_psql('postgres', "SELECT count(*) FROM engram.verify('t'::regclass)"), '0', 'engram.verify clean on the new primary');
-	is($old->safe_psql('postgres', "SELECT count(*) FROM engram.verify('t'::regclass)"), '0', 'engram.verify clean on the rewound node');
+	my @p = EngramTest::verify_problems($new, 't');
+	is(scalar @p, 0, 'engram.verify clean on the new primary') or diag(join("\n", @p));
+	@p = EngramTest::verify_problems($old, 't');
+	is(scalar @p, 0, 'engram.verify clean on the rewound node') or diag(join("\n", @p));
 }
 
 $old->stop;
