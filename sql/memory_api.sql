@@ -81,6 +81,10 @@ SELECT count(*) FROM engram.recall(NULL, 5, 'api', cue_text => 'the and of');
 SELECT content, round(similarity::numeric, 4) AS rrf
 FROM engram.recall(engram.embed_text('write-ahead log'), 3, 'api', cue_text => 'crash');
 
+-- a text cue of stop words only adds nothing to a vector cue
+SELECT (SELECT array_agg(id) FROM engram.recall(engram.embed_text('write-ahead log'), 3, 'api', cue_text => 'the of'))
+       = (SELECT array_agg(id) FROM engram.recall(engram.embed_text('write-ahead log'), 3, 'api')) AS same_as_vector_only;
+
 -- filters: time window on created_at, minimum confidence
 SELECT created_at AS t5 FROM engram.memory WHERE id = :m5 \gset
 SELECT content FROM engram.recall(engram.embed_text('coffee'), 10, 'api', since => :'t5') ORDER BY content;

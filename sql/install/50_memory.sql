@@ -579,7 +579,8 @@ BEGIN
 			USING ERRCODE = 'null_value_not_allowed',
 				  HINT = 'Pass an embedding as cue, or text as cue_text, or both.';
 	END IF;
-	v_mode := CASE WHEN recall.cue IS NOT NULL AND recall.cue_text IS NOT NULL THEN 'hybrid'
+	-- a text cue without lexemes (blank, only stop words) adds nothing
+	v_mode := CASE WHEN recall.cue IS NOT NULL AND v_query IS NOT NULL THEN 'hybrid'
 				   WHEN recall.cue IS NOT NULL THEN 'vector'
 				   ELSE 'text' END;
 	v_ncand := greatest(@extschema@._setting('engram.recall_candidates')::pg_catalog.int4,
