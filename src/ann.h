@@ -284,6 +284,8 @@ typedef struct AnnGraphOps
 	int			(*neighbors) (void *ctx, AnnId id, int level, AnnId *out);
 	/* distance from the query to id; *deleted set if the node is deleted */
 	float		(*distance) (void *ctx, AnnId id, bool *deleted);
+	/* optional: start fetching id's data, its distance is wanted soon */
+	void		(*prefetch) (void *ctx, AnnId id);
 } AnnGraphOps;
 
 extern int	ann_search_layer(const AnnGraphOps *ops, void *ctx, AnnCand *entry,

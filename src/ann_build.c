@@ -105,7 +105,18 @@ mem_distance(void *arg, AnnId id, bool *deleted)
 							 n->q.norm2, bs->s.dim);
 }
 
-static const AnnGraphOps mem_ops = {mem_neighbors, mem_distance};
+static void
+mem_prefetch(void *arg, AnnId id)
+{
+	BuildState *bs = arg;
+	const char *codes = (const char *) bs->nodes[id].q.codes;
+	int			off;
+
+	for (off = 0; off < bs->s.dim; off += 64)
+		__builtin_prefetch(codes + off);
+}
+
+static const AnnGraphOps mem_ops = {mem_neighbors, mem_distance, mem_prefetch};
 
 static float
 mem_pairdist(void *arg, AnnId a, AnnId b)

@@ -279,7 +279,7 @@ disk_code_distance(void *arg, AnnId id, bool *deleted)
 	return d;
 }
 
-static const AnnGraphOps disk_ops = {disk_neighbors, disk_code_distance};
+static const AnnGraphOps disk_ops = {disk_neighbors, disk_code_distance, NULL};
 
 /* candidates with their codes, for the neighbour heuristic (ids = index) */
 typedef struct PruneSet
@@ -408,6 +408,11 @@ plan_backlink(Relation index, const AnnShape *s, AnnId e, int level,
 		ps.n = ncand;
 		qsort(cand, ncand, sizeof(AnnCand), cand_cmp);
 		bl->nwant = ann_select_neighbors(cand, ncand, cap, prune_pairdist, &ps, sel);
+		for (i = 0; i < bl->nwant; i++)
+			if (sel[i].id == ncand - 1)
+				break;
+		if (i == bl->nwant)
+			return false;		/* the new node does not make it: leave e alone */
 		for (i = 0; i < bl->nwant; i++)
 			bl->want[i] = ps.nodes[sel[i].id].id;
 	}

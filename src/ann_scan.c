@@ -149,7 +149,7 @@ scan_distance(void *arg, AnnId id, bool *deleted)
 	return d;
 }
 
-static const AnnGraphOps scan_ops = {scan_neighbors, scan_distance};
+static const AnnGraphOps scan_ops = {scan_neighbors, scan_distance, NULL};
 
 IndexScanDesc
 ann_ambeginscan(Relation index, int nkeys, int norderbys)

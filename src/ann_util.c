@@ -506,6 +506,7 @@ ann_search_layer(const AnnGraphOps *ops, void *ctx, AnnCand *entry,
 	AnnId	   *nb = palloc(sizeof(AnnId) * maxnb);
 	int			i;
 	int			n;
+	int			m;
 
 	ann_heap_init(&cand, ef * 4, false);
 	ann_heap_init(&res, ef + 1, true);
@@ -530,13 +531,21 @@ ann_search_layer(const AnnGraphOps *ops, void *ctx, AnnCand *entry,
 		if (res.n >= ef && c.dist > ann_heap_top(&res)->dist)
 			break;
 		n = ops->neighbors(ctx, c.id, level, nb);
-		for (k = 0; k < n; k++)
+		/* keep the unvisited ones, and have their data fetched meanwhile */
+		for (k = 0, m = 0; k < n; k++)
+		{
+			if (ann_visited_add(visited, nb[k]))
+			{
+				nb[m++] = nb[k];
+				if (ops->prefetch)
+					ops->prefetch(ctx, nb[k]);
+			}
+		}
+		for (k = 0; k < m; k++)
 		{
 			float		d;
 			bool		deleted = false;
 
-			if (!ann_visited_add(visited, nb[k]))
-				continue;
 			d = ops->distance(ctx, nb[k], &deleted);
 			if (res.n < ef || d < ann_heap_top(&res)->dist)
 			{
