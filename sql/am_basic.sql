@@ -96,4 +96,18 @@ END $$;
 INSERT INTO am_wide (c1) VALUES (1);
 SELECT count(*) FROM am_wide;
 
+-- new sessions fill the last page instead of starting pages of their own
+CREATE TABLE am_sessions (id int, t text) USING engram;
+INSERT INTO am_sessions VALUES (1, 'first');
+\c
+INSERT INTO am_sessions VALUES (2, 'second');
+\c
+INSERT INTO am_sessions VALUES (3, 'third');
+\c
+COPY am_sessions FROM STDIN;
+4	fourth
+\.
+SELECT pg_relation_size('am_sessions') AS size, count(*) FROM am_sessions;
+DROP TABLE am_sessions;
+
 DROP TABLE am_t, am_big, am_wide;

@@ -111,8 +111,10 @@ extern bool engram_tuple_visible(HeapTuple tup, Snapshot snapshot, Buffer buf);
  * Space is measured with PageGetHeapFreeSpace, which also says 0 when the
  * page already has MaxHeapTuplesPerPage line pointers and none is free.
  * If otherBuffer is valid it is already locked by the caller (update): the
- * function never returns a page that would break the lock order (lower block
- * first) and may return otherBuffer itself when it has room.
+ * function may return otherBuffer itself when it has room; it never WAITS
+ * for a lock on a page below otherBuffer (such a page is taken only when
+ * ConditionalLockBuffer succeeds, so the lower-block-first order cannot
+ * deadlock), otherwise it extends the relation.
  */
 extern Buffer engram_buffer_for_insert(Relation rel, Size len,
 									   Buffer otherBuffer, bool *is_new);

@@ -100,6 +100,18 @@ engram_buffer_for_insert_strat(Relation rel, Size len, Buffer otherBuffer,
 	target = RelationGetTargetBlock(rel);
 	if (target == InvalidBlockNumber)
 		target = GetPageWithFreeSpace(rel, Max(len, ENGRAM_MIN_FREE_FOR_FSM));
+	if (target == InvalidBlockNumber)
+	{
+		/*
+		 * The FSM knows nothing yet (it is filled by VACUUM and when a page
+		 * runs full): try the last page before adding one, or every new
+		 * session would start a page of its own.
+		 */
+		BlockNumber nblocks = RelationGetNumberOfBlocks(rel);
+
+		if (nblocks > 0)
+			target = nblocks - 1;
+	}
 
 	while (target != InvalidBlockNumber)
 	{
@@ -119,15 +131,24 @@ engram_buffer_for_insert_strat(Relation rel, Size len, Buffer otherBuffer,
 			}
 			freespace = engram_page_free(BufferGetPage(buf));
 		}
-		else if (other != InvalidBlockNumber && target < other)
-		{
-			/* would break the lower-block-first lock order: extend instead */
-			break;
-		}
 		else
 		{
 			buf = engram_read_buffer(rel, target, strategy);
-			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+			if (other != InvalidBlockNumber && target < other)
+			{
+				/*
+				 * A lower page than the one the caller holds: waiting for it
+				 * could deadlock against the lower-block-first order, so take
+				 * it only if its lock is free right now.
+				 */
+				if (!ConditionalLockBuffer(buf))
+				{
+					ReleaseBuffer(buf);
+					break;		/* extend instead */
+				}
+			}
+			else
+				LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 			page = BufferGetPage(buf);
 			engram_check_page(rel, target, page, &new_page);
 			if (new_page)
