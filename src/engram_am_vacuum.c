@@ -181,6 +181,35 @@ engram_vac_max_dead(BlockNumber rel_pages)
 }
 
 /*
+ * Does every row on the page have a frozen xmin and no xmax?  (Pass 1 may
+ * have left LP_DEAD items that kept the flag off; pass 2 re-evaluates it.)
+ */
+static bool
+engram_vac_page_all_frozen(Page page)
+{
+	OffsetNumber off,
+				maxoff = PageGetMaxOffsetNumber(page);
+	int			nrows = 0;
+
+	for (off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off))
+	{
+		ItemId		lp = PageGetItemId(page, off);
+		HeapTupleHeader th;
+
+		if (!ItemIdIsUsed(lp))
+			continue;
+		if (!ItemIdIsNormal(lp))
+			return false;
+		th = EngramItemGetTupleHeader(PageGetItem(page, lp));
+		if (!HeapTupleHeaderXminFrozen(th) ||
+			!(th->t_infomask & HEAP_XMAX_INVALID))
+			return false;
+		nrows++;
+	}
+	return nrows > 0;
+}
+
+/*
  * Pass 2 for the TIDs collected so far: every index has already forgotten
  * them, so their LP_DEAD line pointers can become LP_UNUSED and be reused.
  * No row data goes away here (pass 1 removed it after logging the conflict),
@@ -256,6 +285,10 @@ engram_vac_pass2(EngramVacState *vs)
 				/* gives back trailing slots, sets PD_HAS_FREE_LINES */
 				PageTruncateLinePointerArray(wpage);
 				wopaque = EngramPageGetOpaque(wpage);
+				if (engram_vac_page_all_frozen(wpage))
+					wopaque->flags |= ENGRAM_PAGE_ALL_FROZEN;
+				else
+					wopaque->flags &= ~ENGRAM_PAGE_ALL_FROZEN;
 				if (PageHasFreeLinePointers(wpage))
 					wopaque->flags |= ENGRAM_PAGE_HAS_FREE_LP;
 				else
@@ -711,7 +744,6 @@ engram_vac_truncate(EngramVacState *vs, BlockNumber nonempty_from)
 
 	if (new_pages < old_pages)
 	{
-		ENGRAM_FAULT_POINT("vacuum_before_truncate");
 		RelationTruncate(rel, new_pages);
 		tier_cache_invalidate(RelationGetRelid(rel));
 		vs->pages_removed += old_pages - new_pages;
