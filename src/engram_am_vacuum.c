@@ -67,13 +67,6 @@
 #include "fault.h"
 #include "tier.h"
 
-/*
- * Declared in engram_am.h by the handler's owner; repeated here so this file
- * compiles (and is checked against the table AM's callback type) on its own.
- */
-extern TransactionId engram_index_delete_tuples(Relation rel,
-												TM_IndexDeleteOp *delstate);
-
 /* truncation: heap's thresholds, so the AccessExclusiveLock is worth it */
 #define ENGRAM_TRUNCATE_MINIMUM		1000
 #define ENGRAM_TRUNCATE_FRACTION	16
