@@ -13,14 +13,15 @@
  * finds the redundancy between rows (shared words, field layouts, float
  * exponents) that per-row compression cannot.
  *
- * Byte shuffling: before compressing a chunk we also try transposing it as
- * 4-byte lanes (all first bytes, then all second bytes, ...) and keep the
- * layout that compresses smaller; the choice is recorded per chunk
- * (ENGRAM_CHUNK_SHUFFLED).  For rows dominated by float4 embeddings the
- * sign/exponent bytes then form long runs LZ4 can match; for text the plain
- * layout usually wins.  Trying both costs a second HC compression of the
- * chunk, paid by the background migration, never by readers.  See the
- * numbers in test/bench/tier_bench.sh.
+ * Byte shuffling: with engram.cold_shuffle on, building a chunk also tries
+ * transposing it as 4-byte lanes (all first bytes, then all second bytes,
+ * ...) and keeps the layout that compresses smaller; the choice is recorded
+ * per chunk (ENGRAM_CHUNK_SHUFFLED) and readers always honour it.  Measured
+ * (3000 rows): float4-only vectors, uniform in [-1,1], 64 dims: chunks
+ * 2.5-3.5% smaller with shuffling (LZ4 has no entropy coder, so grouping the
+ * sign/exponent bytes buys little); text + embedding rows (the memory
+ * workload): no difference, the plain layout wins.  As it doubles the HC
+ * compression work, the GUC is off by default.
  *
  * Nothing here trusts what it reads: every length is checked before it is
  * used, decompression uses LZ4_decompress_safe, and damage is reported as

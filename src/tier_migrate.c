@@ -93,7 +93,7 @@ int			tier_migrate_naptime = 60;
 int			tier_migrate_batch = 64 * 1024;
 int			tier_hot_budget = -1;
 char	   *tier_migrate_database = NULL;
-static bool tier_cold_shuffle = true;
+static bool tier_cold_shuffle = false;
 
 void
 tier_init(void)
@@ -131,7 +131,8 @@ tier_init(void)
 							   PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("engram.cold_shuffle",
 							 "Also try byte-shuffled 4-byte lanes when compressing COLD chunks, keeping the smaller.",
-							 NULL, &tier_cold_shuffle, true,
+							 "Off by default: it doubles the compression work for 2-4% on float-only chunks and nothing on text with embeddings (test/bench/tier_bench.sh).",
+							 &tier_cold_shuffle, false,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 
 	if (process_shared_preload_libraries_in_progress)
@@ -168,6 +169,7 @@ typedef struct ColdCand
 	uint8		from_tier;
 	char	   *stored;			/* body as stored, to recheck before switching */
 	uint32		storedlen;
+	uint32		itemlen;		/* whole item as stored */
 	char	   *raw;
 	uint32		rawlen;
 } ColdCand;
@@ -368,6 +370,7 @@ tier_add_cand(PassState *ps, BlockNumber blk, OffsetNumber off, Item item,
 	c->off = off;
 	c->from_tier = ((EngramItemHeader) item)->tier;
 	c->storedlen = (uint32) bodylen;
+	c->itemlen = (uint32) itemlen;
 	c->stored = palloc(bodylen);
 	memcpy(c->stored, EngramItemGetBody(item), bodylen);
 	c->raw = palloc(Max(rawlen, 1));
@@ -591,11 +594,32 @@ tier_flush_cands(PassState *ps, bool final)
 
 		if (citem != NULL)
 		{
+			Size		freed = 0;
+
 			raw = 0;
 			for (i = 0; i < n; i++)
-				raw += ps->cands[i].rawlen;
+			{
+				ColdCand   *c = &ps->cands[i];
+
+				raw += c->rawlen;
+				freed += MAXALIGN(c->itemlen) -
+					MAXALIGN(c->itemlen - c->storedlen + sizeof(EngramColdRef));
+			}
 			ps->est_ratio = Max(1.0, (double) raw / (double) citemlen);
-			tier_write_chunk(ps, n, citem, citemlen, chunk_id);
+
+			/*
+			 * By policy a chunk must pay for its page: the bytes it frees on
+			 * the data pages must exceed the page it takes.  Data that does
+			 * not compress (random floats) therefore stays where it is.  A
+			 * forced target moves rows whatever it costs.
+			 */
+			if (ps->target < 0 && freed <= BLCKSZ)
+			{
+				for (i = 0; i < n; i++)
+					ps->moved -= ps->cands[i].rawlen;
+			}
+			else
+				tier_write_chunk(ps, n, citem, citemlen, chunk_id);
 			pfree(citem);
 		}
 		else

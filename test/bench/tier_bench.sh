@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Tiered storage benchmark:  bash test/bench/tier_bench.sh [--rows N] [--dims D] [--quick]
+#
+#   --rows N    memory rows (default 20000)
+#   --dims D    embedding dimensions (default 384)
+#   --quick     2000 rows of 64 dimensions
+#
+# Rows like an agent's memories: a sentence or three of text drawn from a
+# small vocabulary plus a float4 unit embedding.  Loads them into a heap
+# table and an engram table, then moves the engram rows HOT -> WARM -> COLD
+# -> HOT with engram.migrate (forced targets) and prints, per tier, the
+# bytes per row of the row bodies on disk (engram.tier_stats; COLD includes
+# the chunk pages) next to heap's bytes per row (whole relation incl. page
+# and tuple headers), and the migration speed in MB of row data per second.
+# COLD is measured with and without byte shuffling (engram.cold_shuffle).
+# Checks that the contents are identical after every move (md5); asserts
+# no speed.
+set -uo pipefail
+here=$(cd "$(dirname "$0")/../.." && pwd)
+
+if [ "${1:-}" != "--inner" ]; then
+	source "$here/test/scripts/pg_env.sh"
+	run_unprivileged_copy "$here" test/bench/tier_bench.sh ENGRAM_BENCH_ARGS="$*"
+	exit $?
+fi
+
+cd "$here"
+set -- ${ENGRAM_BENCH_ARGS:-}
+rows=20000
+dims=384
+while [ $# -gt 0 ]; do
+	case "$1" in
+		--quick) rows=2000; dims=64 ;;
+		--rows) rows=$2; shift ;;
+		--dims) dims=$2; shift ;;
+		*) echo "unknown option $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+source test/scripts/pg_env.sh
+if [ -z "${PG_BIN:-}" ]; then
+	echo "tier_bench: building engram into a private PostgreSQL copy..."
+	pg_env_make_install "$here/../tmp_install" || exit 1
+fi
+
+work=$here/../tier_bench
+rm -rf "$work"
+mkdir -p "$work"
+data=$work/data
+port=$(( 58000 + RANDOM % 1000 ))
+initdb -D "$data" -A trust -U postgres >/dev/null || exit 1
+cat >>"$data/postgresql.conf" <<CONF
+port = $port
+listen_addresses = ''
+unix_socket_directories = '$work'
+shared_buffers = '256MB'
+max_wal_size = '4GB'
+checkpoint_timeout = '1h'
+autovacuum = off
+CONF
+pg_ctl -D "$data" -l "$work/server.log" -w start >/dev/null || { tail "$work/server.log"; exit 1; }
+trap 'pg_ctl -D "$data" -m immediate -w stop >/dev/null 2>&1' EXIT
+export PGHOST=$work PGPORT=$port PGUSER=postgres PGDATABASE=postgres
+q() { psql -X -q -t -A -v ON_ERROR_STOP=1 "$@"; }
+now() { date +%s.%N; }
+
+q -c "CREATE EXTENSION engram" || exit 1
+[ "$(q -c "SELECT count(*) FROM pg_am WHERE amname = 'engram'")" = 1 ] ||
+	{ echo "tier_bench: the engram table AM is not installed"; exit 1; }
+
+q <<SQL || exit 1
+SELECT setseed(0.42);
+CREATE TABLE words AS SELECT string_to_array(
+    'the a user asked about meeting project deadline python database memory agent prefers '
+    'dark mode coffee morning report weekly summary customer invoice travel flight hotel '
+    'booking paris berlin tokyo birthday friend sister dentist appointment tuesday friday '
+    'budget review quarterly goals bug fix deploy server postgres index vector search '
+    'recall remember note important follow up email phone call lunch dinner recipe garden '
+    'book novel chapter exercise running gym weight sleep schedule medication allergy', ' ') AS wa;
+CREATE TABLE src AS
+  SELECT i AS id,
+         (SELECT string_agg(wa[1 + floor(random() * array_length(wa, 1))::int], ' ')
+            FROM words, generate_series(1, 12 + (i % 40))) || '.' AS content,
+         (SELECT array_agg((random() * 2 - 1)::float4) FROM generate_series(1, $dims) WHERE i > 0) AS e
+  FROM generate_series(1, $rows) i;
+CREATE TABLE heap_m (id int PRIMARY KEY, content text, embedding engram.vector($dims), importance float4, created_at timestamptz);
+CREATE TABLE eng_m (id int PRIMARY KEY, content text, embedding engram.vector($dims), importance float4, created_at timestamptz) USING engram;
+SQL
+for t in heap_m eng_m; do
+	t0=$(now)
+	q -c "INSERT INTO $t SELECT id, content, engram.array_to_vector(e, $dims, true), 0.5, '2026-01-01'::timestamptz + id * interval '1 minute' FROM src" || exit 1
+	t1=$(now)
+	echo "tier_bench: loaded $rows rows into $t in $(echo "$t1 - $t0" | bc -l | cut -c1-5) s"
+done
+q -c "VACUUM ANALYZE heap_m" -c "VACUUM ANALYZE eng_m" || exit 1
+want=$(q -c "SELECT md5(string_agg(h::text, '|' ORDER BY id)) FROM heap_m h")
+heap_bpr=$(q -c "SELECT round(pg_table_size('heap_m')::numeric / $rows, 1)")
+raw_bpr=$(q -c "SELECT round(sum(raw_bytes)::numeric / $rows, 1) FROM engram.tier_stats('eng_m')")
+
+printf "\n%-22s %12s %12s %10s %10s\n" "layout" "bytes/row" "raw/row" "ratio" "MB/s"
+printf "%-22s %12s %12s %10s %10s\n" "heap (whole table)" "$heap_bpr" "" "" ""
+printf "%-22s %12s %12s %10s %10s\n" "engram (whole table)" \
+	"$(q -c "SELECT round(pg_table_size('eng_m')::numeric / $rows, 1)")" "" "" ""
+
+step() {	# label target shuffle
+	local label=$1 target=$2 shuffle=$3 t0 t1 moved got
+	t0=$(now)
+	moved=$(q -c "SET engram.cold_shuffle = $shuffle; SELECT coalesce(sum(bytes), 0) FROM engram.migrate('eng_m', target => '$target') WHERE direction LIKE '%->%'") || exit 1
+	t1=$(now)
+	got=$(q -c "SELECT md5(string_agg(m::text, '|' ORDER BY id)) FROM eng_m m")
+	if [ "$got" != "$want" ]; then
+		echo "tier_bench: contents differ after moving to $target"
+		exit 1
+	fi
+	q -c "SELECT rows, bytes, raw_bytes FROM engram.tier_stats('eng_m') WHERE tier = '$target'" |
+		awk -F'|' -v l="$label" -v m="$moved" -v s="$(echo "$t1 - $t0" | bc -l)" \
+			'{ printf "%-22s %12.1f %12.1f %10.2f %10.1f\n", l, $2 / $1, $3 / $1, $3 / $2, m / 1048576 / s }'
+}
+step "engram HOT bodies" hot on
+step "engram WARM (lz4)" warm on
+step "engram COLD (HC+shuf)" cold on
+step "engram HOT again" hot on
+step "engram COLD (HC)" cold off
+step "engram HOT again" hot on
+echo
+echo "bytes/row: row bodies on disk (COLD: 16-byte reference + share of the chunk pages);"
+echo "every engram row also keeps its 8-byte item header, tuple header and line pointer."
+echo "MB/s: raw row data moved per second by engram.migrate (one backend)."
+problems=$(q -c "SELECT count(*) FROM engram.verify('eng_m')")
+[ "$problems" = 0 ] || { echo "tier_bench: verify reports $problems problems"; exit 1; }
