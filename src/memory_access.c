@@ -10,13 +10,10 @@
  * SQL-callable wrappers engram._access(regclass, tid),
  * engram._record_access(regclass, tid) and engram._tier(regclass, tid).
  *
- * WIRING POINT: until the engram table AM exports
- *		bool engram_get_access(Relation, ItemPointer, uint32 *, TimestampTz *)
- *		void engram_record_access(Relation, ItemPointer)
- * and a tier lookup, these report "no history" (count 0, last unknown, so
- * callers fall back to created_at) and tier 'hot'.  Wiring them is a change
- * to the bodies of memory_access_get, memory_access_record and
- * memory_tier_get only.
+ * For an engram table they ask the table AM (engram_get_access and
+ * engram_record_access in tier_access.c, tier_of_tid in tier_sql.c); a heap
+ * table keeps no history (count 0, last unknown, so callers fall back to
+ * created_at) and all its rows are 'hot'.
  *
  * Recording an access must never create a row version (recall is a read)
  * and must never write on a hot standby or in a read-only transaction: the
@@ -40,7 +37,9 @@
 #include "utils/builtins.h"
 #include "utils/rel.h"
 
+#include "engram_am.h"
 #include "memory.h"
+#include "tier.h"
 
 /*
  * Access history of the row at tid: number of recorded accesses (not
@@ -51,10 +50,8 @@ bool
 memory_access_get(Relation rel, ItemPointer tid, uint32 *count,
 				  TimestampTz *last)
 {
-	/*
-	 * WIRING POINT: if (engram_is_engram_rel(rel)) return
-	 * engram_get_access(rel, tid, count, last); (engram_am.h)
-	 */
+	if (engram_is_engram_rel(rel))
+		return engram_get_access(rel, tid, count, last);
 	*count = 0;
 	*last = 0;
 	return false;
@@ -69,7 +66,7 @@ memory_access_record(Relation rel, ItemPointer tid)
 {
 	if (RecoveryInProgress() || XactReadOnly)
 		return;
-	/* WIRING POINT: engram_record_access(rel, tid); (engram_am.h) */
+	engram_record_access(rel, tid);
 }
 
 /*
@@ -79,10 +76,9 @@ memory_access_record(Relation rel, ItemPointer tid)
 const char *
 memory_tier_get(Relation rel, ItemPointer tid)
 {
-	/*
-	 * WIRING POINT: if (engram_is_engram_rel(rel)) return tier_of_tid(rel,
-	 * tid); (tier.h).  Every row of a heap table is 'hot'.
-	 */
+	if (engram_is_engram_rel(rel))
+		return tier_of_tid(rel, tid);
+	/* every row of a heap table is 'hot' */
 	return "hot";
 }
 

@@ -140,7 +140,7 @@ INSERT INTO @extschema@.space (name) VALUES ('default');
 
 -- memories ----------------------------------------------------------------
 
--- TABLE AM: becomes USING engram once the engram table AM lands
+-- Memories live in the engram table access method (tiers, access history).
 CREATE TABLE @extschema@.memory (
 	id			pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	space		pg_catalog.text NOT NULL DEFAULT 'default'
@@ -158,7 +158,7 @@ CREATE TABLE @extschema@.memory (
 				CONSTRAINT memory_kind_check CHECK (kind IN ('episodic', 'semantic')),
 	content_tsv pg_catalog.tsvector
 				GENERATED ALWAYS AS (pg_catalog.to_tsvector('pg_catalog.english'::pg_catalog.regconfig, content)) STORED
-) USING heap;
+) USING engram;
 COMMENT ON TABLE @extschema@.memory IS
 'memories; embedding dimensions are enforced per space (engram.space.dims) by a trigger';
 
