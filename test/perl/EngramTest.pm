@@ -216,6 +216,37 @@ sub postmaster_alive
 	return ($pid =~ /^\d+$/ && kill(0, $pid)) ? 1 : 0;
 }
 
+# After a session died: wait until the server log (from byte $logpos) shows
+# a backend crash, then until the postmaster has reinitialised and accepts
+# queries again.  Returns the log text since $logpos when a crash happened,
+# undef when none showed up within $timeout seconds (the session failed for
+# another reason).  Needed because a client sees its connection drop before
+# the postmaster has even noticed the child's death: a connection made at
+# that moment may still succeed.
+sub wait_crash_restart
+{
+	my ($node, $logpos, $timeout) = @_;
+	$timeout //= 15;
+	my $t0 = time;
+	my $log = '';
+	while (time - $t0 < $timeout)
+	{
+		$log = substr(slurp_file($node->logfile), $logpos);
+		last if $log =~ /server process \(PID \d+\) was terminated by signal|terminated by signal/;
+		usleep(50_000);
+	}
+	return undef unless $log =~ /terminated by signal/;
+	my $crashpos = $logpos + $-[0];
+	while (time - $t0 < $PostgreSQL::Test::Utils::timeout_default)
+	{
+		my $after = substr(slurp_file($node->logfile), $crashpos);
+		last if $after =~ /database system is ready to accept connections/;
+		usleep(50_000);
+	}
+	wait_ready($node);
+	return substr(slurp_file($node->logfile), $logpos);
+}
+
 # SIGKILL the postmaster (and then every child still around: with the
 # postmaster gone a busy backend could keep the shared memory attached, and
 # restart would fail), then start again.  Returns seconds from start to the

@@ -121,8 +121,10 @@ for my $scenario ('stop immediate', 'kill -9 of the COPY backend', 'kill -9 of t
 	}
 	elsif ($scenario eq 'kill -9 of the COPY backend')
 	{
+		my $logpos = -s $node->logfile;
 		kill 'KILL', $pid if $pid;
-		EngramTest::wait_ready($node);
+		ok(defined EngramTest::wait_crash_restart($node, $logpos),
+			"$scenario: the postmaster saw the backend die and reinitialised");
 	}
 	else
 	{

@@ -246,9 +246,8 @@ SKIP:
 			my ($rc, $out, $err) = $node->psql('postgres', $script, on_error_stop => 1);
 			# the postmaster logs the crash and reinitialises after psql
 			# has seen the connection drop: wait for that before looking
-			EngramTest::wait_ready($node) if $rc != 0;
-			my $log = substr(slurp_file($node->logfile), $logpos);
-			if ($log =~ /engram fault point "\Q$p\E" reached|terminated by signal 9/)
+			my $log = $rc != 0 ? EngramTest::wait_crash_restart($node, $logpos) : undef;
+			if (defined $log && $log =~ /engram fault point "\Q$p\E" reached|terminated by signal 9/)
 			{
 				$fired = 1;
 				last;
@@ -260,7 +259,6 @@ SKIP:
 		next unless $fired;
 		$points_fired++;
 		$kills++;
-		EngramTest::wait_ready($node);
 		check_after("after fault point $p", \@wa);
 	}
 }
