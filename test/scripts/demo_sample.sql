@@ -404,3 +404,31 @@ JOIN engram.memory m ON m.id = s.id;
 \echo == only confident memories (confidence >= 0.9): 'coffee'
 SELECT left(content, 70) AS content, round(confidence::numeric, 2) AS confidence
 FROM engram.recall(engram.embed_text('coffee'), 5, 'demo', min_confidence => 0.9);
+
+\echo
+\echo == tiers: memories live in the engram table access method; move them all to the cold tier
+SELECT direction, rows FROM engram.migrate('engram.memory', NULL, 'cold') WHERE rows > 0;
+SELECT tier, rows, bytes, raw_bytes, round(ratio::numeric, 2) AS ratio
+FROM engram.tier_stats('engram.memory') ORDER BY tier;
+
+\echo == recall reads cold memories back unchanged (tier column shows where each lives)
+SELECT left(content, 60) AS content, round(score::numeric, 3) AS score, tier
+FROM engram.recall(engram.embed_text('ocean tides and the moon'), 3, 'demo');
+
+\echo == recalled memories are used again: one migration pass brings them back to the hot tier
+SELECT direction, rows FROM engram.migrate('engram.memory') WHERE rows > 0;
+SELECT tier, rows FROM engram.tier_stats('engram.memory') ORDER BY tier;
+
+\echo == engram.verify checks every page, slot, tier pointer and chunk checksum (no rows = clean)
+SELECT count(*) AS problems FROM engram.verify('engram.memory');
+
+\echo == an approximate nearest-neighbour index (engram_hnsw) serves the same recall
+CREATE INDEX IF NOT EXISTS memory_embedding_hnsw ON engram.memory
+	USING engram_hnsw (embedding engram.vector_cosine_ops);
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF)
+SELECT id FROM engram.memory
+ORDER BY embedding OPERATOR(engram.<=>) (SELECT engram.embed_text('tides')) LIMIT 5;
+SELECT left(content, 60) AS content
+FROM engram.memory ORDER BY embedding OPERATOR(engram.<=>) engram.embed_text('ocean tides and the moon') LIMIT 3;
+RESET enable_seqscan;
