@@ -313,10 +313,25 @@ typedef struct AnnReader
 	BlockNumber blk;
 	BlockNumber slot_blk[ANN_READER_SLOTS];
 	Buffer		slot_buf[ANN_READER_SLOTS];
-	/* buffer each block was last found in (not pinned), for ReadRecentBuffer */
-	Buffer	   *recent;
-	BlockNumber nrecent;
 } AnnReader;
+
+/*
+ * Buffer each block of an index was last found in (not pinned), kept in
+ * the index's rd_amcache, for ReadRecentBuffer.  The relcache may free
+ * rd_amcache whenever invalidations are processed, so callers fetch it
+ * again with ann_recent() before each use instead of keeping the pointer.
+ */
+typedef struct AnnRecent
+{
+	BlockNumber n;
+	Buffer		buf[FLEXIBLE_ARRAY_MEMBER];
+} AnnRecent;
+
+static inline AnnRecent *
+ann_recent(Relation index)
+{
+	return (AnnRecent *) index->rd_amcache;
+}
 
 extern Buffer ann_reader_pin(AnnReader *r, BlockNumber blk);
 

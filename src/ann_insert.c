@@ -60,21 +60,15 @@ ann_reader_init(AnnReader *r, Relation index, const AnnShape *s)
 }
 
 /*
- * The block -> buffer hints live in the index's relcache entry
- * (rd_amcache, freed with it), so they serve every scan of the backend.
- * Grown when the index has grown.  Hints are only hints: ReadRecentBuffer
- * checks the buffer still holds the block.
+ * Make sure the block -> buffer hints (see AnnRecent) cover the index as it
+ * is now.  They live in the index's relcache entry, so they serve every
+ * scan of the backend.  Hints are only hints: ReadRecentBuffer checks that
+ * the buffer still holds the block.
  */
-typedef struct AnnRecent
-{
-	BlockNumber n;
-	Buffer		buf[FLEXIBLE_ARRAY_MEMBER];
-} AnnRecent;
-
 static void
 ann_reader_recent(AnnReader *r)
 {
-	AnnRecent  *rc = (AnnRecent *) r->index->rd_amcache;
+	AnnRecent  *rc = ann_recent(r->index);
 	BlockNumber nblocks = RelationGetNumberOfBlocks(r->index);
 
 	if (rc == NULL || rc->n < nblocks)
@@ -90,10 +84,7 @@ ann_reader_recent(AnnReader *r)
 			pfree(rc);
 		}
 		r->index->rd_amcache = nrc;
-		rc = nrc;
 	}
-	r->recent = rc->buf;
-	r->nrecent = rc->n;
 }
 
 /*
@@ -104,14 +95,17 @@ ann_reader_recent(AnnReader *r)
 Buffer
 ann_reader_pin(AnnReader *r, BlockNumber blk)
 {
+	AnnRecent  *rc = ann_recent(r->index);
 	Buffer		buf;
 
-	if (blk < r->nrecent && r->recent[blk] != InvalidBuffer &&
-		ReadRecentBuffer(r->index->rd_node, MAIN_FORKNUM, blk, r->recent[blk]))
-		return r->recent[blk];
+	if (rc && blk < rc->n && rc->buf[blk] != InvalidBuffer &&
+		ReadRecentBuffer(r->index->rd_node, MAIN_FORKNUM, blk, rc->buf[blk]))
+		return rc->buf[blk];
 	buf = ReadBuffer(r->index, blk);
-	if (blk < r->nrecent)
-		r->recent[blk] = buf;
+	/* ReadBuffer may have processed invalidations: fetch rd_amcache again */
+	rc = ann_recent(r->index);
+	if (rc && blk < rc->n)
+		rc->buf[blk] = buf;
 	return buf;
 }
 

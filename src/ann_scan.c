@@ -203,6 +203,7 @@ static int
 scan_batch_distances(AnnScanState *st, int n)
 {
 	AnnReader  *r = &st->r;
+	AnnRecent  *rc = ann_recent(r->index);	/* for the prefetch passes only */
 	int			k;
 	int			m = 0;
 
@@ -214,7 +215,7 @@ scan_batch_distances(AnnScanState *st, int n)
 	for (k = 0; k < m; k++)
 	{
 		BlockNumber blk = AnnIdBlock(st->nb[k]);
-		Buffer		hint = blk < r->nrecent ? r->recent[blk] : InvalidBuffer;
+		Buffer		hint = (rc && blk < rc->n) ? rc->buf[blk] : InvalidBuffer;
 
 		st->bbuf[k] = hint;
 		if (hint > 0)
