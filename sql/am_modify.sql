@@ -214,4 +214,20 @@ SELECT id, n FROM cc ORDER BY id;
 COMMIT;
 SELECT id, n FROM cc ORDER BY id;
 
+-- an update that makes a row too big for a page (fixed-width columns can't
+-- be toasted) is refused, and the old version stays
+\set ECHO none
+SELECT 'CREATE TABLE wide (id int, ' || string_agg(format('c%s int8', g), ', ') || ') USING engram'
+  FROM generate_series(1, 1100) g \gexec
+\set ECHO all
+INSERT INTO wide (id) VALUES (1);
+\set ECHO none
+SELECT 'UPDATE wide SET ' || string_agg(format('c%s = %s', g, g), ', ')
+  FROM generate_series(1, 1100) g \gexec
+\set ECHO all
+SELECT id, c1, c1100 FROM wide;
+UPDATE wide SET c1 = 7;
+SELECT id, c1, c1100 FROM wide;
+DROP TABLE wide;
+
 DROP TABLE m, mv, mt, mc, child, hchild, parent, echild, hparent, cc;

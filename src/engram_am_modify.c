@@ -999,7 +999,8 @@ engram_tuple_update(Relation relation, ItemPointer otid, TupleTableSlot *slot,
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("row is too big: size %zu, maximum size %zu",
-						(Size) heaptup->t_len, (Size) ENGRAM_MAX_TUPLE_SIZE)));
+						(Size) heaptup->t_len, (Size) ENGRAM_MAX_TUPLE_SIZE),
+				 errhint("Use fewer or narrower fixed-width columns; variable-length values are moved out of line automatically.")));
 	}
 
 	ENGRAM_FAULT_POINT("update_before_wal");
