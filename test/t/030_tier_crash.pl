@@ -139,6 +139,8 @@ SELECT * FROM engram.migrate('cw', target => 'warm');
 CREATE TABLE cc (id int, body text) USING engram;
 INSERT INTO cc SELECT g, repeat('cold body ' || g, 20) FROM generate_series(1, 100) g;
 SELECT * FROM engram.migrate('cc', target => 'cold');
+CREATE TABLE cp (id int, body text) USING engram;
+INSERT INTO cp SELECT g, repeat('page ' || g, 30) FROM generate_series(1, 200) g;
 CHECKPOINT;
 });
 is($node->safe_psql('postgres', q{SELECT engram.tier_of('cw', '(0,5)')}), 'warm', 'cw row 5 is WARM');
@@ -146,6 +148,8 @@ is($node->safe_psql('postgres', q{SELECT engram.tier_of('cc', '(0,5)')}), 'cold'
 my $pgdata = $node->data_dir;
 my $cw_path = "$pgdata/" . $node->safe_psql('postgres', q{SELECT pg_relation_filepath('cw')});
 my $cc_path = "$pgdata/" . $node->safe_psql('postgres', q{SELECT pg_relation_filepath('cc')});
+my $cp_path = "$pgdata/" . $node->safe_psql('postgres', q{SELECT pg_relation_filepath('cp')});
+ok(-s $cp_path >= 3 * 8192, 'cp has at least three pages');
 $node->stop;
 
 sub read_page
@@ -208,6 +212,11 @@ my $chunk_blk;
 }
 ok(defined $chunk_blk, "found a chunk page of cc (block $chunk_blk)");
 
+# cp block 0: pd_upper beyond pd_special (the buffer manager refuses it);
+# block 1: a sane header but a foreign page id in the special space
+write_bytes($cp_path, 14, pack('v', 0x7fff));
+write_bytes($cp_path, 8192 + 8192 - 2, pack('v', 0x1234));
+
 $node->start;
 
 my $vw = $node->safe_psql('postgres', q{SELECT blkno || ',' || offnum || ': ' || problem FROM engram.verify('cw')});
@@ -233,6 +242,15 @@ like($err, qr/checksum mismatch/, 'naming the checksum mismatch');
 is($node->safe_psql('postgres',
 		q{SELECT string_agg(id::text, ',' ORDER BY id) FROM cw WHERE ctid = ANY ('{"(0,4)","(0,6)"}'::tid[])}),
 	'4,6', 'the other WARM rows still read');
+my $vp = $node->safe_psql('postgres', q{SELECT blkno || ':' || problem FROM engram.verify('cp') ORDER BY blkno});
+like($vp, qr/^0:page cannot be read: invalid page in block 0.*\n1:page id 0x1234 is not engram's$/s,
+	'verify reports both damaged page headers and goes on')
+	or diag($vp);
+($ret, $out, $err) = $node->psql('postgres', q{\set VERBOSITY verbose
+SELECT count(*) FROM cp});
+like($err, qr/ERROR:\s+XX001: (page 1 of relation "cp" is not an engram page|invalid page in block 0 of relation)/,
+	'a sequential scan over the damaged pages raises XX001')
+	or diag($err);
 is($node->safe_psql('postgres', 'SELECT 1'), '1', 'server still up');
 my $log = slurp_file($node->logfile);
 unlike($log, qr/terminated by signal (11|6)/, 'no backend crashed');
