@@ -31,8 +31,9 @@ EXPLAIN (COSTS OFF) SELECT id FROM ann_items ORDER BY embedding <=> '[1,0,0,0,0,
 EXPLAIN (COSTS OFF) SELECT id FROM ann_items ORDER BY embedding <-> '[1,0,0,0,0,0,0,0,0,0,0,1]' LIMIT 5;
 EXPLAIN (COSTS OFF) SELECT id FROM ann_items ORDER BY embedding <#> '[1,0,0,0,0,0,0,0,0,0,0,1]' LIMIT 5;
 EXPLAIN (COSTS OFF) SELECT id FROM ann_items WHERE space = 'rare' ORDER BY embedding <=> '[1,0,0,0,0,0,0,0,0,0,0,1]' LIMIT 5;
--- without ORDER BY the index is useless
+-- without ORDER BY the index is useless; without LIMIT the exact sort wins
 RESET enable_seqscan;
+EXPLAIN (COSTS OFF) SELECT id FROM ann_items ORDER BY embedding <=> '[1,0,0,0,0,0,0,0,0,0,0,1]';
 EXPLAIN (COSTS OFF) SELECT id FROM ann_items WHERE embedding <=> '[1,0,0,0,0,0,0,0,0,0,0,1]' < 0.5;
 
 -- compare top-15 of the index scan with exact search, per query and operator

@@ -196,9 +196,8 @@ ann_ambuildphasename(int64 phasenum)
 
 /*
  * The index is only useful for ORDER BY <distance op> ... LIMIT.  A scan
- * visits roughly ef_search * 2m nodes whatever the table size, then the
- * executor fetches heap rows one by one; all of it happens before the first
- * row comes out, so it is all startup cost.
+ * visits roughly ef_search * 2m nodes whatever the table size before the
+ * first row comes out: that is startup cost.
  */
 static void
 ann_amcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
@@ -232,8 +231,15 @@ ann_amcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	costs.numIndexTuples = visit;
 	genericcostestimate(root, path, loop_count, &costs);
 
+	/*
+	 * Every further row means expanding the search: about 2m distance
+	 * computations.  Charging for it keeps the planner from using the index
+	 * for an ORDER BY without LIMIT (where the sort of a seq scan is exact
+	 * and complete), while with a LIMIT only the first rows count.
+	 */
 	*indexStartupCost = costs.indexTotalCost;
-	*indexTotalCost = costs.indexTotalCost;
+	*indexTotalCost = costs.indexTotalCost +
+		Max(ntuples, 1) * 2 * ANN_DEFAULT_M * cpu_operator_cost * 10;
 	*indexSelectivity = costs.indexSelectivity;
 	*indexCorrelation = 0;
 	*indexPages = costs.numIndexPages;

@@ -361,6 +361,8 @@ ann_ambulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 				MemoryContextSwitchTo(tmp);
 				MemoryContextDelete(pass);
 			}
+			pfree(rep_id);
+			pfree(rep_level);
 		}
 
 		/* move the entry point off a dead node */
