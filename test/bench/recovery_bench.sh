@@ -102,7 +102,7 @@ for am in $ams; do
 	rows=$((next - 1))
 	crash
 	t0=$(now)
-	pg_ctl -D "$data" -l "$work/server.log" start >/dev/null
+	pg_ctl -D "$data" -l "$work/server.log" start >/dev/null 2>&1
 	until q -c "SELECT 1" >/dev/null 2>&1; do sleep 0.02; done
 	t1=$(now)
 	n=$(q -c "SELECT count(*) FROM rec")
