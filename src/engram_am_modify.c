@@ -19,11 +19,17 @@
  *	- An UPDATE writes the new version as a new item (no HOT): on the old
  *	  version's page if it fits, else on a page with a higher block number
  *	  (engram_buffer_for_insert keeps the lock order); both pages change in
- *	  one generic WAL record.  Indexes always get new entries.
- *
+ *	  one generic WAL record.  Indexes always get new entries.  The new
+ *	  version is toasted while the old page stays locked (heap unlocks and
+ *	  marks the old version locked instead): the toaster only touches the
+ *	  toast relation, never an engram page, so no lock cycle can arise; the
+ *	  cost is that a very large toasted value holds the page lock (and
+ *	  holds off interrupts) while it is written.
  *	- FOR KEY SHARE coexists with a non-key UPDATE: the key-share locker
  *	  locks the version it found and every later version of its update
  *	  chain (engram_lock_updated_chain), as heap does.
+ *	- A new version starts with a fresh access history (item header), like
+ *	  any new row.
  *
  * IDENTIFICATION
  *	  src/engram_am_modify.c
@@ -574,6 +580,7 @@ engram_check_modify(Relation rel, ItemPointer tid, CommandId cid,
 		uint16		infomask;
 		bool		can_continue = false;
 
+		CHECK_FOR_INTERRUPTS();
 		engram_lock_and_copy(rel, buf, tid, BUFFER_LOCK_EXCLUSIVE, copy, tup);
 		result = HeapTupleSatisfiesUpdate(tup, cid, buf);
 
