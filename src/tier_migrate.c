@@ -653,7 +653,19 @@ tier_pass_page(PassState *ps, BlockNumber blk)
 	buf = ReadBufferExtended(rel, MAIN_FORKNUM, blk, RBM_NORMAL, NULL);
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	page = BufferGetPage(buf);
-	engram_check_page(rel, blk, page, &is_new);
+	if (tier_page_problem(page) != NULL)
+	{
+		/* leave a damaged page alone; the rest of the table still moves */
+		UnlockReleaseBuffer(buf);
+		ereport(WARNING,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("engram: skipping damaged page %u of relation \"%s\" in the migration pass",
+						blk, RelationGetRelationName(rel)),
+				 errhint("Run SELECT * FROM engram.verify('%s').",
+						 RelationGetRelationName(rel))));
+		return;
+	}
+	is_new = PageIsNew(page);
 	if (is_new || EngramPageGetOpaque(page)->kind != ENGRAM_PAGE_DATA)
 	{
 		UnlockReleaseBuffer(buf);
