@@ -57,12 +57,15 @@ typedef struct BuildState
 	int			ep;
 	int			ep_level;
 	Size		mem_used;
+	char	   *arena;
+	Size		arena_left;
 	Size		mem_limit;
 
 	pg_prng_state rng;
 	float	   *xbuf;
 	MemoryContext graphctx;
 	MemoryContext tmpctx;
+	MemoryContext buildctx;		/* lives as long as the build */
 
 	/* scratch for one insertion */
 	AnnQVec    *query;
@@ -341,11 +344,30 @@ flush_graph(BuildState *bs)
 	pfree(off);
 }
 
+/*
+ * Codes and links come from 64kB blocks, carved sequentially: no per-chunk
+ * header or power-of-two rounding, and mem_used is what we really hold.
+ */
+#define ANN_ARENA_BLOCK (64 * 1024)
+
 static void *
 graph_alloc(BuildState *bs, Size size)
 {
-	bs->mem_used += size;
-	return MemoryContextAlloc(bs->graphctx, size);
+	void	   *p;
+
+	size = MAXALIGN(size);
+	if (size > bs->arena_left)
+	{
+		Size		blk = Max(size, ANN_ARENA_BLOCK);
+
+		bs->arena = MemoryContextAlloc(bs->graphctx, blk);
+		bs->arena_left = blk;
+		bs->mem_used += blk;
+	}
+	p = bs->arena;
+	bs->arena += size;
+	bs->arena_left -= size;
+	return p;
 }
 
 static void
@@ -367,7 +389,7 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		ann_check_dim(index, v->dim, 0);
 		bs->s.dim = v->dim;
 		bs->s.max_level = ann_compute_max_level(bs->s.dim, bs->s.m);
-		bs->xbuf = MemoryContextAlloc(bs->graphctx, sizeof(float) * bs->s.dim);
+		bs->xbuf = MemoryContextAlloc(bs->buildctx, sizeof(float) * bs->s.dim);
 	}
 	ann_check_dim(index, v->dim, bs->s.dim);
 
@@ -382,6 +404,8 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		flush_graph(bs);
 		MemoryContextReset(bs->graphctx);
 		bs->nodes = NULL;
+		bs->arena = NULL;
+		bs->arena_left = 0;
 		bs->on_disk = true;
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ANN_PHASE_LOAD);
 		old = MemoryContextSwitchTo(bs->tmpctx);
@@ -482,8 +506,9 @@ ann_ambuild(Relation heap, Relation index, IndexInfo *indexInfo)
 										ALLOCSET_DEFAULT_SIZES);
 	bs.tmpctx = AllocSetContextCreate(CurrentMemoryContext, "engram_hnsw build tuple",
 									  ALLOCSET_DEFAULT_SIZES);
+	bs.buildctx = CurrentMemoryContext;
 	if (bs.s.dim > 0)
-		bs.xbuf = MemoryContextAlloc(bs.graphctx, sizeof(float) * bs.s.dim);
+		bs.xbuf = MemoryContextAlloc(bs.buildctx, sizeof(float) * bs.s.dim);
 	ann_visited_init(&bs.visited, efc * m * 4);
 
 	write_meta(index, MAIN_FORKNUM, bs.s.dim, m, efc, bs.s.metric, bs.s.max_level);
