@@ -103,6 +103,21 @@ typedef struct EngramIndexFetchData
  * ----------------------------------------------------------------
  */
 
+/* a DATA page never has more line pointers than a heap page may */
+static OffsetNumber
+engram_data_page_maxoff(Relation rel, BlockNumber blkno, Page page)
+{
+	OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+
+	if (maxoff > MaxHeapTuplesPerPage)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("page %u of relation \"%s\" has %u line pointers, more than the %d a data page can hold",
+						blkno, RelationGetRelationName(rel), maxoff,
+						(int) MaxHeapTuplesPerPage)));
+	return maxoff;
+}
+
 /*
  * Read blkno, share-lock it and load its rows visible to the scan's
  * snapshot into the scan (all LP_NORMAL rows if snapshot is NULL, for
@@ -141,8 +156,8 @@ engram_load_page(EngramScanDesc scan, BlockNumber blkno,
 		return false;
 	}
 
+	maxoff = engram_data_page_maxoff(rel, blkno, spage);
 	memcpy(page, spage, BLCKSZ);
-	maxoff = PageGetMaxOffsetNumber(page);
 	scan->rs_maxoff = maxoff;
 	for (i = 0; i <= maxoff; i++)
 		scan->rs_byoff[i] = -1;
@@ -1112,7 +1127,7 @@ recheck:
 		if (is_new || EngramPageGetOpaque(page)->kind != ENGRAM_PAGE_DATA)
 			maxoff = 0;
 		else
-			maxoff = PageGetMaxOffsetNumber(page);
+			maxoff = engram_data_page_maxoff(table_rel, blkno, page);
 
 		for (off = FirstOffsetNumber; off <= maxoff; off++)
 		{
