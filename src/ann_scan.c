@@ -16,12 +16,16 @@
  * "index returned tuples in wrong order", hence the margins below.
  *
  * Expanding search: the scan does not stop after ef_search candidates.
- * It keeps every node it has seen but not returned (D) and every node it
- * has seen but not expanded (C).  Each round settles the ef nearest of D
- * (best-first expansion until the nearest unexpanded node is farther than
- * the ef-th nearest unreturned one), returns them, and doubles ef for the
- * next round.  With a filter that rejects most rows the scan thus keeps
- * producing candidates, up to engram.ann_max_scan_tuples rows.
+ * It keeps every node it has seen but not returned and every node it has
+ * seen but not expanded (see scan_round).  Each round settles the ef
+ * nearest unreturned nodes (best-first expansion until the nearest
+ * unexpanded node is farther than the ef-th nearest unreturned one),
+ * returns them nearest first, and doubles ef for the next round.  With a
+ * filter that rejects most rows the scan thus keeps producing candidates,
+ * up to engram.ann_max_scan_tuples rows.  Within a round rows come out in
+ * exact order; a later round can still find a node nearer than rows the
+ * executor already emitted (rare: the search is approximate), so past the
+ * first round the order is exact only among the rows of each round.
  *
  * IDENTIFICATION
  *	  src/ann_scan.c
