@@ -96,6 +96,17 @@ SELECT (pg_stat_file(pg_relation_filepath('am_unlogged') || '_init')).size AS in
 SELECT count(*), sum(id) FROM am_unlogged;
 ALTER TABLE am_unlogged SET LOGGED;
 SELECT count(*), sum(id) FROM am_unlogged;
+ALTER TABLE am_unlogged SET UNLOGGED;
+SELECT (pg_stat_file(pg_relation_filepath('am_unlogged') || '_init')).size AS init_size;
+SELECT count(*), sum(id) FROM am_unlogged;
+-- engram as the default table access method
+SET default_table_access_method = engram;
+CREATE TABLE am_default (id int);
+INSERT INTO am_default SELECT generate_series(1, 10);
+SELECT a.amname, (SELECT count(*) FROM am_default) AS n
+  FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE c.relname = 'am_default';
+RESET default_table_access_method;
+DROP TABLE am_default;
 CREATE TEMP TABLE am_temp (id int, t text) USING engram;
 INSERT INTO am_temp SELECT g, 't' || g FROM generate_series(1, 500) g;
 CREATE INDEX ON am_temp (id);
