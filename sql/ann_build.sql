@@ -13,9 +13,11 @@ INSERT INTO ann_big_q
 SELECT i, (SELECT array_agg((random() * 2 - 1)::float4) FROM generate_series(1, 32) g WHERE g > 0 * i)::engram.vector
 FROM generate_series(1, 5) i;
 
--- 1MB holds the graph of about 4000 of these rows: the rest goes to disk
+-- 1MB holds the graph of a few thousand of these rows: the rest goes to disk
 SET maintenance_work_mem = '1MB';
+\set VERBOSITY terse
 CREATE INDEX ann_big_idx ON ann_big USING engram_hnsw (v vector_l2_ops);
+\set VERBOSITY default
 RESET maintenance_work_mem;
 SELECT pg_relation_size('ann_big_idx') > 0 AS has_pages;
 

@@ -272,11 +272,16 @@ typedef struct AnnVisited
 	AnnId	   *slots;
 	uint32		mask;
 	uint32		n;
+	/* dense mode (in-memory build, ids 0..ndense-1): generation stamps */
+	uint32	   *dense;
+	uint32		ndense;
+	uint32		gen;
 } AnnVisited;
 
 extern void ann_visited_init(AnnVisited *v, int expected);
 extern bool ann_visited_add(AnnVisited *v, AnnId id);	/* true if new */
 extern void ann_visited_reset(AnnVisited *v);
+extern void ann_visited_dense(AnnVisited *v, uint32 *stamps, uint32 n);
 
 typedef struct AnnGraphOps
 {

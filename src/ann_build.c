@@ -26,6 +26,7 @@
 #include "pgstat.h"
 #include "storage/bufmgr.h"
 #include "storage/smgr.h"
+#include "utils/float.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -37,6 +38,7 @@ typedef struct BNode
 	uint8		level;
 	AnnQVec		q;
 	int32	   *nb;				/* level 0: 2m slots, then m per level */
+	float	   *nbd;			/* distance to each linked node, same layout */
 	uint16	   *cnt;			/* level + 1 counts */
 } BNode;
 
@@ -66,6 +68,15 @@ typedef struct BuildState
 	MemoryContext graphctx;
 	MemoryContext tmpctx;
 	MemoryContext buildctx;		/* lives as long as the build */
+
+	/*
+	 * Codes live in segments of ANN_SEG nodes, so the address of a node's
+	 * codes is computed from its id without first loading its BNode: the
+	 * prefetch of a neighbour's data then starts with no dependent miss.
+	 */
+	int8	  **codes_seg;
+	int			nseg;
+	uint32	   *stamps;			/* dense visited set */
 
 	/* scratch for one insertion */
 	AnnQVec    *query;
@@ -108,13 +119,23 @@ mem_distance(void *arg, AnnId id, bool *deleted)
 							 n->q.norm2, bs->s.dim);
 }
 
+#define ANN_SEG_BITS	12
+#define ANN_SEG			(1 << ANN_SEG_BITS)
+
+static inline int8 *
+seg_codes(BuildState *bs, AnnId id)
+{
+	return bs->codes_seg[id >> ANN_SEG_BITS] + (Size) (id & (ANN_SEG - 1)) * bs->s.dim;
+}
+
 static void
 mem_prefetch(void *arg, AnnId id)
 {
 	BuildState *bs = arg;
-	const char *codes = (const char *) bs->nodes[id].q.codes;
+	const char *codes = (const char *) seg_codes(bs, id);
 	int			off;
 
+	__builtin_prefetch(&bs->nodes[id]);
 	for (off = 0; off < bs->s.dim; off += 64)
 		__builtin_prefetch(codes + off);
 }
@@ -143,10 +164,13 @@ cand_cmp(const void *a, const void *b)
 	return x->id < y->id ? -1 : (x->id > y->id ? 1 : 0);
 }
 
-/* link e -> nid on level, pruning e's list with the heuristic when full */
+/*
+ * Link e -> nid (at distance dist) on level, pruning e's list with the
+ * heuristic when full.
+ */
 static void
-mem_backlink(BuildState *bs, int e, int level, int nid, AnnCand *scratch,
-			 AnnCand *sel)
+mem_backlink(BuildState *bs, int e, int level, int nid, float dist,
+			 AnnCand *scratch, AnnCand *sel)
 {
 	BNode	   *en = &bs->nodes[e];
 	int32	   *nb = en->nb + bnode_offset(&bs->s, level);
@@ -155,23 +179,30 @@ mem_backlink(BuildState *bs, int e, int level, int nid, AnnCand *scratch,
 	int			i;
 	int			nsel;
 
+	float	   *nbd = en->nbd + bnode_offset(&bs->s, level);
+
 	if (k < cap)
 	{
 		nb[k] = nid;
+		nbd[k] = dist;
 		en->cnt[level] = k + 1;
 		return;
 	}
+	/* distances to the current neighbours were kept with the links */
 	for (i = 0; i < k; i++)
 	{
 		scratch[i].id = nb[i];
-		scratch[i].dist = mem_pairdist(bs, e, nb[i]);
+		scratch[i].dist = nbd[i];
 	}
 	scratch[k].id = nid;
-	scratch[k].dist = mem_pairdist(bs, e, nid);
+	scratch[k].dist = dist;
 	qsort(scratch, k + 1, sizeof(AnnCand), cand_cmp);
 	nsel = ann_select_neighbors(scratch, k + 1, cap, mem_pairdist, bs, sel);
 	for (i = 0; i < nsel; i++)
+	{
 		nb[i] = (int32) sel[i].id;
+		nbd[i] = sel[i].dist;
+	}
 	en->cnt[level] = nsel;
 }
 
@@ -224,12 +255,18 @@ mem_insert(BuildState *bs, int nid)
 		ann_visited_reset(&bs->visited);
 		nf = ann_search_layer(&mem_ops, bs, entries, nentry, bs->efc, l,
 							  2 * s->m, &bs->visited, found);
+		float	   *nbd = n->nbd + bnode_offset(s, l);
+
 		nsel = ann_select_neighbors(found, nf, cap, mem_pairdist, bs, sel);
 		for (i = 0; i < nsel; i++)
+		{
 			nb[i] = (int32) sel[i].id;
+			nbd[i] = sel[i].dist;
+		}
 		n->cnt[l] = nsel;
+		/* the code distance is symmetric: the same value serves e -> nid */
 		for (i = 0; i < nsel; i++)
-			mem_backlink(bs, (int) sel[i].id, l, nid, scratch, sel2);
+			mem_backlink(bs, (int) sel[i].id, l, nid, sel[i].dist, scratch, sel2);
 		if (nf > 0)
 		{
 			memcpy(entries, found, sizeof(AnnCand) * nf);
@@ -396,9 +433,9 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	if (!bs->on_disk && bs->mem_used > bs->mem_limit)
 	{
 		ereport(NOTICE,
-				(errmsg("engram_hnsw graph no longer fits into maintenance_work_mem after %.0f tuples",
-						bs->indtuples),
-				 errdetail("Building continues on disk, which is slower."),
+				(errmsg("engram_hnsw graph no longer fits into maintenance_work_mem"),
+				 errdetail("%.0f tuples were added in memory; building continues on disk, which is slower.",
+						   bs->indtuples),
 				 errhint("Increase maintenance_work_mem to speed up builds.")));
 		MemoryContextSwitchTo(old);
 		flush_graph(bs);
@@ -406,6 +443,10 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		bs->nodes = NULL;
 		bs->arena = NULL;
 		bs->arena_left = 0;
+		bs->codes_seg = NULL;
+		bs->nseg = 0;
+		bs->stamps = NULL;
+		bs->visited.dense = NULL;
 		bs->on_disk = true;
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ANN_PHASE_LOAD);
 		old = MemoryContextSwitchTo(bs->tmpctx);
@@ -426,16 +467,35 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 				bs->nodes = MemoryContextAllocHuge(bs->graphctx, sizeof(BNode) * newcap);
 			else
 				bs->nodes = repalloc_huge(bs->nodes, sizeof(BNode) * newcap);
-			bs->mem_used += sizeof(BNode) * (newcap - bs->capnodes);
+			bs->mem_used += (sizeof(BNode) + sizeof(uint32)) * (newcap - bs->capnodes);
+			/* visited stamps, one per node; grown with the node array */
+			if (bs->stamps == NULL)
+				bs->stamps = MemoryContextAllocHuge(bs->graphctx, sizeof(uint32) * newcap);
+			else
+				bs->stamps = repalloc_huge(bs->stamps, sizeof(uint32) * newcap);
+			memset(bs->stamps + bs->capnodes, 0, sizeof(uint32) * (newcap - bs->capnodes));
+			ann_visited_dense(&bs->visited, bs->stamps, newcap);
 			bs->capnodes = newcap;
+		}
+		if ((bs->nnodes >> ANN_SEG_BITS) >= bs->nseg)
+		{
+			int			seg = bs->nnodes >> ANN_SEG_BITS;
+
+			if (bs->codes_seg == NULL)
+				bs->codes_seg = MemoryContextAllocZero(bs->graphctx, sizeof(int8 *) * 64);
+			else if (seg % 64 == 0)
+				bs->codes_seg = repalloc(bs->codes_seg, sizeof(int8 *) * (seg + 64));
+			bs->codes_seg[seg] = graph_alloc(bs, (Size) ANN_SEG * bs->s.dim);
+			bs->nseg = seg + 1;
 		}
 		n = &bs->nodes[bs->nnodes];
 		n->heaptid = *tid;
 		n->level = ann_random_level(&bs->rng, bs->s.m, bs->s.max_level);
-		n->q.codes = graph_alloc(bs, bs->s.dim);
+		n->q.codes = seg_codes(bs, bs->nnodes);
 		ann_quantize(bs->xbuf, bs->s.dim, &n->q);
 		nslots = bnode_offset(&bs->s, n->level + 1);
 		n->nb = graph_alloc(bs, sizeof(int32) * nslots);
+		n->nbd = graph_alloc(bs, sizeof(float) * nslots);
 		n->cnt = graph_alloc(bs, sizeof(uint16) * (n->level + 1));
 		memset(n->cnt, 0, sizeof(uint16) * (n->level + 1));
 		bs->nnodes++;

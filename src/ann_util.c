@@ -431,13 +431,39 @@ ann_visited_init(AnnVisited *v, int expected)
 	memset(v->slots, 0xFF, sizeof(AnnId) * size);
 	v->mask = size - 1;
 	v->n = 0;
+	v->dense = NULL;
+	v->ndense = 0;
+	v->gen = 0;
 }
 
 void
 ann_visited_reset(AnnVisited *v)
 {
-	memset(v->slots, 0xFF, sizeof(AnnId) * (v->mask + 1));
+	if (v->dense)
+	{
+		if (++v->gen == 0)
+		{
+			memset(v->dense, 0, sizeof(uint32) * v->ndense);
+			v->gen = 1;
+		}
+		return;
+	}
+	if (v->n > 0)
+		memset(v->slots, 0xFF, sizeof(AnnId) * (v->mask + 1));
 	v->n = 0;
+}
+
+/*
+ * Switch to (or update) dense mode: ids are small integers below n and the
+ * caller provides a zeroed stamp array for them, so resets cost nothing.
+ */
+void
+ann_visited_dense(AnnVisited *v, uint32 *stamps, uint32 n)
+{
+	if (v->dense == NULL)
+		v->gen = 1;
+	v->dense = stamps;
+	v->ndense = n;
 }
 
 static inline uint32
@@ -452,6 +478,15 @@ bool
 ann_visited_add(AnnVisited *v, AnnId id)
 {
 	uint32		i;
+
+	if (v->dense)
+	{
+		Assert(id < v->ndense);
+		if (v->dense[id] == v->gen)
+			return false;
+		v->dense[id] = v->gen;
+		return true;
+	}
 
 	if ((v->n + 1) * 2 > v->mask + 1)
 	{
