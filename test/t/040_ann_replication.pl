@@ -131,6 +131,44 @@ for my $t (@tables)
 }
 check_all('after delete all + vacuum + inserts');
 
+# ---- concurrent inserts, deletes, VACUUM and scans -------------------------
+$primary->safe_psql('postgres', 'SET search_path = public, engram; '
+	  . 'CREATE TABLE ann_conc (id serial PRIMARY KEY, v engram.vector(16)); '
+	  . 'CREATE INDEX ann_conc_cos ON ann_conc USING engram_hnsw (v vector_cosine_ops); '
+	  . 'CREATE INDEX ann_conc_l2 ON ann_conc USING engram_hnsw (v vector_l2_ops) WITH (m = 4)');
+my $rv = '(SELECT array_agg(sin(r * 0.37 + g * 1.71) + cos(r * g * 0.013))::float4[]::engram.vector '
+  . 'FROM generate_series(1, 16) g)';
+$primary->safe_psql('postgres',
+	"INSERT INTO ann_conc (v) SELECT $rv FROM (SELECT i * 1.7 AS r FROM generate_series(1, 500) i) s");
+$primary->pgbench(
+	'--no-vacuum --client=3 --time=6', 0, [qr{processed}], [qr{^$}],
+	'concurrent inserts, deletes, VACUUM and index scans',
+	{
+		'040_ins@6' => "INSERT INTO ann_conc (v) SELECT $rv FROM (SELECT random() * 100000 AS r) s;",
+		'040_del@2' => 'DELETE FROM ann_conc WHERE id = (random() * 3000)::int;',
+		'040_vac@1' => 'VACUUM ann_conc;',
+		'040_q@3' => 'SET enable_seqscan = off; SELECT count(*) FROM (SELECT id FROM ann_conc '
+		  . "ORDER BY v OPERATOR(engram.<=>) (SELECT v FROM ann_conc ORDER BY id DESC LIMIT 1) LIMIT 10) s;",
+	},
+	'postgres');
+$primary->safe_psql('postgres', 'VACUUM ann_conc');
+{
+	my $n = $primary->safe_psql('postgres', 'SELECT count(*) FROM ann_conc');
+	my @t = ('ann_conc');
+	EngramTest::wait_catchup($primary, $standby);
+	for my $op ('<=>', '<->')
+	{
+		my $exact = answers($primary, 'ann_conc', $op, 'exact');
+		is(answers($primary, 'ann_conc', $op, 'index'), $exact,
+			"concurrent ($n rows): $op primary index scan = exact search");
+		is(answers($standby, 'ann_conc', $op, 'index'), $exact,
+			"concurrent: $op standby index scan = exact search");
+	}
+	my $all = $primary->safe_psql('postgres', $set . 'SET enable_seqscan = off; SET engram.ann_max_scan_tuples = 100000; '
+		  . "SELECT count(*) FROM (SELECT id FROM ann_conc ORDER BY v <=> '[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]' LIMIT 100000) s");
+	is($all, $n, 'concurrent: every row is reachable through the index');
+}
+
 # the standby without the library replayed the same stream
 $primary->wait_for_catchup('nolib', 'replay', $primary->lsn('insert'));
 my $lag = $primary->safe_psql('postgres',
