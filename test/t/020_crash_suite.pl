@@ -25,7 +25,9 @@
 #    of several of fp's blocks on disk (a torn 8 kB write); recovery must
 #    restore them from the full-page images in WAL.
 # After each crash: engram.verify is clean (if it exists), btree indexes pass
-# amcheck, the ANN index returns results (if it exists).
+# amcheck, the ANN index returns results (if it exists).  A streaming standby
+# (wal_consistency_checking = 'generic' on the primary) follows through all
+# of it and must end with the same rows and no redo inconsistency.
 # Prints "kill points tried: N, acknowledged rows lost: M" and fails if M > 0.
 use strict;
 use warnings;
@@ -36,7 +38,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use EngramTest;
 
-my $node = EngramTest::new_primary('crashsuite');
+my $node = EngramTest::new_primary('crashsuite', wcc => 1);
 my $f = EngramTest::features($node);
 if (!$f->{test_am})
 {
@@ -56,6 +58,15 @@ $node->safe_psql('postgres', qq{
 	CREATE TABLE fp_ref (id int8 PRIMARY KEY, grp int NOT NULL, content text NOT NULL, emb $vec) USING heap;
 	CREATE TABLE w (id int8 PRIMARY KEY, client int NOT NULL, content text NOT NULL) USING $am;
 });
+
+# A streaming standby follows through every crash: what the primary's crash
+# recovery produced must be what the standby replays (with
+# wal_consistency_checking = 'generic' set on the primary, the standby also
+# compares every generic WAL record's result with the primary's page image).
+# No hot_standby_feedback: its xmin would keep the primary's VACUUM from
+# removing the rows the vacuum fault points need to see removed.
+my $standby = EngramTest::new_standby($node, 'crashsuite_standby',
+	extra_conf => 'hot_standby_feedback = off');
 
 my $kills = 0;
 my %lost;    # acknowledged ids lost, over all checks
@@ -365,6 +376,27 @@ if ($f->{verify} && $am eq 'engram')
 		  or diag(join("\n", @p));
 	}
 }
+
+# ---- the standby saw the same history ----------------------------------------
+EngramTest::wait_catchup($node, $standby);
+for my $t (['fp', 'id'], ['fp_ref', 'id'], ['w', 'id'])
+{
+	is(EngramTest::table_checksum($standby, $t->[0], $t->[1]),
+		EngramTest::table_checksum($node, $t->[0], $t->[1]),
+		"standby that followed all the crashes reads the same $t->[0]");
+}
+ok(EngramTest::postmaster_alive($standby), 'standby still running after all the crashes');
+unlike(slurp_file($standby->logfile), qr/inconsistent page found|PANIC|FATAL:.*redo/,
+	'no WAL consistency or redo failure on the standby');
+if ($f->{verify} && $am eq 'engram')
+{
+	for my $t ('fp', 'w')
+	{
+		my @p = EngramTest::verify_problems($standby, $t);
+		is(scalar @p, 0, "engram.verify('$t') clean on the standby") or diag(join("\n", @p));
+	}
+}
+$standby->stop;
 
 my $m = scalar keys %lost;
 diag("kill points tried: $kills, acknowledged rows lost: $m");
