@@ -115,9 +115,22 @@ RESET enable_seqscan;
 DROP TABLE ann_small;
 
 -- filtered search: 1 row in 20 qualifies, ef_search is small, still k rows
+-- (strict order, the default: rows always in exact order; relaxed: a late
+-- find nearer than rows already returned is returned too)
 SET engram.ef_search = 10;
 SELECT 'cosine rare' AS op, * FROM ann_compare('<=>', 10, 'space = ''rare''');
 SELECT 'l2 rare' AS op, * FROM ann_compare('<->', 10, 'space = ''rare''');
+SET engram.ann_strict_order = off;
+SELECT 'cosine rare relaxed' AS op, * FROM ann_compare('<=>', 10, 'space = ''rare''');
+RESET engram.ann_strict_order;
+-- strict order: the rows of a filtered index scan are in exact order
+SET enable_seqscan = off;
+SELECT bool_and(ok) AS all_sorted, count(*) AS rows FROM (
+	SELECT d >= lag(d) OVER (PARTITION BY qid ORDER BY rn) IS NOT FALSE AS ok
+	FROM ann_queries, LATERAL (
+		SELECT embedding <=> q AS d, row_number() OVER () AS rn
+		FROM ann_items WHERE space = 'rare' ORDER BY embedding <=> q LIMIT 10) s) t;
+RESET enable_seqscan;
 -- the bound on how far a scan widens
 SET engram.ann_max_scan_tuples = 40;
 SET enable_seqscan = off;
@@ -130,8 +143,10 @@ SET engram.ef_search = 1000;
 -- NULL vectors and zero vectors (cosine) are not indexed, others still are
 INSERT INTO ann_items VALUES (2001, 'common', NULL), (2002, 'common', '[0,0,0,0,0,0,0,0,0,0,0,0]');
 SET enable_seqscan = off;
+SET engram.ann_strict_order = off;	-- count every indexed row
 SELECT count(*) FROM (SELECT id FROM ann_items ORDER BY embedding <=> '[1,1,1,1,1,1,1,1,1,1,1,1]' LIMIT 10000) s;
 SELECT count(*) FROM (SELECT id FROM ann_items ORDER BY embedding <-> '[1,1,1,1,1,1,1,1,1,1,1,1]' LIMIT 10000) s;
+RESET engram.ann_strict_order;
 SELECT count(*) FROM ann_items;
 RESET enable_seqscan;
 

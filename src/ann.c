@@ -44,6 +44,7 @@
 
 int			ann_ef_search = 40;
 int			ann_max_scan_tuples = 20000;
+bool		ann_strict_order = true;
 
 static relopt_kind ann_relopt_kind;
 
@@ -76,6 +77,14 @@ ann_init(void)
 							"until it has returned this many candidates.",
 							&ann_max_scan_tuples, 20000, 1, INT_MAX,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("engram.ann_strict_order",
+							 "Keep engram_hnsw scans in exact distance order when they widen.",
+							 "On: a row found by a later round of a widening scan that is nearer "
+							 "than rows already returned is skipped, so results are always in "
+							 "exact distance order.  Off: it is returned anyway (better recall "
+							 "under selective filters, order may be slightly off).",
+							 &ann_strict_order, true,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 }
 
 /* The metric of an operator class is what its support function 2 says. */

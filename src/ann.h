@@ -206,6 +206,7 @@ ann_node_size(const AnnShape *s, int level)
 /* GUCs (ann.c) */
 extern int	ann_ef_search;
 extern int	ann_max_scan_tuples;
+extern bool ann_strict_order;
 
 /* ann.c */
 extern int	ann_get_metric(Relation index);

@@ -164,7 +164,7 @@ $primary->safe_psql('postgres', 'VACUUM ann_conc');
 		is(answers($standby, 'ann_conc', $op, 'index'), $exact,
 			"concurrent: $op standby index scan = exact search");
 	}
-	my $all = $primary->safe_psql('postgres', $set . 'SET enable_seqscan = off; SET engram.ann_max_scan_tuples = 100000; '
+	my $all = $primary->safe_psql('postgres', $set . 'SET enable_seqscan = off; SET engram.ann_max_scan_tuples = 100000; SET engram.ann_strict_order = off; '
 		  . "SELECT count(*) FROM (SELECT id FROM ann_conc ORDER BY v <=> '[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]' LIMIT 100000) s");
 	is($all, $n, 'concurrent: every row is reachable through the index');
 }
@@ -214,7 +214,7 @@ ok($n >= 800, "crash: $n rows survived");
 my $exact = answers($primary, 'ann_crash', '<=>', 'exact');
 my $idx = answers($primary, 'ann_crash', '<=>', 'index');
 is($idx, $exact, 'crash: index scan after restart = exact search');
-my $all = $primary->safe_psql('postgres', $set . 'SET enable_seqscan = off; SET engram.ann_max_scan_tuples = 100000; '
+my $all = $primary->safe_psql('postgres', $set . 'SET enable_seqscan = off; SET engram.ann_max_scan_tuples = 100000; SET engram.ann_strict_order = off; '
 	  . "SELECT count(*) FROM (SELECT id FROM ann_crash ORDER BY v <=> '[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]' LIMIT 100000) s");
 is($all, $n, 'crash: every row is reachable through the index');
 insert_rows($primary, 'ann_crash', 50001, 50200);
