@@ -22,10 +22,13 @@
  * unexpanded node is farther than the ef-th nearest unreturned one),
  * returns them nearest first, and doubles ef for the next round.  With a
  * filter that rejects most rows the scan thus keeps producing candidates,
- * up to engram.ann_max_scan_tuples rows.  Within a round rows come out in
- * exact order; a later round can still find a node nearer than rows the
- * executor already emitted (rare: the search is approximate), so past the
- * first round the order is exact only among the rows of each round.
+ * up to engram.ann_max_scan_tuples rows.  A later round can still find a
+ * node nearer than rows the executor already emitted (the search is
+ * approximate): with engram.ann_strict_order (the default) such a node is
+ * skipped, so the rows always come out in exact order; without it, it is
+ * returned (better recall under selective filters, slightly out of order).
+ * Hence ef_search should be comfortably above the LIMIT: then the first
+ * round holds the whole answer.
  *
  * IDENTIFICATION
  *	  src/ann_scan.c

@@ -11,6 +11,18 @@
 -- ORDER BY operator, support function 2 names the metric to the index.
 -- At most 4000 dimensions.  NULL vectors, and zero vectors under cosine,
 -- are not indexed (their distance is NULL / NaN).
+--
+-- The graph keeps 8-bit quantised vectors only; rows come back re-ranked
+-- with the table's own vectors, in exact distance order.  Settings:
+--   engram.ef_search (40)             candidate list of a scan; keep it well
+--                                      above the LIMIT
+--   engram.ann_max_scan_tuples (20000) how far a scan widens when a filter
+--                                      rejects rows
+--   engram.ann_strict_order (on)       never return a row after a farther one
+--                                      (off: better recall under selective
+--                                      filters, order may be slightly off)
+-- Reloptions: m (16, links per node and level, twice that on level 0),
+-- ef_construction (64).
 
 CREATE FUNCTION @extschema@.hnsw_handler(pg_catalog.internal)
 	RETURNS pg_catalog.index_am_handler
