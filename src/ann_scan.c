@@ -535,8 +535,10 @@ ann_amgettuple(IndexScanDesc scan, ScanDirection dir)
 		{
 			/*
 			 * Found in a later round but nearer than a row already handed
-			 * out: returning it could put it after farther rows.
+			 * out: returning it could put it after farther rows.  It still
+			 * counts against engram.ann_max_scan_tuples, which bounds work.
 			 */
+			st->returned++;
 			continue;
 		}
 
