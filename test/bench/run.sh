@@ -73,12 +73,21 @@ CONF
 pg_ctl -D "$data" -l "$work/server.log" -w start >/dev/null || { tail "$work/server.log"; exit 1; }
 trap 'pg_ctl -D "$data" -m immediate -w stop >/dev/null 2>&1' EXIT
 export PGHOST=$work PGPORT=$port PGUSER=postgres PGDATABASE=postgres
-q() { psql -X -q -t -A -v ON_ERROR_STOP=1 "$@"; }
+# A failed query marks the run as failed (also from inside $(...)).
+q() { psql -X -q -t -A -v ON_ERROR_STOP=1 "$@" || { touch "$work/failed"; echo "bench: query failed: $*" >&2; return 1; }; }
 now() { date +%s.%N; }
+# pgb ARGS...: run pgbench, print its tps; a failed run marks the bench failed
+pgb() {
+	local v
+	v=$(pgbench "$@" 2>"$work/pgbench.err" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+	[ -n "$v" ] || { touch "$work/failed"; cat "$work/pgbench.err" >&2; v=0; }
+	echo "$v"
+}
 fmt() { awk -v x="$1" 'BEGIN { printf "%.1f", x }'; }
 has() { [ "$(q -c "SELECT $1")" = "t" ]; }
 
 q -c "CREATE EXTENSION engram" || exit 1
+q -c "ALTER DATABASE postgres SET search_path = public, engram"
 pgver=$(q -c "SHOW server_version")
 {
 	echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -131,7 +140,7 @@ INSERT INTO ins_target SELECT id, embedding FROM base_heap WHERE id = :id;
 SQL
 for am in heap engram; do
 	q -c "DROP TABLE IF EXISTS ins_target; CREATE TABLE ins_target (id int, embedding engram.vector) USING $am"
-	tps=$(pgbench -n -c 1 -t "$ins" -f "$work/insert.sql" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+	tps=$(pgb -n -c 1 -t "$ins" -f "$work/insert.sql")
 	record ingest "$am" "insert (1 row/txn)" "$(fmt "$tps")" rows/s
 done
 if has "to_regproc('engram.remember') IS NOT NULL"; then
@@ -139,7 +148,7 @@ if has "to_regproc('engram.remember') IS NOT NULL"; then
 \\set id random(1, $rows)
 SELECT engram.remember('memory number ' || :id, (SELECT embedding FROM base_heap WHERE id = :id));
 SQL
-	tps=$(pgbench -n -c 1 -t "$ins" -f "$work/remember.sql" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+	tps=$(pgb -n -c 1 -t "$ins" -f "$work/remember.sql")
 	record ingest "engram.remember" "remember (1/txn)" "$(fmt "$tps")" rows/s
 fi
 
@@ -178,8 +187,7 @@ qps() {	# table clients [settings]
 \\set q random(1, $queries)
 SELECT id FROM $1 ORDER BY embedding <=> (SELECT embedding FROM queries WHERE id = :q) LIMIT 10;
 SQL
-	PGOPTIONS="${3:-}" pgbench -n -c "$2" -j "$2" -T "$duration" -f "$work/q.sql" -l --log-prefix="$work/lat" 2>/dev/null |
-		sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+	PGOPTIONS="${3:-}" pgb -n -c "$2" -j "$2" -T "$duration" -f "$work/q.sql" -l --log-prefix="$work/lat"
 }
 latency() {	# p50 and p99 in ms from the last pgbench log files
 	cat "$work"/lat.* | awk '{ print $3 / 1000 }' | sort -n |
@@ -214,7 +222,7 @@ if [ -n "$annam" ]; then
 	q -c "DROP TABLE IF EXISTS ins_target; CREATE TABLE ins_target (id int, embedding engram.vector) USING engram;
 	      CREATE INDEX ON ins_target USING $annam (embedding engram.vector_cosine_ops)"
 	q -c "INSERT INTO ins_target SELECT id, embedding FROM base_heap WHERE id <= $((rows / 10))"
-	tps=$(pgbench -n -c 1 -t "$ins" -f "$work/insert.sql" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+	tps=$(pgb -n -c 1 -t "$ins" -f "$work/insert.sql")
 	record ingest "engram + $annam" "insert (1 row/txn)" "$(fmt "$tps")" rows/s
 else
 	echo "bench: no engram index access method installed; ANN phase skipped"
@@ -262,11 +270,16 @@ q -c "CREATE TABLE rec (id int, content text, embedding engram.vector) USING eng
       INSERT INTO rec SELECT * FROM mem_heap; INSERT INTO rec SELECT * FROM mem_heap"
 lsn1=$(q -c "SELECT pg_current_wal_lsn()")
 walbytes=$(q -c "SELECT pg_wal_lsn_diff('$lsn1', '$lsn0')")
+# A crash of the whole server: SIGKILL the postmaster and all its children.
 pid=$(head -1 "$data/postmaster.pid")
-kill -9 "$pid"; sleep 1
+pids="$pid $(pgrep -P "$pid" | tr '\n' ' ')"
+kill -9 $pids
+for p in $pids; do
+	while kill -0 "$p" 2>/dev/null; do sleep 0.05; done
+done
 t0=$(now)
-pg_ctl -D "$data" -l "$work/server.log" start >/dev/null
-until q -c "SELECT 1" >/dev/null 2>&1; do sleep 0.05; done
+pg_ctl -D "$data" -l "$work/server.log" -w -t 900 start >/dev/null || { tail "$work/server.log"; exit 1; }
+q -c "SELECT 1" >/dev/null
 t1=$(now)
 n=$(q -c "SELECT count(*) FROM rec")
 [ "$n" = "$((2 * rows))" ] || { echo "bench: after crash recovery rec has $n rows, expected $((2 * rows))"; exit 1; }
@@ -292,3 +305,7 @@ GP
 	[ -f "$out/recall_qps.png" ] && echo "bench: plot written to $out/recall_qps.png"
 fi
 echo "bench: results in $out/results.csv"
+if [ -e "$work/failed" ]; then
+	echo "bench: FAILED (a query or pgbench run failed, see above)"
+	exit 1
+fi
