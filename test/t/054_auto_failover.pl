@@ -137,6 +137,12 @@ END
 	stop_all() if %pgid;
 }
 
+# the runner's timeout (or ^C) must not leave pg_autoctl processes behind
+$SIG{TERM} = $SIG{INT} = sub {
+	stop_all() if %pgid;
+	exit 1;
+};
+
 sub psql_at
 {
 	my ($port, $db, $sql) = @_;
