@@ -710,7 +710,10 @@ sub _run
 	my $n = 0;
 	my @acked_here;
 	my $t_end = time + 600;    # hard bound whatever the parent does
-	while ($n < $self->{max_rows} && !-e $self->{stopfile} && time < $t_end)
+	my $parent = getppid();
+	# also end when the test process is gone (killed by a timeout)
+	my $go = sub { !-e $self->{stopfile} && time < $t_end && getppid() == $parent };
+	while ($n < $self->{max_rows} && $go->())
 	{
 		my ($out, $in);
 		my $pid = eval {
@@ -729,8 +732,7 @@ sub _run
 		}
 		print $in "SET application_name = 'engram_writer_$self->{client}';\n";
 		my $alive = 1;
-		while ($alive && $n < $self->{max_rows} && !-e $self->{stopfile}
-			&& time < $t_end)
+		while ($alive && $n < $self->{max_rows} && $go->())
 		{
 			$n++;
 			my $id = $self->{client} * 10_000_000 + $n;
