@@ -65,3 +65,23 @@ VACUUM ann_empty;
 SELECT id, (v <#> '[1,2,3,0]') AS neg_ip FROM ann_empty ORDER BY v <#> '[1,2,3,0]' LIMIT 3;
 RESET enable_seqscan;
 DROP TABLE ann_empty;
+
+-- VACUUM frees the slots of deleted nodes and inserts reuse them
+CREATE TABLE ann_churn (id int, v engram.vector(16));
+INSERT INTO ann_churn SELECT i, (SELECT array_agg(sin(i * 0.37 + g * 1.71)::float4) FROM generate_series(1, 16) g)::engram.vector
+FROM generate_series(1, 2000) i;
+CREATE INDEX ann_churn_idx ON ann_churn USING engram_hnsw (v vector_l2_ops);
+SELECT pg_relation_size('ann_churn_idx') AS size0 \gset
+DELETE FROM ann_churn WHERE id % 2 = 0;
+VACUUM ann_churn;
+INSERT INTO ann_churn SELECT i, (SELECT array_agg(cos(i * 0.23 + g * 1.31)::float4) FROM generate_series(1, 16) g)::engram.vector
+FROM generate_series(2001, 3000) i;
+SELECT pg_relation_size('ann_churn_idx') <= :size0 * 1.1 AS no_growth;
+SET engram.ef_search = 1000;
+SET enable_seqscan = off;
+SELECT ARRAY(SELECT id FROM ann_churn ORDER BY v <-> '[1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,1]' LIMIT 8) AS index_scan;
+RESET enable_seqscan;
+SET enable_indexscan = off;
+SELECT ARRAY(SELECT id FROM ann_churn ORDER BY v <-> '[1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,1]' LIMIT 8) AS exact;
+RESET enable_indexscan;
+DROP TABLE ann_churn;

@@ -28,7 +28,9 @@
  *
  * Deleted nodes (VACUUM) keep their place and links so concurrent scans can
  * still walk through them; they are never returned and never linked to
- * again.  Their space is reclaimed by REINDEX.
+ * again.  VACUUM remembers (in the meta page) up to ANN_REUSE_PAGES pages
+ * holding deleted nodes; inserts overwrite such a slot with a new node of
+ * the same or a lower level before growing the index.
  *
  * IDENTIFICATION
  *	  src/ann.h
@@ -51,7 +53,7 @@
 #include "vector.h"
 
 #define ANN_MAGIC			0x454E4857	/* "ENHW" */
-#define ANN_VERSION			1
+#define ANN_VERSION			2
 #define ANN_PAGE_ID			0xE4A7
 #define ANN_METAPAGE_BLKNO	0
 
@@ -62,6 +64,7 @@
 #define ANN_MAX_DIM			4000
 #define ANN_MAX_LEVEL		15
 #define ANN_QUERY_QMAX		4095	/* 4095 * 127 * ANN_MAX_DIM < 2^31 */
+#define ANN_REUSE_PAGES		1000	/* remembered pages with reusable slots */
 #define ANN_MIN_UPPER_LEVELS 3
 
 #define ANN_DEFAULT_M		16
@@ -120,6 +123,10 @@ typedef struct AnnMetaPageData
 	OffsetNumber ep_offset;
 	BlockNumber ep_blkno;
 	BlockNumber insert_blkno;	/* page new nodes go to first */
+	/* pages where VACUUM left deleted nodes whose slots inserts may reuse */
+	int16		nreuse;
+	int16		unused;
+	BlockNumber reuse_blkno[ANN_REUSE_PAGES];
 } AnnMetaPageData;
 
 #define AnnPageGetMeta(page) ((AnnMetaPageData *) PageGetContents(page))

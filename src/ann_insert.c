@@ -493,6 +493,95 @@ add_backlink(Relation index, const AnnShape *s, AnnId e, int level,
 }
 
 /*
+ * Try to put a formed node into the slot of a deleted node, on one of the
+ * pages VACUUM remembered in the meta page (held exclusively by the
+ * caller).  A slot fits if its item is at least as long as the node: the
+ * node's level, not the item length, tells readers where its lists are.
+ * Links other nodes may still have to the deleted node now lead to the new
+ * one, which is harmless (VACUUM already repaired the lists of the nodes
+ * that were live when it ran).  Pages without a fitting slot are dropped
+ * from the list.  Returns the node's id or ANN_INVALID_ID.
+ */
+static AnnId
+reuse_slot(Relation index, Buffer metabuf, AnnWal *w, Page *metapage,
+		   char *item, Size size)
+{
+	/* read the meta data from the WAL image if the caller registered it */
+	AnnMetaPageData *meta = AnnPageGetMeta(*metapage ? *metapage :
+										   BufferGetPage(metabuf));
+	BlockNumber nblocks = 0;
+	int			tries = 0;
+	int			i;
+
+	if (meta->nreuse > 0)
+		nblocks = RelationGetNumberOfBlocks(index);
+
+	/* look at a few of the remembered pages, most recent first */
+	for (i = meta->nreuse - 1; i >= 0 && tries < 4; i--)
+	{
+		BlockNumber blk = meta->reuse_blkno[i];
+		Buffer		buf;
+		Page		page;
+		OffsetNumber off;
+		OffsetNumber maxoff;
+		OffsetNumber found = InvalidOffsetNumber;
+		int			deleted = 0;
+
+		tries++;
+		if (blk != ANN_METAPAGE_BLKNO && blk < nblocks)
+		{
+			buf = ReadBuffer(index, blk);
+			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+			page = BufferGetPage(buf);
+			maxoff = PageIsNew(page) ? 0 : PageGetMaxOffsetNumber(page);
+			for (off = FirstOffsetNumber; off <= maxoff; off++)
+			{
+				ItemId		lp = PageGetItemId(page, off);
+				AnnNodeHeader *node;
+
+				if (!ItemIdIsNormal(lp))
+					continue;
+				node = (AnnNodeHeader *) PageGetItem(page, lp);
+				if (!(node->flags & ANN_NODE_DELETED))
+					continue;
+				deleted++;
+				if (found == InvalidOffsetNumber && ItemIdGetLength(lp) >= size)
+					found = off;
+			}
+			if (found != InvalidOffsetNumber)
+			{
+				Page		wpage;
+
+				if (deleted == 1)
+				{
+					/* that was the last one: forget the page */
+					if (*metapage == NULL)
+						*metapage = ann_wal_register(w, metabuf, false);
+					meta = AnnPageGetMeta(*metapage);
+					meta->reuse_blkno[i] = meta->reuse_blkno[meta->nreuse - 1];
+					meta->nreuse--;
+				}
+				/* registered last: the caller takes it as the node's buffer */
+				wpage = ann_wal_register(w, buf, false);
+				memcpy(PageGetItem(wpage, PageGetItemId(wpage, found)), item, size);
+				/* the caller finishes the WAL record, then lets go of the page */
+				return AnnIdMake(blk, found);
+			}
+			UnlockReleaseBuffer(buf);
+			if (deleted > 0)
+				continue;		/* slots too small for this node: keep it */
+		}
+		/* no deleted slot left there: forget the page */
+		if (*metapage == NULL)
+			*metapage = ann_wal_register(w, metabuf, false);
+		meta = AnnPageGetMeta(*metapage);
+		meta->reuse_blkno[i] = meta->reuse_blkno[meta->nreuse - 1];
+		meta->nreuse--;
+	}
+	return ANN_INVALID_ID;
+}
+
+/*
  * Place a formed node: on the insert page if it fits, else on a new page.
  * Caller holds the meta buffer exclusively; *metaw tells whether the meta
  * page is already registered in w.  Returns the node's id.
@@ -507,6 +596,12 @@ place_node(Relation index, Buffer metabuf, AnnWal *w, Page *metapage,
 	OffsetNumber off;
 	BlockNumber blk = meta->insert_blkno;
 	bool		is_new = false;
+	AnnId		reused;
+
+	/* a slot VACUUM freed, if any fits */
+	reused = reuse_slot(index, metabuf, w, metapage, item, size);
+	if (reused != ANN_INVALID_ID)
+		return reused;
 
 	if (blk != InvalidBlockNumber)
 	{

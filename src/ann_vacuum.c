@@ -9,7 +9,8 @@
  *		level is rebuilt from its live neighbours plus the live neighbours of
  *		the dead ones, pruned with the HNSW heuristic (one generic WAL record
  *		per repaired node); move the entry point off a dead node;
- *	 3. flag the dead nodes deleted (one record per page).
+ *	 3. flag the dead nodes deleted (one record per page);
+ *	 4. remember pages with freed slots in the meta page for inserts.
  * A crash between passes leaves dead-but-unflagged nodes, which scans may
  * still return: harmless, the table does not return dead rows and the next
  * VACUUM finishes the job.  Flagged nodes keep their links so concurrent
@@ -247,6 +248,8 @@ ann_ambulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	MemoryContext tmp;
 	MemoryContext old;
 	AnnId	   *nbbuf;
+	BlockNumber freed[ANN_REUSE_PAGES];
+	int			nfreed = 0;
 
 	if (stats == NULL)
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
@@ -403,6 +406,7 @@ ann_ambulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		}
 
 		/* 3. flag the dead nodes */
+		nfreed = 0;
 		for (blk = ANN_METAPAGE_BLKNO + 1; blk < nblocks; blk++)
 		{
 			Buffer		buf;
@@ -435,8 +439,35 @@ ann_ambulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 				}
 				ann_wal_finish(&w);
 				LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+				if (nfreed < ANN_REUSE_PAGES)
+					freed[nfreed++] = blk;
 			}
 			ReleaseBuffer(buf);
+		}
+
+		/* 4. tell inserts where the freed slots are */
+		if (nfreed > 0)
+		{
+			Buffer		metabuf = ReadBuffer(index, ANN_METAPAGE_BLKNO);
+			AnnMetaPageData *m;
+			AnnWal		w;
+			int			i;
+
+			LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+			ann_wal_start(&w, index, false);
+			m = AnnPageGetMeta(ann_wal_register(&w, metabuf, false));
+			for (i = 0; i < nfreed && m->nreuse < ANN_REUSE_PAGES; i++)
+			{
+				int			k;
+
+				for (k = 0; k < m->nreuse; k++)
+					if (m->reuse_blkno[k] == freed[i])
+						break;
+				if (k == m->nreuse)
+					m->reuse_blkno[m->nreuse++] = freed[i];
+			}
+			ann_wal_finish(&w);
+			UnlockReleaseBuffer(metabuf);
 		}
 	}
 
