@@ -545,11 +545,21 @@ ann_amgettuple(IndexScanDesc scan, ScanDirection dir)
 		page = ann_reader_lock(&st->r, AnnIdBlock(c.id));
 		node = ann_page_node(page, AnnIdOffset(c.id));
 		ok = node && !(node->flags & ANN_NODE_DELETED);
+
+		/*
+		 * The slot may have been freed by VACUUM and reused by an insert
+		 * since we computed its bound: then it holds another vector, and our
+		 * bound could exceed that row's real distance (the executor would
+		 * fail with "index returned tuples in wrong order").  The bound is a
+		 * deterministic function of the node, so recomputing it tells.
+		 */
+		if (ok && node_bound(st, node) != c.dist)
+			ok = false;
 		if (ok)
 			scan->xs_heaptid = node->heaptid;
 		ann_reader_unlock(&st->r);
 		if (!ok)
-			continue;			/* deleted by VACUUM since we saw it */
+			continue;			/* deleted, or replaced, since we saw it */
 
 		st->returned++;
 		st->last_bound = Max(st->last_bound, c.dist);
