@@ -228,10 +228,42 @@ else
 	echo "bench: no engram index access method installed; ANN phase skipped"
 fi
 
+# ---- the memory API: engram.recall with and without the ANN index ----
+if has "to_regproc('engram.recall') IS NOT NULL"; then
+	echo "bench: engram.recall"
+	q -c "CREATE TABLE text_src (id int, content text)"
+	q -c "\\copy text_src FROM '$work/text.tsv'"
+	t0=$(now)
+	q -c "INSERT INTO engram.memory (space, content, embedding)
+	      SELECT 'default', t.content, b.embedding FROM text_src t JOIN base_heap b USING (id) ORDER BY id"
+	t1=$(now)
+	record ingest "engram.memory" "INSERT ... SELECT" "$(fmt "$(echo "$rows / ($t1 - $t0)" | bc -l)")" rows/s
+	cat >"$work/recall.sql" <<SQL
+\\set q random(1, $queries)
+SELECT count(*) FROM engram.recall((SELECT embedding FROM queries WHERE id = :q), 10);
+SQL
+	cat >"$work/recall_text.sql" <<SQL
+\\set w random(1, 8)
+SELECT count(*) FROM engram.recall(NULL, 10, cue_text => (ARRAY['coffee','berlin','budget','river','failover','music','invoice','garden'])[:w]);
+SQL
+	v=$(PGOPTIONS="-c enable_indexscan=off" pgb -n -c 1 -T "$duration" -f "$work/recall.sql")
+	record recall "engram.recall exact" "qps" "$(fmt "$v")" "q/s (1 client)"
+	if [ -n "$annam" ]; then
+		t0=$(now); q -c "CREATE INDEX memory_embedding_ann ON engram.memory USING $annam (embedding engram.vector_cosine_ops)"; t1=$(now)
+		record index "$annam on engram.memory" "build" "$(fmt "$(echo "$t1 - $t0" | bc -l)")" s
+		v=$(pgb -n -c 1 -T "$duration" -f "$work/recall.sql")
+		record recall "engram.recall with $annam" "qps" "$(fmt "$v")" "q/s (1 client, ef_search default)"
+	fi
+	v=$(pgb -n -c 1 -T "$duration" -f "$work/recall_text.sql")
+	record recall "engram.recall text cue" "qps" "$(fmt "$v")" "q/s (1 client, GIN full-text)"
+	q -c "TRUNCATE engram.memory CASCADE"
+else
+	q -c "CREATE TABLE text_src (id int, content text)"
+	q -c "\\copy text_src FROM '$work/text.tsv'"
+fi
+
 # ---- footprint per tier: text + embedding memories ----
 echo "bench: tiers"
-q -c "CREATE TABLE text_src (id int, content text)"
-q -c "\\copy text_src FROM '$work/text.tsv'"
 for am in heap engram; do
 	q -c "CREATE TABLE mem_$am (id int, content text, embedding engram.vector) USING $am;
 	      INSERT INTO mem_$am SELECT t.id, t.content, b.embedding FROM text_src t JOIN base_heap b USING (id)"
