@@ -1358,18 +1358,3 @@ engram_index_validate_scan(Relation table_rel, Relation index_rel,
 	indexInfo->ii_ExpressionsState = NIL;
 	indexInfo->ii_PredicateState = NULL;
 }
-
-/*
- * Fallback for index_delete_tuples until engram_am_vacuum.c provides the
- * real one (a strong definition there overrides this weak one): declare
- * nothing deletable, which only makes btree's bottom-up deletion give up.
- */
-__attribute__((weak)) TransactionId
-engram_index_delete_tuples(Relation rel, TM_IndexDeleteOp *delstate)
-{
-	int			i;
-
-	for (i = 0; i < delstate->ndeltids; i++)
-		delstate->status[delstate->deltids[i].id].knowndeletable = false;
-	return InvalidTransactionId;
-}
