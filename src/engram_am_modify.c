@@ -64,6 +64,7 @@
 #include "utils/snapmgr.h"
 
 #include "engram_am.h"
+#include "engram_compat.h"
 #include "fault.h"
 
 /*
@@ -1053,7 +1054,7 @@ engram_tuple_update(Relation relation, ItemPointer otid, TupleTableSlot *slot,
 	ENGRAM_FAULT_POINT("update_after_new_version");
 
 	engram_release_tuplock(relation, otid, mode, &have_tuple_lock);
-	pgstat_count_heap_update(relation, false);
+	engram_pgstat_count_update(relation);
 
 	/* report the new TID through the slot */
 	if (heaptup != newtup)

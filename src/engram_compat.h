@@ -59,4 +59,22 @@ engram_compat_log_conflict(Relation rel, BlockNumber blkno,
 #define engram_rel_locator(rel)	((rel)->rd_node)
 #endif
 
+/* ownership check of a table (object_ownercheck replaced it in 16) */
+#if PG_VERSION_NUM >= 160000
+#define engram_class_ownercheck(relid, roleid) \
+	object_ownercheck(RelationRelationId, (relid), (roleid))
+#else
+#define engram_class_ownercheck(relid, roleid) \
+	pg_class_ownercheck((relid), (roleid))
+#endif
+
+/* pgstat for an update without HOT (16 added the "new page" argument) */
+#if PG_VERSION_NUM >= 160000
+#define engram_pgstat_count_update(rel) \
+	pgstat_count_heap_update((rel), false, false)
+#else
+#define engram_pgstat_count_update(rel) \
+	pgstat_count_heap_update((rel), false)
+#endif
+
 #endif							/* ENGRAM_COMPAT_H */

@@ -28,6 +28,7 @@
 #include "utils/timestamp.h"
 
 #include "engram_am.h"
+#include "engram_compat.h"
 #include "tier.h"
 
 PG_FUNCTION_INFO_V1(engram_migrate);
@@ -55,11 +56,7 @@ tier_open_engram(Oid relid, LOCKMODE lockmode, AclMode need, bool owner)
 	}
 	if (owner)
 	{
-#if PG_VERSION_NUM >= 160000
-		if (!object_ownercheck(RelationRelationId, relid, GetUserId()))
-#else
-		if (!pg_class_ownercheck(relid, GetUserId()))
-#endif
+		if (!engram_class_ownercheck(relid, GetUserId()))
 			aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE,
 						   RelationGetRelationName(rel));
 	}
