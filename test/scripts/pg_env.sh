@@ -26,8 +26,13 @@ pg_env_make_install() {
 		mkdir -p "$dest$(dirname "$d")"
 		cp -a "$d" "$dest$d"
 	done
+	# Neither copy may carry an engram installed into the system by hand
+	# ("make install"): the one without engram must really lack it.
+	rm -f "$dest$pkglibdir"/engram.so "$dest$sharedir"/extension/engram[.-]*
+	rm -rf "$dest$pkglibdir"/bitcode/engram "$dest$pkglibdir"/bitcode/engram.index.bc
 	# The copy without engram: same server, engram never installed.
 	cp -a "$dest" "$dest-nolib"
+	[ ! -e "$dest-nolib$pkglibdir/engram.so" ] || { echo "engram: the no-library copy has engram.so"; return 1; }
 
 	make -s -j2 PG_CONFIG="$PG_CONFIG" >build.log 2>&1 || { cat build.log; echo "engram: build failed"; return 1; }
 	grep -E 'warning:' build.log && echo "engram: (build warnings above)"
