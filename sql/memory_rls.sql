@@ -75,6 +75,32 @@ SELECT count(*) AS alice_links FROM engram.association;
 RESET ROLE;
 SELECT count(*) AS owner_links FROM engram.association WHERE :a1 IN (src, dst);
 
+-- access history and tier by row position: bob holds SELECT on
+-- engram.memory, but alice's rows are hidden from him by row-level
+-- security, so he may neither read nor bump their access history or tier
+SELECT ctid AS a1_tid FROM engram.memory WHERE id = :a1 \gset
+SELECT ctid AS b1_tid FROM engram.memory WHERE id = :b1 \gset
+SELECT engram.access_count(:a1) AS a1_count_before \gset
+SET ROLE regress_mem_bob;
+-- a position holding no row at all gives the same answer as a hidden row
+SELECT * FROM engram._access('engram.memory', '(4000,1)');
+-- (alice's row position depends on earlier tests: print the SQLSTATE only)
+\set VERBOSITY sqlstate
+SELECT * FROM engram._access('engram.memory', :'a1_tid');
+SELECT engram._record_access('engram.memory', :'a1_tid');
+SELECT engram._tier('engram.memory', :'a1_tid');
+SELECT * FROM engram.access_history('engram.memory', :'a1_tid');
+SELECT engram.record_access('engram.memory', :'a1_tid');
+SELECT engram.tier_of('engram.memory', :'a1_tid');
+\set VERBOSITY default
+-- his own row works
+SELECT access_count >= 0 AS own_ok FROM engram._access('engram.memory', :'b1_tid');
+SELECT engram._record_access('engram.memory', :'b1_tid');
+SELECT engram._tier('engram.memory', :'b1_tid');
+SELECT engram.tier_of('engram.memory', :'b1_tid');
+RESET ROLE;
+SELECT engram.access_count(:a1) = :a1_count_before AS a1_count_unchanged;
+
 -- revoke: alice loses the space and, with no space left, the privileges
 SELECT engram.revoke_space('alice_space', 'regress_mem_alice');
 SELECT count(*) FROM engram.space_grant WHERE role = 'regress_mem_alice'::regrole;

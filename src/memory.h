@@ -55,6 +55,7 @@ extern bool memory_access_get(Relation rel, ItemPointer tid,
 							  uint32 *count, TimestampTz *last);
 extern void memory_access_record(Relation rel, ItemPointer tid);
 extern const char *memory_tier_get(Relation rel, ItemPointer tid);
+extern void engram_check_row_visible(Relation rel, ItemPointer tid);
 
 /* memory_activation.c */
 extern double memory_activation_raw(MemoryDecayFunction fn, double rate,

@@ -31,11 +31,16 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/objectaddress.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 
 #include "engram_am.h"
 #include "memory.h"
@@ -83,17 +88,93 @@ memory_tier_get(Relation rel, ItemPointer tid)
 }
 
 /*
+ * The row-visibility check of engram_check_row_visible keeps one prepared
+ * plan: recall asks about many rows of the same table in a row, so the
+ * query is planned once per table and role (the plan cache replans when
+ * the role or the policies change).
+ */
+static SPIPlanPtr visible_plan = NULL;
+static char *visible_query = NULL;
+
+/*
+ * Raise an error unless the row at tid is one the current role may SELECT
+ * under the table's row-level security policies (and visible to the
+ * current snapshot).  A no-op when row-level security does not apply to the
+ * role (no policies, table owner, superuser, BYPASSRLS).
+ *
+ * Without it, the SQL functions that take a (table, tid) pair would read or
+ * record the access history and tier of rows the role's policies hide,
+ * since SELECT on the table is the only privilege they check.  The check
+ * runs the policies themselves: SELECT 1 FROM ONLY rel WHERE ctid = $1.
+ */
+void
+engram_check_row_visible(Relation rel, ItemPointer tid)
+{
+	Oid			relid = RelationGetRelid(rel);
+	char	   *query;
+	Datum		arg = PointerGetDatum(tid);
+	Oid			argtype = TIDOID;
+	int			rc;
+	bool		found;
+
+	if (check_enable_rls(relid, InvalidOid, true) == RLS_NONE)
+		return;
+
+	query = psprintf("SELECT 1 FROM ONLY %s WHERE ctid OPERATOR(pg_catalog.=) $1",
+					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+												RelationGetRelationName(rel)));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (visible_plan == NULL || strcmp(visible_query, query) != 0)
+	{
+		SPIPlanPtr	plan;
+
+		if (visible_plan != NULL)
+		{
+			SPI_freeplan(visible_plan);
+			visible_plan = NULL;
+			pfree(visible_query);
+			visible_query = NULL;
+		}
+		plan = SPI_prepare(query, 1, &argtype);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		visible_plan = plan;
+		visible_query = MemoryContextStrdup(TopMemoryContext, query);
+	}
+	rc = SPI_execute_plan(visible_plan, &arg, NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+	found = SPI_processed > 0;
+	SPI_finish();
+
+	if (!found)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("row %s of table \"%s\" is not visible to the current role",
+						DatumGetCString(DirectFunctionCall1(tidout, arg)),
+						RelationGetRelationName(rel)),
+				 errdetail("Row-level security hides the row, or no row version at that position is visible to the current snapshot."),
+				 errhint("Access history and tiers can be read or recorded only for rows the role can SELECT.")));
+}
+
+/*
  * Open rel for one of the SQL wrappers: reading or recording access history
- * is a read of the table, so it needs SELECT on it.
+ * is a read of the row, so it needs SELECT on the table and, under
+ * row-level security, a row the role's policies let it see.
  */
 static Relation
-memory_open_checked(Oid relid)
+memory_open_checked(Oid relid, ItemPointer tid)
 {
 	Relation	rel = table_open(relid, AccessShareLock);
 
 	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(rel->rd_rel->relkind),
 					   RelationGetRelationName(rel));
+	engram_check_row_visible(rel, tid);
 	return rel;
 }
 
@@ -119,7 +200,7 @@ engram_memory_access(PG_FUNCTION_ARGS)
 		elog(ERROR, "return type must be a row type");
 	tupdesc = BlessTupleDesc(tupdesc);
 
-	rel = memory_open_checked(relid);
+	rel = memory_open_checked(relid, tid);
 	known = memory_access_get(rel, tid, &count, &last);
 	table_close(rel, AccessShareLock);
 
@@ -143,7 +224,7 @@ engram_memory_record_access(PG_FUNCTION_ARGS)
 
 	if (RecoveryInProgress() || XactReadOnly)
 		PG_RETURN_BOOL(false);
-	rel = memory_open_checked(relid);
+	rel = memory_open_checked(relid, tid);
 	memory_access_record(rel, tid);
 	table_close(rel, AccessShareLock);
 	PG_RETURN_BOOL(true);
@@ -159,7 +240,7 @@ engram_memory_tier(PG_FUNCTION_ARGS)
 	Relation	rel;
 	const char *tier;
 
-	rel = memory_open_checked(relid);
+	rel = memory_open_checked(relid, tid);
 	tier = memory_tier_get(rel, tid);
 	table_close(rel, AccessShareLock);
 	if (tier == NULL)

@@ -29,6 +29,7 @@
 
 #include "engram_am.h"
 #include "engram_compat.h"
+#include "memory.h"
 #include "tier.h"
 
 PG_FUNCTION_INFO_V1(engram_migrate);
@@ -191,7 +192,11 @@ Datum
 engram_tier_of(PG_FUNCTION_ARGS)
 {
 	Relation	rel = tier_open_engram(PG_GETARG_OID(0), AccessShareLock, ACL_SELECT, false);
-	const char *t = tier_of_tid(rel, (ItemPointer) PG_GETARG_POINTER(1));
+	const char *t;
+
+	/* under row-level security only rows the role can see */
+	engram_check_row_visible(rel, (ItemPointer) PG_GETARG_POINTER(1));
+	t = tier_of_tid(rel, (ItemPointer) PG_GETARG_POINTER(1));
 
 	table_close(rel, AccessShareLock);
 	if (t == NULL)
@@ -686,6 +691,7 @@ engram_access_history(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	tupdesc = BlessTupleDesc(tupdesc);
+	engram_check_row_visible(rel, tid);
 	known = engram_get_access(rel, tid, &count, &last);
 	table_close(rel, AccessShareLock);
 
@@ -707,6 +713,7 @@ engram_record_access_sql(PG_FUNCTION_ARGS)
 {
 	Relation	rel = tier_open_engram(PG_GETARG_OID(0), AccessShareLock, ACL_SELECT, false);
 
+	engram_check_row_visible(rel, (ItemPointer) PG_GETARG_POINTER(1));
 	engram_record_access(rel, (ItemPointer) PG_GETARG_POINTER(1));
 	table_close(rel, AccessShareLock);
 	PG_RETURN_VOID();

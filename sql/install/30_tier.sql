@@ -22,7 +22,7 @@ COMMENT ON FUNCTION @extschema@.migrate(pg_catalog.regclass, pg_catalog.int8, pg
 CREATE FUNCTION @extschema@.tier_of(rel pg_catalog.regclass, tid pg_catalog.tid)
 	RETURNS pg_catalog.text
 	AS 'MODULE_PATHNAME', 'engram_tier_of'
-	LANGUAGE C STABLE STRICT PARALLEL SAFE;
+	LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 
 CREATE FUNCTION @extschema@.tier_stats(rel pg_catalog.regclass)
 	RETURNS TABLE(tier pg_catalog.text, rows pg_catalog.int8, bytes pg_catalog.int8,
