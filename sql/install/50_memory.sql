@@ -130,7 +130,10 @@ COMMENT ON TABLE @extschema@.space IS
 
 CREATE TABLE @extschema@.space_grant (
 	space		pg_catalog.text NOT NULL REFERENCES @extschema@.space (name) ON DELETE CASCADE,
-	role		pg_catalog.oid NOT NULL,
+	-- regrole, not oid: pg_dump writes the role's name, so a restore into
+	-- another cluster (pg_dumpall, where roles get new OIDs) grants the
+	-- space to the same role and never to whichever role reuses the OID
+	role		pg_catalog.regrole NOT NULL,
 	PRIMARY KEY (space, role)
 );
 COMMENT ON TABLE @extschema@.space_grant IS
