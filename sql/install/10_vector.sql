@@ -348,3 +348,82 @@ CREATE OPERATOR CLASS @extschema@.vector_ops
 	OPERATOR 1 @extschema@.= ,
 	FUNCTION 1 @extschema@.vector_hash(@extschema@.vector),
 	FUNCTION 2 @extschema@.vector_hash_extended(@extschema@.vector, pg_catalog.int8);
+
+-- descriptions (\df+ and \dd show them) -------------------------------------
+
+COMMENT ON FUNCTION @extschema@.vector_in(pg_catalog.cstring, pg_catalog.oid, pg_catalog.int4) IS
+'input function of engram.vector: text ''[1,2,3]''';
+COMMENT ON FUNCTION @extschema@.vector_out(@extschema@.vector) IS
+'output function of engram.vector';
+COMMENT ON FUNCTION @extschema@.vector_typmod_in(pg_catalog.cstring[]) IS
+'typmod input of engram.vector(dims), 1 to 16000 dimensions';
+COMMENT ON FUNCTION @extschema@.vector_typmod_out(pg_catalog.int4) IS
+'typmod output of engram.vector(dims)';
+COMMENT ON FUNCTION @extschema@.vector_recv(pg_catalog.internal, pg_catalog.oid, pg_catalog.int4) IS
+'binary input function of engram.vector';
+COMMENT ON FUNCTION @extschema@.vector_send(@extschema@.vector) IS
+'binary output function of engram.vector';
+COMMENT ON FUNCTION @extschema@.vector(@extschema@.vector, pg_catalog.int4, pg_catalog.bool) IS
+'length coercion to engram.vector(dims): checks the dimensions';
+COMMENT ON FUNCTION @extschema@.array_to_vector(pg_catalog.float4[], pg_catalog.int4, pg_catalog.bool) IS
+'cast real[] to engram.vector';
+COMMENT ON FUNCTION @extschema@.array_to_vector(pg_catalog.float8[], pg_catalog.int4, pg_catalog.bool) IS
+'cast double precision[] to engram.vector';
+COMMENT ON FUNCTION @extschema@.array_to_vector(pg_catalog.int4[], pg_catalog.int4, pg_catalog.bool) IS
+'cast integer[] to engram.vector';
+COMMENT ON FUNCTION @extschema@.array_to_vector(pg_catalog.numeric[], pg_catalog.int4, pg_catalog.bool) IS
+'cast numeric[] to engram.vector';
+COMMENT ON FUNCTION @extschema@.vector_to_float4(@extschema@.vector, pg_catalog.int4, pg_catalog.bool) IS
+'cast engram.vector to real[]';
+COMMENT ON FUNCTION @extschema@.l2_distance(@extschema@.vector, @extschema@.vector) IS
+'Euclidean distance (operator <->)';
+COMMENT ON FUNCTION @extschema@.l2_squared_distance(@extschema@.vector, @extschema@.vector) IS
+'squared Euclidean distance';
+COMMENT ON FUNCTION @extschema@.inner_product(@extschema@.vector, @extschema@.vector) IS
+'inner (dot) product';
+COMMENT ON FUNCTION @extschema@.vector_negative_inner_product(@extschema@.vector, @extschema@.vector) IS
+'negative inner product (operator <#>, smaller is nearer)';
+COMMENT ON FUNCTION @extschema@.cosine_distance(@extschema@.vector, @extschema@.vector) IS
+'cosine distance 1 - cos(a, b) (operator <=>); NaN for a zero vector';
+COMMENT ON FUNCTION @extschema@.vector_dims(@extschema@.vector) IS
+'number of dimensions';
+COMMENT ON FUNCTION @extschema@.l2_norm(@extschema@.vector) IS
+'Euclidean length';
+COMMENT ON FUNCTION @extschema@.l2_normalize(@extschema@.vector) IS
+'the vector scaled to length 1 (a zero vector stays zero)';
+COMMENT ON FUNCTION @extschema@.vector_add(@extschema@.vector, @extschema@.vector) IS
+'element-wise sum (operator +)';
+COMMENT ON FUNCTION @extschema@.vector_sub(@extschema@.vector, @extschema@.vector) IS
+'element-wise difference (operator -)';
+COMMENT ON FUNCTION @extschema@.vector_kernel() IS
+'distance kernel chosen at load time for this CPU';
+COMMENT ON FUNCTION @extschema@.vector_kernel_selftest() IS
+'compare every available distance kernel with the scalar reference on random vectors';
+COMMENT ON FUNCTION @extschema@.vector_accum(pg_catalog.float8[], @extschema@.vector) IS
+'transition function of avg(vector) and sum(vector)';
+COMMENT ON FUNCTION @extschema@.vector_combine(pg_catalog.float8[], pg_catalog.float8[]) IS
+'combine function of avg(vector) and sum(vector)';
+COMMENT ON FUNCTION @extschema@.vector_avg(pg_catalog.float8[]) IS
+'final function of avg(vector)';
+COMMENT ON AGGREGATE @extschema@.avg(@extschema@.vector) IS
+'element-wise average of vectors';
+COMMENT ON AGGREGATE @extschema@.sum(@extschema@.vector) IS
+'element-wise sum of vectors';
+COMMENT ON FUNCTION @extschema@.vector_cmp(@extschema@.vector, @extschema@.vector) IS
+'btree comparison of vectors (element by element, then by dimensions)';
+COMMENT ON FUNCTION @extschema@.vector_eq(@extschema@.vector, @extschema@.vector) IS
+'implementation of = for engram.vector';
+COMMENT ON FUNCTION @extschema@.vector_ne(@extschema@.vector, @extschema@.vector) IS
+'implementation of <> for engram.vector';
+COMMENT ON FUNCTION @extschema@.vector_lt(@extschema@.vector, @extschema@.vector) IS
+'implementation of < for engram.vector';
+COMMENT ON FUNCTION @extschema@.vector_le(@extschema@.vector, @extschema@.vector) IS
+'implementation of <= for engram.vector';
+COMMENT ON FUNCTION @extschema@.vector_gt(@extschema@.vector, @extschema@.vector) IS
+'implementation of > for engram.vector';
+COMMENT ON FUNCTION @extschema@.vector_ge(@extschema@.vector, @extschema@.vector) IS
+'implementation of >= for engram.vector';
+COMMENT ON FUNCTION @extschema@.vector_hash(@extschema@.vector) IS
+'hash support of engram.vector';
+COMMENT ON FUNCTION @extschema@.vector_hash_extended(@extschema@.vector, pg_catalog.int8) IS
+'seeded hash support of engram.vector';

@@ -24,6 +24,9 @@ CREATE FUNCTION @extschema@.tier_of(rel pg_catalog.regclass, tid pg_catalog.tid)
 	AS 'MODULE_PATHNAME', 'engram_tier_of'
 	LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 
+COMMENT ON FUNCTION @extschema@.tier_of(pg_catalog.regclass, pg_catalog.tid) IS
+'Storage tier (''hot'', ''warm'', ''cold'') of the row version at tid of an engram table; NULL when no row is stored there.';
+
 CREATE FUNCTION @extschema@.tier_stats(rel pg_catalog.regclass)
 	RETURNS TABLE(tier pg_catalog.text, rows pg_catalog.int8, bytes pg_catalog.int8,
 				  raw_bytes pg_catalog.int8, ratio pg_catalog.float4)
@@ -46,6 +49,9 @@ CREATE FUNCTION @extschema@.access_history(rel pg_catalog.regclass, tid pg_catal
 										   OUT last_access pg_catalog.timestamptz)
 	AS 'MODULE_PATHNAME', 'engram_access_history'
 	LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION @extschema@.access_history(pg_catalog.regclass, pg_catalog.tid) IS
+'Recorded reads (engram.record_access, recall) of the row version at tid of an engram table and the time of the last one.';
 
 CREATE FUNCTION @extschema@.record_access(rel pg_catalog.regclass, tid pg_catalog.tid)
 	RETURNS void

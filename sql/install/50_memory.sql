@@ -25,6 +25,8 @@ CREATE FUNCTION @extschema@._setting(pg_catalog.text)
 	RETURNS pg_catalog.text
 	AS 'MODULE_PATHNAME', 'engram_memory_setting'
 	LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._setting(pg_catalog.text) IS
+'internal: current value of an engram.* setting (other names are refused)';
 
 CREATE FUNCTION @extschema@.writes_allowed()
 	RETURNS pg_catalog.bool
@@ -37,6 +39,8 @@ CREATE FUNCTION @extschema@._check_content(pg_catalog.text)
 	RETURNS void
 	AS 'MODULE_PATHNAME', 'engram_memory_check_content'
 	LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._check_content(pg_catalog.text) IS
+'internal: raises an error for NULL content or content over engram.max_content_bytes';
 
 -- access history and tier: the single wiring point (src/memory_access.c)
 CREATE FUNCTION @extschema@._access(rel pg_catalog.regclass, row_tid pg_catalog.tid,
@@ -44,16 +48,22 @@ CREATE FUNCTION @extschema@._access(rel pg_catalog.regclass, row_tid pg_catalog.
 									OUT last_access pg_catalog.timestamptz)
 	AS 'MODULE_PATHNAME', 'engram_memory_access'
 	LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@._access(pg_catalog.regclass, pg_catalog.tid) IS
+'internal: access history of the memory row at tid (only rows the caller can SELECT under row-level security)';
 
 CREATE FUNCTION @extschema@._record_access(rel pg_catalog.regclass, row_tid pg_catalog.tid)
 	RETURNS pg_catalog.bool
 	AS 'MODULE_PATHNAME', 'engram_memory_record_access'
 	LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION @extschema@._record_access(pg_catalog.regclass, pg_catalog.tid) IS
+'internal: record one access of the memory row at tid (only rows the caller can SELECT); false on a standby or in a read-only transaction';
 
 CREATE FUNCTION @extschema@._tier(rel pg_catalog.regclass, row_tid pg_catalog.tid)
 	RETURNS pg_catalog.text
 	AS 'MODULE_PATHNAME', 'engram_memory_tier'
 	LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@._tier(pg_catalog.regclass, pg_catalog.tid) IS
+'internal: storage tier of the memory row at tid (only rows the caller can SELECT)';
 
 -- activation math (src/memory_activation.c) --------------------------------
 
@@ -198,10 +208,12 @@ CREATE FUNCTION @extschema@._space_allowed(pg_catalog.text)
 	AS $$
 	SELECT EXISTS (SELECT 1
 				   FROM @extschema@.space_grant g
-				   JOIN pg_catalog.pg_roles r ON r.oid = g.role
+				   JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) g.role::pg_catalog.oid
 				   WHERE g.space = $1
 					 AND pg_catalog.pg_has_role(r.oid, 'USAGE'))
 	$$;
+COMMENT ON FUNCTION @extschema@._space_allowed(pg_catalog.text) IS
+'internal: true when the current role holds a grant of the space (row-level security policy)';
 
 -- true when row-level security does not apply to the current role on
 -- engram.memory: superusers, BYPASSRLS roles and the table's owner.
@@ -215,6 +227,8 @@ CREATE FUNCTION @extschema@._rls_bypassed()
 	WHERE r.rolname = current_user
 	  AND c.oid = '@extschema@.memory'::pg_catalog.regclass
 	$$;
+COMMENT ON FUNCTION @extschema@._rls_bypassed() IS
+'internal: true when row-level security does not apply to the current role on engram.memory';
 
 ALTER TABLE @extschema@.memory ENABLE ROW LEVEL SECURITY;
 CREATE POLICY memory_by_space ON @extschema@.memory
@@ -245,6 +259,8 @@ BEGIN
 	END IF;
 END
 $$;
+COMMENT ON FUNCTION @extschema@._check_space_name(pg_catalog.text) IS
+'internal: raises an error unless the name is 1 to 64 characters from a-z, 0-9, _ and -';
 
 -- Checks that the space exists and that the current role may use it;
 -- returns its fixed dimensions (NULL while not fixed).
@@ -271,6 +287,8 @@ BEGIN
 	RETURN v_dims;
 END
 $$;
+COMMENT ON FUNCTION @extschema@._check_space(pg_catalog.text) IS
+'internal: raises an error unless the space exists and the current role may use it; returns its dimensions';
 
 CREATE FUNCTION @extschema@.create_space(name pg_catalog.text, dims pg_catalog.int4 DEFAULT NULL)
 	RETURNS void
@@ -290,6 +308,8 @@ BEGIN
 	INSERT INTO @extschema@.space (name, dims) VALUES (create_space.name, create_space.dims);
 END
 $$;
+COMMENT ON FUNCTION @extschema@.create_space(pg_catalog.text, pg_catalog.int4) IS
+'create a memory space; dims fixes its embedding dimensions (NULL: fixed by the first embedding remembered)';
 
 CREATE FUNCTION @extschema@.drop_space(name pg_catalog.text, "cascade" pg_catalog.bool DEFAULT false)
 	RETURNS void
@@ -317,6 +337,8 @@ BEGIN
 	DELETE FROM @extschema@.space s WHERE s.name = drop_space.name;
 END
 $$;
+COMMENT ON FUNCTION @extschema@.drop_space(pg_catalog.text, pg_catalog.bool) IS
+'drop an empty memory space, or with cascade => true its memories too; the default space cannot be dropped';
 
 CREATE FUNCTION @extschema@.grant_space(space pg_catalog.text, role pg_catalog.regrole)
 	RETURNS void
@@ -346,8 +368,10 @@ CREATE FUNCTION @extschema@.revoke_space(space pg_catalog.text, role pg_catalog.
 BEGIN
 	PERFORM @extschema@._check_space(revoke_space.space);
 	DELETE FROM @extschema@.space_grant g
-		WHERE g.space = revoke_space.space AND g.role = revoke_space.role;
-	IF NOT EXISTS (SELECT 1 FROM @extschema@.space_grant g WHERE g.role = revoke_space.role) THEN
+		WHERE g.space = revoke_space.space
+		  AND g.role::pg_catalog.oid OPERATOR(pg_catalog.=) revoke_space.role::pg_catalog.oid;
+	IF NOT EXISTS (SELECT 1 FROM @extschema@.space_grant g
+				   WHERE g.role::pg_catalog.oid OPERATOR(pg_catalog.=) revoke_space.role::pg_catalog.oid) THEN
 		EXECUTE pg_catalog.format('REVOKE SELECT, INSERT, UPDATE, DELETE ON %s.memory, %s.association FROM %s',
 								  '@extschema@', '@extschema@', revoke_space.role);
 		EXECUTE pg_catalog.format('REVOKE SELECT ON %s.memories, %s.memory_stats FROM %s',
@@ -357,6 +381,8 @@ BEGIN
 	END IF;
 END
 $$;
+COMMENT ON FUNCTION @extschema@.revoke_space(pg_catalog.text, pg_catalog.regrole) IS
+'take a space away from a role; with no space left the role also loses its privileges on the memory tables';
 
 -- row checks: space exists, content valid, dimensions fixed per space ----
 
@@ -394,6 +420,8 @@ BEGIN
 	RETURN NEW;
 END
 $$;
+COMMENT ON FUNCTION @extschema@._memory_before_write() IS
+'internal: trigger checking content, the space and the embedding dimensions of each written memory';
 
 CREATE TRIGGER memory_before_write
 	BEFORE INSERT OR UPDATE OF content, embedding, space ON @extschema@.memory
