@@ -31,6 +31,7 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/objectaddress.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -171,6 +172,19 @@ memory_open_checked(Oid relid, ItemPointer tid)
 {
 	Relation	rel = table_open(relid, AccessShareLock);
 
+	/*
+	 * Only tables store rows at TIDs: a view, sequence, foreign or
+	 * partitioned table would otherwise get the heap answers (no history,
+	 * every "row" hot), which would be silently wrong.
+	 */
+	if (rel->rd_rel->relkind != RELKIND_RELATION &&
+		rel->rd_rel->relkind != RELKIND_MATVIEW &&
+		rel->rd_rel->relkind != RELKIND_TOASTVALUE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table", RelationGetRelationName(rel)),
+				 errdetail("Access history and tiers exist only for rows of tables."),
+				 errhint("Pass engram.memory or another table (for a partitioned table, the partition holding the row).")));
 	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(rel->rd_rel->relkind),
 					   RelationGetRelationName(rel));
