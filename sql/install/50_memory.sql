@@ -172,6 +172,11 @@ CREATE TABLE @extschema@.memory (
 	content_tsv pg_catalog.tsvector
 				GENERATED ALWAYS AS (pg_catalog.to_tsvector('pg_catalog.english'::pg_catalog.regconfig, content)) STORED
 ) USING engram;
+-- Keep embeddings inline: with the type's default (external) storage a
+-- memory row over the toast threshold would push its embedding out of line
+-- first, and every recall would then fetch it from the toast table.  With
+-- main storage the text and tsvector go out of line first.
+ALTER TABLE @extschema@.memory ALTER COLUMN embedding SET STORAGE MAIN;
 COMMENT ON TABLE @extschema@.memory IS
 'memories; embedding dimensions are enforced per space (engram.space.dims) by a trigger';
 
