@@ -279,7 +279,7 @@ if has "to_regproc('engram.migrate') IS NOT NULL"; then
 		b=$(q -c "SELECT coalesce(sum(bytes), 0) FROM engram.tier_stats('mem_engram')")
 		raw=$(q -c "SELECT coalesce(sum(raw_bytes), 0) FROM engram.tier_stats('mem_engram')")
 		record footprint "engram $tier (text+vector)" "bytes/row" "$(fmt "$(echo "$b / $rows" | bc -l)")" \
-			"bytes ($(fmt "$(echo "$b / $heapbytes" | bc -l | awk '{print $1}')") x heap's table)"
+			"bytes ($(awk -v r="$(echo "$b / $heapbytes" | bc -l)" 'BEGIN { printf "%.2f", r }') x heap's table)"
 		record tiers "migrate to $tier" "throughput" "$(fmt "$(echo "$raw / 1048576 / ($t1 - $t0)" | bc -l)")" MB/s
 		best=999999
 		for i in 1 2 3; do
