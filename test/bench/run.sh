@@ -323,6 +323,8 @@ record recovery "replay rate" "seconds per GB of WAL" "$(fmt "$(echo "$secs / ($
 if command -v gnuplot >/dev/null 2>&1 && [ -n "$annam" ]; then
 	grep "^$annam,1," "$out/recall_qps.csv" | awk -F, '{ print $4, $5 }' >"$work/ann.dat"
 	grep "^heap exact,1," "$out/recall_qps.csv" | awk -F, '{ print $4, $5 }' >"$work/exact.dat"
+	# reference points quoted in issue 7 (same data kind, this machine kind)
+	printf '0.99 1150\n1.0 570\n' >"$work/pgvector.dat"
 	gnuplot <<GP
 set terminal pngcairo size 800,500 noenhanced
 set output '$out/recall_qps.png'
@@ -332,7 +334,8 @@ set ylabel 'queries per second'
 set logscale y
 set grid
 plot '$work/ann.dat' using 1:2 with linespoints title '$annam (ef_search 10..160)', \
-     '$work/exact.dat' using 1:2 with points pt 7 ps 1.5 title 'heap exact scan'
+     '$work/exact.dat' using 1:2 with points pt 7 ps 1.5 title 'heap exact scan', \
+     '$work/pgvector.dat' using 1:2 with points pt 6 ps 1.5 title 'pgvector 0.8.6 HNSW, 100k x 384 (quoted, not measured here)'
 GP
 	[ -f "$out/recall_qps.png" ] && echo "bench: plot written to $out/recall_qps.png"
 fi
