@@ -236,9 +236,22 @@ COMMENT ON FUNCTION @extschema@._rls_bypassed() IS
 'internal: true when row-level security does not apply to the current role on engram.memory';
 
 ALTER TABLE @extschema@.memory ENABLE ROW LEVEL SECURITY;
+-- The policy is an uncorrelated IN (subquery): the planner runs it once per
+-- query as a hashed subplan instead of calling a function per row (a SQL
+-- function with a sublink is never inlined, so each call ran its own query).
+-- Same rule as _space_allowed; grants to dropped roles are skipped by the
+-- join.  This also keeps engram_check_row_visible's one-row checks cheap.
 CREATE POLICY memory_by_space ON @extschema@.memory
-	USING (@extschema@._space_allowed(space))
-	WITH CHECK (@extschema@._space_allowed(space));
+	USING (space OPERATOR(pg_catalog.=) ANY (
+			   SELECT g.space
+			   FROM @extschema@.space_grant g
+			   JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) g.role::pg_catalog.oid
+			   WHERE pg_catalog.pg_has_role(r.oid, 'USAGE')))
+	WITH CHECK (space OPERATOR(pg_catalog.=) ANY (
+			   SELECT g.space
+			   FROM @extschema@.space_grant g
+			   JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) g.role::pg_catalog.oid
+			   WHERE pg_catalog.pg_has_role(r.oid, 'USAGE')));
 
 ALTER TABLE @extschema@.association ENABLE ROW LEVEL SECURITY;
 CREATE POLICY association_by_space ON @extschema@.association
