@@ -34,6 +34,11 @@ CREATE FUNCTION qa_evil.format(text, VARIADIC text[]) RETURNS text
 	LANGUAGE sql AS $$SELECT 'hijacked'$$;
 CREATE FUNCTION qa_evil.exp(float8) RETURNS float8
 	LANGUAGE sql AS 'SELECT 42::float8';
+CREATE FUNCTION qa_evil.unnest(bigint[]) RETURNS SETOF bigint
+	LANGUAGE sql AS 'SELECT 0::bigint';
+CREATE FUNCTION qa_evil.always_true_ff(float8, float8) RETURNS bool
+	LANGUAGE sql IMMUTABLE AS 'SELECT true';
+CREATE OPERATOR qa_evil.>= (LEFTARG = float8, RIGHTARG = float8, FUNCTION = qa_evil.always_true_ff);
 SET search_path = qa_evil, public;
 
 CREATE EXTENSION engram;
@@ -101,11 +106,10 @@ FROM pg_proc p
 WHERE p.pronamespace = 'engram'::regnamespace AND p.prosecdef
 ORDER BY 1;
 
--- SQL and PL/pgSQL functions without a pinned search_path: their bodies
--- qualify every table, type and function with engram. / pg_catalog. and
--- rely on pg_catalog being searched first for built-in operators on
--- built-in types (the default: pg_catalog is implicitly first unless a
--- caller lists it later on purpose)
+-- SQL and PL/pgSQL functions without a pinned search_path (none: every one
+-- runs with SET search_path = pg_catalog, pg_temp, so a caller's search
+-- path cannot change what their unqualified operators and functions mean;
+-- tables, types and engram's own operators are qualified)
 SELECT p.proname, l.lanname
 FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
 WHERE p.pronamespace = 'engram'::regnamespace
@@ -135,6 +139,24 @@ SELECT engram.decay_exponential(1, 0) AS decay_is_real;
 SELECT engram.revoke_space('ext_a', 'regress_ext_role');
 SELECT count(*) AS grants_left FROM engram.space_grant;
 SELECT has_table_privilege('regress_ext_role', 'engram.memory', 'SELECT') AS still_has_select;
+
+-- the same with pg_catalog searched AFTER the hostile schema (the caller's
+-- own choice; engram's functions pin theirs)
+SET search_path = qa_evil, pg_catalog, public;
+SELECT engram.grant_space('ext_a', 'regress_ext_role');
+SELECT engram.create_space('NOT VALID');
+SELECT engram.remember('delta fact', engram.embed_text('delta fact', 8), space => 'ext_a') > 0 AS remembered;
+SELECT engram.remember('epsilon fact', engram.embed_text('epsilon fact', 16), space => 'ext_a');
+SET ROLE regress_ext_role;
+SELECT content FROM engram.recall(NULL, 5, 'ext_b', cue_text => 'fact');
+SELECT content FROM engram.recall(engram.embed_text('delta', 8), 5, 'ext_a', cue_text => 'fact');
+SELECT content FROM engram.recall(NULL, 5, 'ext_a', cue_text => 'fact', spread => true) ORDER BY 1;
+RESET ROLE;
+SELECT engram.associate(a.id, b.id) FROM engram.memory a, engram.memory b
+WHERE a.content OPERATOR(pg_catalog.=) 'alpha fact' AND b.content OPERATOR(pg_catalog.=) 'delta fact';
+SELECT action, count FROM engram.consolidate('ext_a');
+SELECT engram.revoke_space('ext_a', 'regress_ext_role');
+SELECT engram.drop_space('ext_b');
 RESET search_path;
 
 -- ALTER EXTENSION UPDATE is a no-op at 0.1.0.  Later versions ship upgrade

@@ -210,6 +210,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.association', '');
 CREATE FUNCTION @extschema@._space_allowed(pg_catalog.text)
 	RETURNS pg_catalog.bool
 	LANGUAGE sql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
 	AS $$
 	SELECT EXISTS (SELECT 1
 				   FROM @extschema@.space_grant g
@@ -225,6 +226,7 @@ COMMENT ON FUNCTION @extschema@._space_allowed(pg_catalog.text) IS
 CREATE FUNCTION @extschema@._rls_bypassed()
 	RETURNS pg_catalog.bool
 	LANGUAGE sql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
 	AS $$
 	SELECT r.rolsuper OR r.rolbypassrls
 		   OR pg_catalog.pg_has_role(c.relowner, 'USAGE')
@@ -268,6 +270,7 @@ GRANT SELECT ON @extschema@.space, @extschema@.space_grant TO PUBLIC;
 CREATE FUNCTION @extschema@._check_space_name(pg_catalog.text)
 	RETURNS void
 	LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
 	AS $$
 BEGIN
 	IF $1 IS NULL OR $1 OPERATOR(pg_catalog.!~) '^[a-z0-9_-]{1,64}$' THEN
@@ -285,6 +288,7 @@ COMMENT ON FUNCTION @extschema@._check_space_name(pg_catalog.text) IS
 CREATE FUNCTION @extschema@._check_space(pg_catalog.text)
 	RETURNS pg_catalog.int4
 	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
 	v_dims		pg_catalog.int4;
@@ -311,6 +315,7 @@ COMMENT ON FUNCTION @extschema@._check_space(pg_catalog.text) IS
 CREATE FUNCTION @extschema@.create_space(name pg_catalog.text, dims pg_catalog.int4 DEFAULT NULL)
 	RETURNS void
 	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
 	AS $$
 BEGIN
 	PERFORM @extschema@._check_space_name(create_space.name);
@@ -332,6 +337,7 @@ COMMENT ON FUNCTION @extschema@.create_space(pg_catalog.text, pg_catalog.int4) I
 CREATE FUNCTION @extschema@.drop_space(name pg_catalog.text, "cascade" pg_catalog.bool DEFAULT false)
 	RETURNS void
 	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
 	AS $$
 BEGIN
 	PERFORM @extschema@._check_space_name(drop_space.name);
@@ -361,6 +367,7 @@ COMMENT ON FUNCTION @extschema@.drop_space(pg_catalog.text, pg_catalog.bool) IS
 CREATE FUNCTION @extschema@.grant_space(space pg_catalog.text, role pg_catalog.regrole)
 	RETURNS void
 	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
 	AS $$
 BEGIN
 	PERFORM @extschema@._check_space(grant_space.space);
@@ -382,6 +389,7 @@ COMMENT ON FUNCTION @extschema@.grant_space(pg_catalog.text, pg_catalog.regrole)
 CREATE FUNCTION @extschema@.revoke_space(space pg_catalog.text, role pg_catalog.regrole)
 	RETURNS void
 	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
 	AS $$
 BEGIN
 	PERFORM @extschema@._check_space(revoke_space.space);
@@ -450,6 +458,7 @@ CREATE TRIGGER memory_before_write
 CREATE FUNCTION @extschema@.access_count(id pg_catalog.int8)
 	RETURNS pg_catalog.int8
 	LANGUAGE sql STABLE STRICT
+	SET search_path = pg_catalog, pg_temp
 	AS $$
 	SELECT a.access_count
 	FROM @extschema@.memory m,
@@ -462,6 +471,7 @@ COMMENT ON FUNCTION @extschema@.access_count(pg_catalog.int8) IS
 CREATE FUNCTION @extschema@.last_access(id pg_catalog.int8)
 	RETURNS pg_catalog.timestamptz
 	LANGUAGE sql STABLE STRICT
+	SET search_path = pg_catalog, pg_temp
 	AS $$
 	SELECT greatest(a.last_access, m.created_at)
 	FROM @extschema@.memory m,
@@ -485,6 +495,7 @@ CREATE FUNCTION @extschema@.remember(
 	participants pg_catalog.text[] DEFAULT NULL)
 	RETURNS pg_catalog.int8
 	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
 	AS $$
 #variable_conflict use_column
 DECLARE
@@ -585,6 +596,7 @@ CREATE FUNCTION @extschema@.recall(
 				   confidence pg_catalog.float4, tier pg_catalog.text,
 				   created_at pg_catalog.timestamptz, metadata pg_catalog.jsonb)
 	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
 	AS $$
 #variable_conflict use_column
 DECLARE
@@ -791,6 +803,7 @@ CREATE FUNCTION @extschema@.associate(a pg_catalog.int8, b pg_catalog.int8,
 									  weight pg_catalog.float4 DEFAULT 1.0)
 	RETURNS void
 	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
 	AS $$
 #variable_conflict use_column
 DECLARE
@@ -834,6 +847,7 @@ COMMENT ON FUNCTION @extschema@.associate(pg_catalog.int8, pg_catalog.int8, pg_c
 CREATE FUNCTION @extschema@.forget(id pg_catalog.int8)
 	RETURNS pg_catalog.bool
 	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
 	AS $$
 #variable_conflict use_column
 BEGIN
@@ -849,6 +863,7 @@ CREATE FUNCTION @extschema@.forget(space pg_catalog.text,
 								   below_confidence pg_catalog.float4 DEFAULT NULL)
 	RETURNS pg_catalog.int8
 	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
 	AS $$
 #variable_conflict use_column
 DECLARE
@@ -871,6 +886,7 @@ COMMENT ON FUNCTION @extschema@.forget(pg_catalog.text, pg_catalog.timestamptz, 
 CREATE FUNCTION @extschema@.consolidate(space pg_catalog.text DEFAULT NULL)
 	RETURNS TABLE (action pg_catalog.text, count pg_catalog.int8)
 	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
 	AS $$
 #variable_conflict use_column
 DECLARE
