@@ -61,6 +61,15 @@ SET engram.max_content_bytes = -1;
 SET engram.max_content_bytes = 100;
 SELECT engram.remember(repeat('a', 101));
 SELECT length(content) FROM engram.memory WHERE content = repeat('a', 101);
+INSERT INTO engram.memory (space, content) VALUES ('default', repeat('b', 101));
+-- a restore (pg_dump output and pg_restore set row_security = off) is not
+-- held to the restoring session's limit; later writes of the content are
+SET row_security = off;
+INSERT INTO engram.memory (space, content) VALUES ('default', repeat('b', 101));
+RESET row_security;
+UPDATE engram.memory SET confidence = 0.5 WHERE content = repeat('b', 101);
+UPDATE engram.memory SET content = repeat('c', 101) WHERE content = repeat('b', 101);
+DELETE FROM engram.memory WHERE content = repeat('b', 101);
 RESET engram.max_content_bytes;
 SELECT engram.remember('');
 

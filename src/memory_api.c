@@ -140,10 +140,11 @@ engram_memory_writes_allowed(PG_FUNCTION_ARGS)
 }
 
 /*
- * engram._check_content(content text) RETURNS void
+ * engram._check_content(content text, check_size bool DEFAULT true)
+ * RETURNS void
  *
- * Rejects empty (or whitespace-only) content and content larger than
- * engram.max_content_bytes.
+ * Rejects empty (or whitespace-only) content and, when check_size is true,
+ * content larger than engram.max_content_bytes.
  */
 PG_FUNCTION_INFO_V1(engram_memory_check_content);
 Datum
@@ -163,7 +164,8 @@ engram_memory_check_content(PG_FUNCTION_ARGS)
 	p = VARDATA_ANY(t);
 	len = VARSIZE_ANY_EXHDR(t);
 
-	if (len > memory_max_content_bytes)
+	if ((PG_NARGS() < 2 || PG_ARGISNULL(1) || PG_GETARG_BOOL(1)) &&
+		len > memory_max_content_bytes)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("memory content is %d bytes, larger than engram.max_content_bytes (%d)",

@@ -35,12 +35,12 @@ CREATE FUNCTION @extschema@.writes_allowed()
 COMMENT ON FUNCTION @extschema@.writes_allowed() IS
 'false on a hot standby or in a read-only transaction (recall then records no accesses)';
 
-CREATE FUNCTION @extschema@._check_content(pg_catalog.text)
+CREATE FUNCTION @extschema@._check_content(pg_catalog.text, check_size pg_catalog.bool DEFAULT true)
 	RETURNS void
 	AS 'MODULE_PATHNAME', 'engram_memory_check_content'
 	LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@._check_content(pg_catalog.text) IS
-'internal: raises an error for NULL content or content over engram.max_content_bytes';
+COMMENT ON FUNCTION @extschema@._check_content(pg_catalog.text, pg_catalog.bool) IS
+'internal: raises an error for NULL or blank content and, with check_size, content over engram.max_content_bytes';
 
 -- access history and tier: the single wiring point (src/memory_access.c)
 CREATE FUNCTION @extschema@._access(rel pg_catalog.regclass, row_tid pg_catalog.tid,
@@ -421,7 +421,17 @@ DECLARE
 	v_dims		pg_catalog.int4;
 	v_vdims		pg_catalog.int4;
 BEGIN
-	PERFORM @extschema@._check_content(NEW.content);
+	-- engram.max_content_bytes is a per-session guard on content written
+	-- now (an UPDATE that keeps the content is not held to it).  Sessions
+	-- with row_security = off are exempt: pg_dump's output and pg_restore
+	-- set it, and dumped memories must restore whatever the restoring
+	-- session's limit is (a memory stored under a raised limit would
+	-- otherwise make the whole COPY of engram.memory fail).  Only roles
+	-- that bypass row-level security can write with it off.
+	PERFORM @extschema@._check_content(NEW.content,
+		pg_catalog.current_setting('row_security') OPERATOR(pg_catalog.<>) 'off'
+		AND (TG_OP OPERATOR(pg_catalog.=) 'INSERT'
+			 OR NEW.content IS DISTINCT FROM OLD.content));
 	SELECT s.dims INTO v_dims FROM @extschema@.space s WHERE s.name = NEW.space;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'memory space "%" does not exist', NEW.space

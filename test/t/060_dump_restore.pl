@@ -78,6 +78,10 @@ SELECT engram.remember('postgres writes the write-ahead log', engram.embed_text(
 SELECT engram.remember('coffee with Alice on Friday', engram.embed_text('coffee with Alice on Friday'));
 SELECT engram.remember('croissant and a large coffee', engram.embed_text('croissant and a large coffee'));
 SELECT engram.remember('a shared fact', space => 'shared');
+-- remembered under a raised limit: the restoring session keeps the default
+SET engram.max_content_bytes = '4MB';
+SELECT engram.remember(repeat('a memory larger than the default limit ', 50000), space => 'notes');
+RESET engram.max_content_bytes;
 SELECT engram.associate(a.id, b.id, 0.8)
 FROM engram.memory a, engram.memory b
 WHERE a.content LIKE 'coffee with%' AND b.content LIKE 'croissant%';
