@@ -198,7 +198,10 @@ COMMENT ON TABLE @extschema@.association IS
 
 -- user data is dumped by pg_dump
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.space', 'WHERE name <> ''default''');
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.space_grant', '');
+-- grants to dropped roles (kept as bare OIDs) are not dumped: restored into
+-- another cluster they would name whichever role has that OID there
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.space_grant',
+	'WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) role::pg_catalog.oid)');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.memory', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.memory_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.association', '');

@@ -86,7 +86,15 @@ SELECT engram.associate(a.id, b.id, 0.8)
 FROM engram.memory a, engram.memory b
 WHERE a.content LIKE 'coffee with%' AND b.content LIKE 'croissant%';
 SELECT engram.grant_space('shared', 'reader');
+-- a grant left behind by a dropped role (a bare OID): not dumped
+CREATE ROLE gone;
+SELECT engram.grant_space('notes', 'gone');
+REVOKE ALL ON engram.memory, engram.association, engram.memories, engram.memory_stats FROM gone;
+REVOKE ALL ON SEQUENCE engram.memory_id_seq FROM gone;
+DROP ROLE gone;
 });
+is($node->safe_psql('src', q{SELECT count(*) FROM engram.space_grant
+	WHERE role::oid NOT IN (SELECT oid FROM pg_roles)}), '1', 'source has a grant of a dropped role');
 
 my %q = (
 	docs => q{SELECT md5(string_agg(d::text, '|' ORDER BY id)) FROM docs d},
@@ -98,7 +106,7 @@ my %q = (
 	spaces => q{SELECT string_agg(name || ':' || coalesce(dims::text, 'null'), ',' ORDER BY name)
 				FROM engram.space},
 	grants => q{SELECT string_agg(space || ':' || pg_get_userbyid(role), ',' ORDER BY space)
-				FROM engram.space_grant},
+				FROM engram.space_grant WHERE role::oid IN (SELECT oid FROM pg_roles)},
 	assoc => q{SELECT string_agg(a.content || '~' || b.content || ':' || x.weight, ',')
 			   FROM engram.association x JOIN engram.memory a ON a.id = x.src
 			   JOIN engram.memory b ON b.id = x.dst},
@@ -155,6 +163,9 @@ sub check_copy
 			SELECT * FROM engram.verify('docs_cold') UNION ALL
 			SELECT * FROM engram.verify('engram.memory')) v}),
 		'0', "$what: engram.verify clean");
+	is($n->safe_psql($db, q{SELECT count(*) FROM engram.space_grant
+		WHERE role::oid NOT IN (SELECT oid FROM pg_roles)}),
+		'0', "$what: no grant of a dropped role restored");
 	is($n->safe_psql($db, q{SELECT count(*) FROM pg_extension WHERE extname = 'engram'}),
 		'1', "$what: extension present once");
 	# the sequence continues: a new memory gets an id above every restored one
