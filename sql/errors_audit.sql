@@ -164,6 +164,18 @@ SELECT engram.actr_base_level(1, 1, 1, 1);
 SELECT engram.embed_text('x', 0);
 SELECT engram.embed_text('x', 16001);
 SELECT engram.embed_text('   ');
+SELECT engram.actr_base_level(0, 1, 1, 0.5);
+SELECT engram.actr_base_level(-1, 1, 1, 0.5);
+SELECT engram.actr_base_level(1, 'NaN', 1, 0.5);
+SELECT engram.actr_base_level(2, 10, 1, 0.5) > engram.actr_base_level(1, 10, 1, 0.5) AS more_is_higher;
+SELECT engram.decay_exponential('NaN', 1);
+SELECT engram.decay_power('NaN', 1);
+SELECT engram.decay_power('Infinity', 1), engram.decay_exponential(-5, 1);
+SELECT engram.activation(now(), now(), -5);
+SELECT engram.activation_norm(now(), NULL, -1);
+SELECT engram.grant_space('default', 0::regrole);
+SELECT engram.grant_space('default', NULL);
+SELECT engram.revoke_space('default', 0::regrole);
 SELECT engram.spread('{1}', -1);
 SELECT engram.spread('{1}', 1, 2);
 

@@ -62,6 +62,21 @@ check_rate(double rate)
 				 errhint("Set engram.decay_rate to a value of 0 or more.")));
 }
 
+/*
+ * Arguments of the SQL-callable math functions: ages are hours (NaN has no
+ * meaning; a negative age counts as 0, like a timestamp in the future) and
+ * counts cannot be negative.  Internal callers pass values derived from
+ * timestamps and storage counters and skip these checks.
+ */
+static void
+check_hours(double hours, const char *what)
+{
+	if (isnan(hours))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a number of hours, got NaN", what)));
+}
+
 static double
 decay_exponential(double age_hours, double rate)
 {
@@ -141,6 +156,7 @@ engram_decay_exponential(PG_FUNCTION_ARGS)
 	double		rate = PG_GETARG_FLOAT8(1);
 
 	check_rate(rate);
+	check_hours(PG_GETARG_FLOAT8(0), "age_hours");
 	PG_RETURN_FLOAT8(decay_exponential(PG_GETARG_FLOAT8(0), rate));
 }
 
@@ -152,6 +168,7 @@ engram_decay_power(PG_FUNCTION_ARGS)
 	double		rate = PG_GETARG_FLOAT8(1);
 
 	check_rate(rate);
+	check_hours(PG_GETARG_FLOAT8(0), "age_hours");
 	PG_RETURN_FLOAT8(decay_power(PG_GETARG_FLOAT8(0), rate));
 }
 
@@ -163,6 +180,15 @@ PG_FUNCTION_INFO_V1(engram_actr_base_level);
 Datum
 engram_actr_base_level(PG_FUNCTION_ARGS)
 {
+	/* n counts presentations, the first being the memory's creation */
+	if (PG_GETARG_INT64(0) < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("number of presentations must be at least 1, got " INT64_FORMAT,
+						PG_GETARG_INT64(0)),
+				 errhint("n is access_count + 1: the creation counts as the first presentation.")));
+	check_hours(PG_GETARG_FLOAT8(1), "lifetime_hours");
+	check_hours(PG_GETARG_FLOAT8(2), "recency_hours");
 	PG_RETURN_FLOAT8(actr_base_level(PG_GETARG_INT64(0), PG_GETARG_FLOAT8(1),
 									 PG_GETARG_FLOAT8(2), PG_GETARG_FLOAT8(3)));
 }
@@ -179,6 +205,11 @@ activation_from_args(FunctionCallInfo fcinfo)
 	TimestampTz last = PG_ARGISNULL(1) ? 0 : PG_GETARG_TIMESTAMPTZ(1);
 	int64		count = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2);
 	TimestampTz now = PG_GETARG_TIMESTAMPTZ(3);
+
+	if (count < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("access_count must not be negative, got " INT64_FORMAT, count)));
 
 	return memory_activation_raw((MemoryDecayFunction) memory_decay_function,
 								 memory_decay_rate, created_at, last, count, now);

@@ -374,6 +374,11 @@ CREATE FUNCTION @extschema@.grant_space(space pg_catalog.text, role pg_catalog.r
 	AS $$
 BEGIN
 	PERFORM @extschema@._check_space(grant_space.space);
+	IF grant_space.role IS NULL OR grant_space.role::pg_catalog.oid OPERATOR(pg_catalog.=) 0 THEN
+		RAISE EXCEPTION 'role must name an existing role'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass a role name, e.g. SELECT engram.grant_space(''space'', ''alice'').';
+	END IF;
 	INSERT INTO @extschema@.space_grant (space, role)
 		VALUES (grant_space.space, grant_space.role)
 		ON CONFLICT DO NOTHING;
@@ -396,6 +401,11 @@ CREATE FUNCTION @extschema@.revoke_space(space pg_catalog.text, role pg_catalog.
 	AS $$
 BEGIN
 	PERFORM @extschema@._check_space(revoke_space.space);
+	IF revoke_space.role IS NULL OR revoke_space.role::pg_catalog.oid OPERATOR(pg_catalog.=) 0 THEN
+		RAISE EXCEPTION 'role must name an existing role'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass a role name, e.g. SELECT engram.revoke_space(''space'', ''alice'').';
+	END IF;
 	DELETE FROM @extschema@.space_grant g
 		WHERE g.space = revoke_space.space
 		  AND g.role::pg_catalog.oid OPERATOR(pg_catalog.=) revoke_space.role::pg_catalog.oid;
