@@ -52,6 +52,7 @@ ROLLBACK;
 SELECT * FROM engram.recall(engram.embed_text('x'), 0);
 SELECT * FROM engram.recall(engram.embed_text('x'), -1);
 SELECT * FROM engram.recall(engram.embed_text('x'), 10001);
+SELECT * FROM engram.recall('[0,0,0,0]', 3);
 SELECT count(*) <= 10000 AS k_max_ok FROM engram.recall(engram.embed_text('x'), 10000);
 
 -- 3. content over engram.max_content_bytes (2 MB against the default)

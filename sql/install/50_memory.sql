@@ -653,6 +653,13 @@ BEGIN
 			USING ERRCODE = 'data_exception',
 				  HINT = 'Embed the cue with the model used for the space''s memories.';
 	END IF;
+	-- similarity is cosine: a zero cue has no direction and would score
+	-- every memory NaN
+	IF recall.cue IS NOT NULL AND @extschema@.l2_norm(recall.cue) = 0 THEN
+		RAISE EXCEPTION 'cue vector is all zeros'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Cosine similarity is undefined for a zero vector; pass a real embedding or only cue_text.';
+	END IF;
 	IF recall.cue_text IS NOT NULL AND pg_catalog.btrim(recall.cue_text) <> '' THEN
 		v_query := pg_catalog.websearch_to_tsquery('pg_catalog.english'::pg_catalog.regconfig, recall.cue_text);
 		IF pg_catalog.numnode(v_query) = 0 THEN
