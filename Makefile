@@ -25,7 +25,7 @@ ISOLATION = $(sort $(patsubst test/isolation/specs/%.spec,%,$(wildcard test/isol
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output --load-extension=$(EXTENSION)
 
 SHLIB_LINK += -llz4
-# No -march=native: SIMD is chosen at run time (src/vector.c).
+# No CPU-specific -m flags: SIMD kernels are chosen at run time (src/vector.c).
 PG_CFLAGS += -O2 -ftree-vectorize -Wall -Wmissing-prototypes -Wno-declaration-after-statement
 
 EXTRA_CLEAN = $(DATA_built) results regression.diffs regression.out tmp_check test/isolation/output \
