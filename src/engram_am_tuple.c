@@ -13,6 +13,8 @@
 
 #include "access/heapam.h"
 #include "access/htup_details.h"
+#include "access/transam.h"
+#include "access/xact.h"
 #include "storage/bufmgr.h"
 #include "utils/rel.h"
 
@@ -162,9 +164,33 @@ engram_copy_header(Relation rel, BlockNumber blkno, Page page, OffsetNumber off,
 	/* t_self is the caller's */
 }
 
+/*
+ * tup is a backend-local copy of the row header (see engram_am.h).  Hint
+ * bits Postgres sets land only in that copy, but SetHintBits also calls
+ * MarkBufferDirtyHint on buf: the unchanged shared page is then dirtied and
+ * written out again (with checksums, WAL-logged as a full-page image) on
+ * every scan of rows that VACUUM has not hinted yet.  For an MVCC snapshot
+ * an xmin that clog reports committed is judged identically with or without
+ * HEAP_XMIN_COMMITTED (both paths then only ask XidInMVCCSnapshot; our own
+ * running transaction never reads as committed), so we set that hint in the
+ * copy ourselves first, which keeps Postgres from touching the buffer.
+ * Other snapshot kinds order their in-progress checks differently, and
+ * serializable transactions feed the header to HeapTupleSatisfiesVacuum for
+ * conflict checks: those keep the plain path.
+ */
 bool
 engram_tuple_visible(HeapTuple tup, Snapshot snapshot, Buffer buf)
 {
+	HeapTupleHeader hdr = tup->t_data;
+
+	if (snapshot->snapshot_type == SNAPSHOT_MVCC &&
+		!IsolationIsSerializable() &&
+		(hdr->t_infomask & (HEAP_XMIN_COMMITTED | HEAP_XMIN_INVALID |
+							HEAP_MOVED)) == 0 &&
+		TransactionIdIsNormal(HeapTupleHeaderGetRawXmin(hdr)) &&
+		TransactionIdDidCommit(HeapTupleHeaderGetRawXmin(hdr)))
+		hdr->t_infomask |= HEAP_XMIN_COMMITTED;
+
 	return HeapTupleSatisfiesVisibility(tup, snapshot, buf);
 }
 
