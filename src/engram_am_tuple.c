@@ -170,10 +170,11 @@ engram_copy_header(Relation rel, BlockNumber blkno, Page page, OffsetNumber off,
  * MarkBufferDirtyHint on buf: the unchanged shared page is then dirtied and
  * written out again (with checksums, WAL-logged as a full-page image) on
  * every scan of rows that VACUUM has not hinted yet.  For an MVCC snapshot
- * an xmin that clog reports committed is judged identically with or without
- * HEAP_XMIN_COMMITTED (both paths then only ask XidInMVCCSnapshot; our own
- * running transaction never reads as committed), so we set that hint in the
- * copy ourselves first, which keeps Postgres from touching the buffer.
+ * an xid whose outcome clog already records is judged identically with or
+ * without the matching hint (a committed one is then only asked
+ * XidInMVCCSnapshot; our own running transaction never reads as committed),
+ * so we set those hints in the copy ourselves first, which keeps Postgres
+ * from touching the buffer.  Postgres still decides visibility.
  * Other snapshot kinds order their in-progress checks differently, and
  * serializable transactions feed the header to HeapTupleSatisfiesVacuum for
  * conflict checks: those keep the plain path.
@@ -182,14 +183,44 @@ bool
 engram_tuple_visible(HeapTuple tup, Snapshot snapshot, Buffer buf)
 {
 	HeapTupleHeader hdr = tup->t_data;
+	TransactionId xid;
 
-	if (snapshot->snapshot_type == SNAPSHOT_MVCC &&
-		!IsolationIsSerializable() &&
-		(hdr->t_infomask & (HEAP_XMIN_COMMITTED | HEAP_XMIN_INVALID |
-							HEAP_MOVED)) == 0 &&
-		TransactionIdIsNormal(HeapTupleHeaderGetRawXmin(hdr)) &&
-		TransactionIdDidCommit(HeapTupleHeaderGetRawXmin(hdr)))
-		hdr->t_infomask |= HEAP_XMIN_COMMITTED;
+	if (snapshot->snapshot_type != SNAPSHOT_MVCC || IsolationIsSerializable() ||
+		(hdr->t_infomask & HEAP_MOVED) != 0)
+		return HeapTupleSatisfiesVisibility(tup, snapshot, buf);
+
+	/*
+	 * An xmin that clog reports aborted makes the row invisible on every
+	 * path, hinted or not (an aborted subtransaction of ours is no longer
+	 * "current").
+	 */
+	xid = HeapTupleHeaderGetRawXmin(hdr);
+	if ((hdr->t_infomask & (HEAP_XMIN_COMMITTED | HEAP_XMIN_INVALID)) == 0 &&
+		TransactionIdIsNormal(xid))
+	{
+		if (TransactionIdDidCommit(xid))
+			hdr->t_infomask |= HEAP_XMIN_COMMITTED;
+		else if (TransactionIdDidAbort(xid))
+			hdr->t_infomask |= HEAP_XMIN_INVALID;
+	}
+
+	/*
+	 * Likewise a plain (not multi, not lock-only) xmax: clog saying committed
+	 * means the MVCC test only asks XidInMVCCSnapshot, hinted or not; clog
+	 * saying aborted means the row is not deleted for any snapshot.  Neither
+	 * state can change once clog records it.
+	 */
+	xid = HeapTupleHeaderGetRawXmax(hdr);
+	if ((hdr->t_infomask & (HEAP_XMAX_COMMITTED | HEAP_XMAX_INVALID |
+							HEAP_XMAX_IS_MULTI)) == 0 &&
+		!HEAP_XMAX_IS_LOCKED_ONLY(hdr->t_infomask) &&
+		TransactionIdIsNormal(xid))
+	{
+		if (TransactionIdDidCommit(xid))
+			hdr->t_infomask |= HEAP_XMAX_COMMITTED;
+		else if (TransactionIdDidAbort(xid))
+			hdr->t_infomask |= HEAP_XMAX_INVALID;
+	}
 
 	return HeapTupleSatisfiesVisibility(tup, snapshot, buf);
 }
