@@ -90,9 +90,11 @@ extern void engram_copy_header(Relation rel, BlockNumber blkno, Page page,
 /*
  * Visibility of a row (header copy from engram_copy_header or full copy
  * from engram_copy_tuple) for snapshot.  Uses Postgres's own
- * HeapTupleSatisfiesVisibility.  Hint bits it would set land only in the
- * copy: engram never writes unlogged bytes into its pages (see
- * engram_page.h), VACUUM sets them durably instead.  buf must be pinned
+ * HeapTupleSatisfiesVisibility.  tup->t_data MUST be a backend-local copy:
+ * hint bits are written into it (for MVCC snapshots the function first sets
+ * the hints clog already justifies, so Postgres never needs to dirty buf),
+ * and engram never writes unlogged bytes into its pages (see
+ * engram_page.h); VACUUM sets hints durably instead.  buf must be pinned
  * and locked (at least share).
  */
 extern bool engram_tuple_visible(HeapTuple tup, Snapshot snapshot, Buffer buf);
