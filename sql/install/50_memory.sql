@@ -633,6 +633,7 @@ DECLARE
 	v_sp_ids	pg_catalog.int8[];
 	v_sp_acts	pg_catalog.float4[];
 	v_record	pg_catalog.bool;
+	v_recorded	pg_catalog.bool;
 	r			record;
 BEGIN
 	IF recall.k IS NULL OR recall.k <= 0 OR recall.k > 10000 THEN
@@ -691,52 +692,73 @@ BEGIN
 	 *		2/61 so relevance is in [0,1].
 	 * All are restricted to the space, since <= created_at < until, and
 	 * confidence >= min_confidence.
+	 *
+	 * A vector-only recall (the common case) runs the vec list alone: the
+	 * same rows and relevance as the general statement below gives for it
+	 * (its text list is empty), without planning and running the text
+	 * branch, the window and the full join on every call.
 	 */
-	WITH vec AS (
-		SELECT c.id, (1 - c.dist)::pg_catalog.float4 AS sim,
-			   pg_catalog.row_number() OVER (ORDER BY c.dist, c.id) AS rnk
-		FROM (SELECT m.id,
-					 m.embedding OPERATOR(@extschema@.<=>) recall.cue AS dist
-			  FROM @extschema@.memory m
-			  WHERE v_mode <> 'text'
-				AND m.space = recall.space
-				AND m.embedding IS NOT NULL
-				AND (recall.since IS NULL OR m.created_at >= recall.since)
-				AND (recall.until IS NULL OR m.created_at < recall.until)
-				AND m.confidence >= recall.min_confidence
-			  ORDER BY m.embedding OPERATOR(@extschema@.<=>) recall.cue
-			  LIMIT v_ncand) c
-	),
-	txt AS (
-		SELECT c.id,
-			   c.rank / NULLIF(pg_catalog.max(c.rank) OVER (), 0) AS rank,
-			   pg_catalog.row_number() OVER (ORDER BY c.rank DESC, c.id) AS rnk
-		FROM (SELECT m.id,
-					 pg_catalog.ts_rank(m.content_tsv, v_query) AS rank
-			  FROM @extschema@.memory m
-			  WHERE v_mode <> 'vector'
-				AND v_query IS NOT NULL
-				AND m.content_tsv OPERATOR(pg_catalog.@@) v_query
-				AND m.space = recall.space
-				AND (recall.since IS NULL OR m.created_at >= recall.since)
-				AND (recall.until IS NULL OR m.created_at < recall.until)
-				AND m.confidence >= recall.min_confidence
-			  ORDER BY 2 DESC, m.id
-			  LIMIT v_ncand) c
-	),
-	fused AS (
-		SELECT coalesce(v.id, t.id) AS id,
-			   (CASE v_mode
-					WHEN 'vector' THEN v.sim
-					WHEN 'text' THEN t.rank
-					ELSE ((coalesce(1.0 / (60 + v.rnk), 0)
-						   + coalesce(1.0 / (60 + t.rnk), 0)) / (2.0 / 61))
-				END)::pg_catalog.float4 AS rel
-		FROM vec v FULL JOIN txt t ON t.id = v.id
-	)
-	SELECT pg_catalog.array_agg(f.id ORDER BY f.id), pg_catalog.array_agg(f.rel ORDER BY f.id)
-		INTO v_ids, v_rels
-		FROM fused f;
+	IF v_mode = 'vector' THEN
+		SELECT pg_catalog.array_agg(c.id ORDER BY c.id),
+			   pg_catalog.array_agg((1 - c.dist)::pg_catalog.float4 ORDER BY c.id)
+			INTO v_ids, v_rels
+			FROM (SELECT m.id,
+						 m.embedding OPERATOR(@extschema@.<=>) recall.cue AS dist
+				  FROM @extschema@.memory m
+				  WHERE m.space = recall.space
+					AND m.embedding IS NOT NULL
+					AND (recall.since IS NULL OR m.created_at >= recall.since)
+					AND (recall.until IS NULL OR m.created_at < recall.until)
+					AND m.confidence >= recall.min_confidence
+				  ORDER BY m.embedding OPERATOR(@extschema@.<=>) recall.cue
+				  LIMIT v_ncand) c;
+	ELSE
+		WITH vec AS (
+			SELECT c.id, (1 - c.dist)::pg_catalog.float4 AS sim,
+				   pg_catalog.row_number() OVER (ORDER BY c.dist, c.id) AS rnk
+			FROM (SELECT m.id,
+						 m.embedding OPERATOR(@extschema@.<=>) recall.cue AS dist
+				  FROM @extschema@.memory m
+				  WHERE v_mode <> 'text'
+					AND m.space = recall.space
+					AND m.embedding IS NOT NULL
+					AND (recall.since IS NULL OR m.created_at >= recall.since)
+					AND (recall.until IS NULL OR m.created_at < recall.until)
+					AND m.confidence >= recall.min_confidence
+				  ORDER BY m.embedding OPERATOR(@extschema@.<=>) recall.cue
+				  LIMIT v_ncand) c
+		),
+		txt AS (
+			SELECT c.id,
+				   c.rank / NULLIF(pg_catalog.max(c.rank) OVER (), 0) AS rank,
+				   pg_catalog.row_number() OVER (ORDER BY c.rank DESC, c.id) AS rnk
+			FROM (SELECT m.id,
+						 pg_catalog.ts_rank(m.content_tsv, v_query) AS rank
+				  FROM @extschema@.memory m
+				  WHERE v_mode <> 'vector'
+					AND v_query IS NOT NULL
+					AND m.content_tsv OPERATOR(pg_catalog.@@) v_query
+					AND m.space = recall.space
+					AND (recall.since IS NULL OR m.created_at >= recall.since)
+					AND (recall.until IS NULL OR m.created_at < recall.until)
+					AND m.confidence >= recall.min_confidence
+				  ORDER BY 2 DESC, m.id
+				  LIMIT v_ncand) c
+		),
+		fused AS (
+			SELECT coalesce(v.id, t.id) AS id,
+				   (CASE v_mode
+						WHEN 'vector' THEN v.sim
+						WHEN 'text' THEN t.rank
+						ELSE ((coalesce(1.0 / (60 + v.rnk), 0)
+							   + coalesce(1.0 / (60 + t.rnk), 0)) / (2.0 / 61))
+					END)::pg_catalog.float4 AS rel
+			FROM vec v FULL JOIN txt t ON t.id = v.id
+		)
+		SELECT pg_catalog.array_agg(f.id ORDER BY f.id), pg_catalog.array_agg(f.rel ORDER BY f.id)
+			INTO v_ids, v_rels
+			FROM fused f;
+	END IF;
 
 	v_ids := coalesce(v_ids, '{}');
 	v_rels := coalesce(v_rels, '{}');
@@ -809,7 +831,9 @@ BEGIN
 		LIMIT recall.k
 	LOOP
 		IF v_record THEN
-			PERFORM @extschema@._record_access('@extschema@.memory'::pg_catalog.regclass, r.tid);
+			-- an assignment, not PERFORM: PL/pgSQL evaluates it as a simple
+			-- expression instead of starting an executor per row
+			v_recorded := @extschema@._record_access('@extschema@.memory'::pg_catalog.regclass, r.tid);
 		END IF;
 		id := r.id;
 		content := r.content;
