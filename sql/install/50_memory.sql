@@ -698,6 +698,54 @@ BEGIN
 	 * (its text list is empty), without planning and running the text
 	 * branch, the window and the full join on every call.
 	 */
+	/*
+	 * Vector cue without spread: candidates, scores and the k best in one
+	 * statement, reading each candidate row once (no list of ids to join
+	 * back to engram.memory).  The rows, scores and order are those of the
+	 * general path below (activation without spread is activation_norm
+	 * alone); the loop body is the same as there.
+	 */
+	IF v_mode = 'vector' AND NOT recall.spread THEN
+		v_record := recall.record_access AND @extschema@.writes_allowed();
+		FOR r IN
+			SELECT s.*,
+				   @extschema@.recall_score(s.rel, s.act, s.conf) AS sc
+			FROM (SELECT c.id, c.tid, c.content, c.rel,
+						 @extschema@.activation_norm(c.created, a.last_access,
+													 a.access_count, pg_catalog.now())::pg_catalog.float4 AS act,
+						 c.conf, c.created, c.meta
+				  FROM (SELECT m.id, m.ctid AS tid, m.content,
+							   (1 - (m.embedding OPERATOR(@extschema@.<=>) recall.cue))::pg_catalog.float4 AS rel,
+							   m.confidence AS conf, m.created_at AS created, m.metadata AS meta
+						FROM @extschema@.memory m
+						WHERE m.space = recall.space
+						  AND m.embedding IS NOT NULL
+						  AND (recall.since IS NULL OR m.created_at >= recall.since)
+						  AND (recall.until IS NULL OR m.created_at < recall.until)
+						  AND m.confidence >= recall.min_confidence
+						ORDER BY m.embedding OPERATOR(@extschema@.<=>) recall.cue
+						LIMIT v_ncand) c
+				  CROSS JOIN LATERAL @extschema@._access('@extschema@.memory'::pg_catalog.regclass, c.tid) a) s
+			ORDER BY sc DESC, s.id
+			LIMIT recall.k
+		LOOP
+			IF v_record THEN
+				v_recorded := @extschema@._record_access('@extschema@.memory'::pg_catalog.regclass, r.tid);
+			END IF;
+			id := r.id;
+			content := r.content;
+			score := r.sc;
+			similarity := r.rel;
+			activation := r.act;
+			confidence := r.conf;
+			tier := @extschema@._tier('@extschema@.memory'::pg_catalog.regclass, r.tid);
+			created_at := r.created;
+			metadata := r.meta;
+			RETURN NEXT;
+		END LOOP;
+		RETURN;
+	END IF;
+
 	IF v_mode = 'vector' THEN
 		SELECT pg_catalog.array_agg(c.id ORDER BY c.id),
 			   pg_catalog.array_agg((1 - c.dist)::pg_catalog.float4 ORDER BY c.id)
