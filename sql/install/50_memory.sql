@@ -634,6 +634,9 @@ DECLARE
 	v_sp_acts	pg_catalog.float4[];
 	v_record	pg_catalog.bool;
 	v_recorded	pg_catalog.bool;
+	v_ef		pg_catalog.text;
+	v_ef_set	pg_catalog.bool := false;
+	v_dummy		pg_catalog.text;
 	r			record;
 BEGIN
 	IF recall.k IS NULL OR recall.k <= 0 OR recall.k > 10000 THEN
@@ -677,6 +680,22 @@ BEGIN
 				   ELSE 'text' END;
 	v_ncand := greatest(@extschema@._setting('engram.recall_candidates')::pg_catalog.int4,
 								   recall.k * 10);
+
+	/*
+	 * An ANN index answers ORDER BY ... LIMIT n in one search round when
+	 * engram.ef_search is at least n; below that it runs expanding rounds
+	 * (slower, and a round can lose nodes it finds late).  So the candidate
+	 * statement runs with ef_search raised to v_ncand (at most its maximum
+	 * 1000), never lowered.  set_config(..., true) would stay in force for
+	 * the caller's transaction, so the previous value is put back right
+	 * after the candidate statement (an error in between aborts the
+	 * (sub)transaction, which undoes the setting too).
+	 */
+	v_ef := pg_catalog.current_setting('engram.ef_search');
+	IF v_ef::pg_catalog.int4 < least(v_ncand, 1000) THEN
+		v_dummy := pg_catalog.set_config('engram.ef_search', least(v_ncand, 1000)::pg_catalog.text, true);
+		v_ef_set := true;
+	END IF;
 
 	/*
 	 * Candidates and their relevance ("similarity" in the result):
@@ -743,6 +762,9 @@ BEGIN
 			metadata := r.meta;
 			RETURN NEXT;
 		END LOOP;
+		IF v_ef_set THEN
+			v_dummy := pg_catalog.set_config('engram.ef_search', v_ef, true);
+		END IF;
 		RETURN;
 	END IF;
 
@@ -806,6 +828,9 @@ BEGIN
 		SELECT pg_catalog.array_agg(f.id ORDER BY f.id), pg_catalog.array_agg(f.rel ORDER BY f.id)
 			INTO v_ids, v_rels
 			FROM fused f;
+	END IF;
+	IF v_ef_set THEN
+		v_dummy := pg_catalog.set_config('engram.ef_search', v_ef, true);
 	END IF;
 
 	v_ids := coalesce(v_ids, '{}');
