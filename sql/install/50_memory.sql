@@ -729,13 +729,18 @@ BEGIN
 		FOR r IN
 			SELECT s.*,
 				   @extschema@.recall_score(s.rel, s.act, s.conf) AS sc
-			FROM (SELECT c.id, c.tid, c.content, c.rel,
-						 @extschema@.activation_norm(c.created, a.last_access,
+			FROM (SELECT c.id, c.tid, m.content, (1 - c.dist)::pg_catalog.float4 AS rel,
+						 @extschema@.activation_norm(m.created_at, a.last_access,
 													 a.access_count, pg_catalog.now())::pg_catalog.float4 AS act,
-						 c.conf, c.created, c.meta
-				  FROM (SELECT m.id, m.ctid AS tid, m.content,
-							   (1 - (m.embedding OPERATOR(@extschema@.<=>) recall.cue))::pg_catalog.float4 AS rel,
-							   m.confidence AS conf, m.created_at AS created, m.metadata AS meta
+						 m.confidence AS conf, m.created_at AS created, m.metadata AS meta
+				  /*
+				   * The candidate list stays narrow (an exact scan sorts
+				   * every row of the space) and dist, also the sort key, is
+				   * computed once per row; the other columns come from the
+				   * same row version by its ctid.
+				   */
+				  FROM (SELECT m.id, m.ctid AS tid,
+							   m.embedding OPERATOR(@extschema@.<=>) recall.cue AS dist
 						FROM @extschema@.memory m
 						WHERE m.space = recall.space
 						  AND m.embedding IS NOT NULL
@@ -744,6 +749,7 @@ BEGIN
 						  AND m.confidence >= recall.min_confidence
 						ORDER BY m.embedding OPERATOR(@extschema@.<=>) recall.cue
 						LIMIT v_ncand) c
+				  JOIN @extschema@.memory m ON m.ctid = c.tid
 				  CROSS JOIN LATERAL @extschema@._access('@extschema@.memory'::pg_catalog.regclass, c.tid) a) s
 			ORDER BY sc DESC, s.id
 			LIMIT recall.k
