@@ -54,25 +54,14 @@ if [ -z "${PG_BIN:-}" ]; then
 fi
 
 # ---- cluster ----
-data=$work/data
-port=$(( 56000 + RANDOM % 2000 ))
-initdb -D "$data" -A trust -U postgres >/dev/null || exit 1
-cat >>"$data/postgresql.conf" <<CONF
-port = $port
-listen_addresses = ''
-unix_socket_directories = '$work'
+bench_start_cluster "$work" <<CONF || exit 1
 shared_buffers = '$([ $quick = 1 ] && echo 128MB || echo 2GB)'
 maintenance_work_mem = '$([ $quick = 1 ] && echo 64MB || echo 1GB)'
 work_mem = '64MB'
-max_wal_size = '8GB'
-checkpoint_timeout = '1h'
 wal_level = replica
 max_parallel_workers_per_gather = 0
 jit = off
 CONF
-pg_ctl -D "$data" -l "$work/server.log" -w start >/dev/null || { tail "$work/server.log"; exit 1; }
-trap 'pg_ctl -D "$data" -m immediate -w stop >/dev/null 2>&1' EXIT
-export PGHOST=$work PGPORT=$port PGUSER=postgres PGDATABASE=postgres
 # A failed query marks the run as failed (also from inside $(...)).
 q() { psql -X -q -t -A -v ON_ERROR_STOP=1 "$@" || { touch "$work/failed"; echo "bench: query failed: $*" >&2; return 1; }; }
 now() { date +%s.%N; }

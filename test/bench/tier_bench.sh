@@ -47,21 +47,10 @@ fi
 work=$here/../tier_bench
 rm -rf "$work"
 mkdir -p "$work"
-data=$work/data
-port=$(( 58000 + RANDOM % 1000 ))
-initdb -D "$data" -A trust -U postgres >/dev/null || exit 1
-cat >>"$data/postgresql.conf" <<CONF
-port = $port
-listen_addresses = ''
-unix_socket_directories = '$work'
+bench_start_cluster "$work" <<CONF || exit 1
 shared_buffers = '256MB'
-max_wal_size = '4GB'
-checkpoint_timeout = '1h'
 autovacuum = off
 CONF
-pg_ctl -D "$data" -l "$work/server.log" -w start >/dev/null || { tail "$work/server.log"; exit 1; }
-trap 'pg_ctl -D "$data" -m immediate -w stop >/dev/null 2>&1' EXIT
-export PGHOST=$work PGPORT=$port PGUSER=postgres PGDATABASE=postgres
 q() { psql -X -q -t -A -v ON_ERROR_STOP=1 "$@"; }
 now() { date +%s.%N; }
 

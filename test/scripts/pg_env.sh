@@ -79,3 +79,27 @@ run_unprivileged_copy() {
 	fi
 	return $rc
 }
+
+# bench_start_cluster WORK  (extra postgresql.conf lines on stdin)
+#   initdb a throwaway cluster in WORK/data on a free-looking port, with a
+#   socket in WORK and no TCP, checkpoints out of the way, plus the caller's
+#   settings; start it, stop it (immediate) when the script exits, and export
+#   PGHOST/PGPORT/PGUSER/PGDATABASE.  Sets data and port.  Used by the
+#   benchmarks in test/bench/.
+bench_start_cluster() {
+	local work=$1
+	data=$work/data
+	port=$((56000 + RANDOM % 4000))
+	initdb -D "$data" -A trust -U postgres >/dev/null || return 1
+	{
+		echo "port = $port"
+		echo "listen_addresses = ''"
+		echo "unix_socket_directories = '$work'"
+		echo "max_wal_size = '8GB'"
+		echo "checkpoint_timeout = '1h'"
+		cat
+	} >>"$data/postgresql.conf"
+	pg_ctl -D "$data" -l "$work/server.log" -w start >/dev/null || { tail "$work/server.log"; return 1; }
+	trap 'pg_ctl -D "$data" -m immediate -w stop >/dev/null 2>&1' EXIT
+	export PGHOST=$work PGPORT=$port PGUSER=postgres PGDATABASE=postgres
+}
