@@ -11,7 +11,10 @@ PKGS=(
 	liblz4-dev                # warm and cold tier codecs
 	libipc-run-perl           # PostgreSQL::Test::Cluster
 	build-essential
-	rsync
+	rsync                     # the test runner copies the tree
+	perl                      # prove
+	bc                        # benchmark arithmetic
+	procps                    # pgrep, free (benchmark, TAP helpers)
 	gnuplot-nox               # benchmark plot
 	postgresql-15-auto-failover  # automated failover test
 )
