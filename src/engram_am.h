@@ -55,6 +55,14 @@ extern void engram_page_init(Page page, uint16 kind);
 extern void engram_check_page(Relation rel, BlockNumber blkno, Page page,
 							  bool *is_new);
 
+/*
+ * engram_check_page, then: is (page, off) a row slot (LP_NORMAL item of an
+ * initialised DATA page)?  *data_page, if given, tells whether the page is
+ * an initialised DATA page at all.  Caller holds a lock on the page.
+ */
+extern bool engram_page_has_row(Relation rel, BlockNumber blkno, Page page,
+								OffsetNumber off, bool *data_page);
+
 /* true if rel is an engram table (its table AM is ours) */
 extern bool engram_is_engram_rel(Relation rel);
 

@@ -515,14 +515,10 @@ engram_lock_and_copy(Relation rel, Buffer buf, ItemPointer tid, int lockmode,
 	BlockNumber blkno = ItemPointerGetBlockNumber(tid);
 	OffsetNumber off = ItemPointerGetOffsetNumber(tid);
 	Page		page;
-	bool		is_new;
 
 	LockBuffer(buf, lockmode);
 	page = BufferGetPage(buf);
-	engram_check_page(rel, blkno, page, &is_new);
-	if (is_new || EngramPageGetOpaque(page)->kind != ENGRAM_PAGE_DATA ||
-		off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page) ||
-		!ItemIdIsNormal(PageGetItemId(page, off)))
+	if (!engram_page_has_row(rel, blkno, page, off, NULL))
 	{
 		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 		elog(ERROR, "no row at (%u,%u) in relation \"%s\"",
@@ -1170,7 +1166,6 @@ engram_lock_updated_chain(Relation rel, ItemPointer tid, ItemPointer ctid,
 		OffsetNumber off = ItemPointerGetOffsetNumber(&cur);
 		Buffer		buf;
 		Page		page;
-		bool		is_new;
 		EngramHeaderCopy copy;
 		HeapTupleData tup;
 		uint16		old_infomask;
@@ -1191,10 +1186,7 @@ engram_lock_updated_chain(Relation rel, ItemPointer tid, ItemPointer ctid,
 		buf = ReadBuffer(rel, blkno);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		page = BufferGetPage(buf);
-		engram_check_page(rel, blkno, page, &is_new);
-		if (is_new || EngramPageGetOpaque(page)->kind != ENGRAM_PAGE_DATA ||
-			off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page) ||
-			!ItemIdIsNormal(PageGetItemId(page, off)))
+		if (!engram_page_has_row(rel, blkno, page, off, NULL))
 		{
 			UnlockReleaseBuffer(buf);
 			return TM_Ok;
@@ -1899,7 +1891,6 @@ engram_tuple_get_latest_tid(TableScanDesc scan, ItemPointer tid)
 		OffsetNumber off = ItemPointerGetOffsetNumber(&ctid);
 		Buffer		buf;
 		Page		page;
-		bool		is_new;
 		EngramHeaderCopy copy;
 		HeapTupleData tup;
 		bool		valid;
@@ -1912,10 +1903,7 @@ engram_tuple_get_latest_tid(TableScanDesc scan, ItemPointer tid)
 		buf = ReadBuffer(rel, blkno);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		engram_check_page(rel, blkno, page, &is_new);
-		if (is_new || EngramPageGetOpaque(page)->kind != ENGRAM_PAGE_DATA ||
-			off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page) ||
-			!ItemIdIsNormal(PageGetItemId(page, off)))
+		if (!engram_page_has_row(rel, blkno, page, off, NULL))
 		{
 			UnlockReleaseBuffer(buf);
 			break;

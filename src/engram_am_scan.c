@@ -639,7 +639,7 @@ engram_fetch_by_tid(Relation rel, ItemPointer tid, Snapshot snapshot,
 	OffsetNumber off = ItemPointerGetOffsetNumber(tid);
 	Buffer		buf;
 	Page		page;
-	bool		is_new;
+	bool		data_page;
 	EngramHeaderCopy hc;
 	HeapTupleData htup;
 	bool		visible;
@@ -660,14 +660,10 @@ engram_fetch_by_tid(Relation rel, ItemPointer tid, Snapshot snapshot,
 		buf = ReadBuffer(rel, blkno);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
-	engram_check_page(rel, blkno, page, &is_new);
-	if (is_new || EngramPageGetOpaque(page)->kind != ENGRAM_PAGE_DATA ||
-		off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page) ||
-		!ItemIdIsNormal(PageGetItemId(page, off)))
+	if (!engram_page_has_row(rel, blkno, page, off, &data_page))
 	{
 		/* an index entry pointing at no row of a DATA page is dead */
-		if (all_dead && !is_new &&
-			EngramPageGetOpaque(page)->kind == ENGRAM_PAGE_DATA)
+		if (all_dead && data_page)
 			*all_dead = true;
 		engram_fetch_release(buf, keep_buf);
 		return false;

@@ -84,6 +84,22 @@ engram_check_page(Relation rel, BlockNumber blkno, Page page, bool *is_new)
 						blkno, RelationGetRelationName(rel), opaque->kind)));
 }
 
+bool
+engram_page_has_row(Relation rel, BlockNumber blkno, Page page,
+					OffsetNumber off, bool *data_page)
+{
+	bool		is_new;
+	bool		is_data;
+
+	engram_check_page(rel, blkno, page, &is_new);
+	is_data = !is_new && EngramPageGetOpaque(page)->kind == ENGRAM_PAGE_DATA;
+	if (data_page)
+		*data_page = is_data;
+	return is_data &&
+		off >= FirstOffsetNumber && off <= PageGetMaxOffsetNumber(page) &&
+		ItemIdIsNormal(PageGetItemId(page, off));
+}
+
 /* Raise a clean error for an item that cannot be a row */
 static void
 engram_bad_item(Relation rel, BlockNumber blkno, OffsetNumber off)
