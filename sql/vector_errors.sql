@@ -187,3 +187,6 @@ SELECT count(*) AS rows_loaded FROM vr3;
 
 DROP TABLE ve, vr, vr3;
 RESET search_path;
+-- the aggregate's support functions called by hand with a malformed state
+SELECT engram.vector_avg('{}'::float8[]);
+SELECT engram.vector_avg('{1,NULL}'::float8[]);

@@ -719,7 +719,10 @@ vector_avg_state(ArrayType *state, int *nelems)
 {
 	if (ARR_NDIM(state) != 1 || ARR_HASNULL(state) ||
 		ARR_ELEMTYPE(state) != FLOAT8OID || ARR_DIMS(state)[0] < 1)
-		elog(ERROR, "invalid vector avg state");
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid state array for avg(engram.vector)"),
+				 errhint("The state must be a one-dimensional float8 array without NULLs: {count, sum_1, ..., sum_n}.")));
 	*nelems = ARR_DIMS(state)[0];
 	return (float8 *) ARR_DATA_PTR(state);
 }
