@@ -5,7 +5,7 @@
 # pg_config before that has run.
 
 EXTENSION = engram
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 
 MODULE_big = engram
 SRCS = $(sort $(wildcard src/*.c))
@@ -13,10 +13,15 @@ OBJS = $(SRCS:.c=.o)
 HEADERS = $(wildcard src/*.h)
 
 # The install script is assembled from one fragment per subsystem, in name
-# order, so each subsystem owns its own SQL.
+# order, so each subsystem owns its own SQL.  The upgrade script from the
+# previous release is assembled the same way from sql/upgrade/*.sql: every
+# change to sql/install/ has its twin there (sql/upgrade.sql checks that a
+# database upgraded from 0.1.0 has exactly the catalog of a fresh install).
+# sql/engram--0.1.0.sql is the released 0.1.0 script, frozen.
 INSTALL_PARTS = $(sort $(wildcard sql/install/*.sql))
-DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA = $(wildcard sql/$(EXTENSION)--*--*.sql)
+UPGRADE_PARTS = $(sort $(wildcard sql/upgrade/*.sql))
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql sql/$(EXTENSION)--0.1.0--$(EXTVERSION).sql
+DATA = sql/$(EXTENSION)--0.1.0.sql
 
 # pg_regress: every sql/*.sql that is not an extension script.
 REGRESS = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/$(EXTENSION)--%,$(wildcard sql/*.sql))))
@@ -41,7 +46,11 @@ all:
 	@echo "pg_config not found: run 'make demo' or 'make test' (they install dependencies), or set PG_CONFIG" >&2; exit 1
 endif
 
-$(DATA_built): $(INSTALL_PARTS)
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_PARTS)
+	@mkdir -p $(dir $@)
+	cat $^ > $@
+
+sql/$(EXTENSION)--0.1.0--$(EXTVERSION).sql: $(UPGRADE_PARTS)
 	@mkdir -p $(dir $@)
 	cat $^ > $@
 

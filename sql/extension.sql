@@ -159,10 +159,8 @@ SELECT engram.revoke_space('ext_a', 'regress_ext_role');
 SELECT engram.drop_space('ext_b');
 RESET search_path;
 
--- ALTER EXTENSION UPDATE is a no-op at 0.1.0.  Later versions ship upgrade
--- scripts sql/engram--0.1.0--0.2.0.sql (the Makefile installs every
--- sql/engram--*--*.sql), so ALTER EXTENSION engram UPDATE moves a database
--- to the new version without a dump and restore.
+-- ALTER EXTENSION UPDATE on a current install is a no-op; the upgrade from
+-- 0.1.0 (sql/upgrade/*.sql) is checked by sql/upgrade.sql.
 ALTER EXTENSION engram UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'engram';
 SELECT name, version FROM pg_available_extension_versions

@@ -1,0 +1,1895 @@
+-- engram extension script, assembled from sql/install/*.sql in name order.
+-- Every object is qualified with @extschema@ or pg_catalog so the script is
+-- safe whatever the caller's search_path.
+
+\echo Use "CREATE EXTENSION engram" to load this file. \quit
+-- ---------------------------------------------------------------------
+-- 10_vector: the engram.vector type (src/vector.c)
+--
+-- Text form as pgvector: '[1,2,3]'.  Optional typmod: engram.vector(384),
+-- 1..16000.  Operators: <-> L2 distance, <=> cosine distance (NaN when a
+-- vector is all zeros), <#> negative inner product; = <> < <= > >= with
+-- default btree and hash operator classes.
+-- ---------------------------------------------------------------------
+
+CREATE TYPE @extschema@.vector;
+
+CREATE FUNCTION @extschema@.vector_in(pg_catalog.cstring, pg_catalog.oid, pg_catalog.int4)
+	RETURNS @extschema@.vector
+	AS 'MODULE_PATHNAME', 'vector_in'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.vector_out(@extschema@.vector)
+	RETURNS pg_catalog.cstring
+	AS 'MODULE_PATHNAME', 'vector_out'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.vector_typmod_in(pg_catalog.cstring[])
+	RETURNS pg_catalog.int4
+	AS 'MODULE_PATHNAME', 'vector_typmod_in'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.vector_typmod_out(pg_catalog.int4)
+	RETURNS pg_catalog.cstring
+	AS 'MODULE_PATHNAME', 'vector_typmod_out'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.vector_recv(pg_catalog.internal, pg_catalog.oid, pg_catalog.int4)
+	RETURNS @extschema@.vector
+	AS 'MODULE_PATHNAME', 'vector_recv'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.vector_send(@extschema@.vector)
+	RETURNS pg_catalog.bytea
+	AS 'MODULE_PATHNAME', 'vector_send'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- Floats do not compress: keep values uncompressed, out of line when large.
+CREATE TYPE @extschema@.vector (
+	INPUT = @extschema@.vector_in,
+	OUTPUT = @extschema@.vector_out,
+	TYPMOD_IN = @extschema@.vector_typmod_in,
+	TYPMOD_OUT = @extschema@.vector_typmod_out,
+	RECEIVE = @extschema@.vector_recv,
+	SEND = @extschema@.vector_send,
+	INTERNALLENGTH = VARIABLE,
+	ALIGNMENT = int4,
+	STORAGE = external
+);
+
+-- casts -----------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.vector(@extschema@.vector, pg_catalog.int4, pg_catalog.bool)
+	RETURNS @extschema@.vector
+	AS 'MODULE_PATHNAME', 'vector_typmod_coerce'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.array_to_vector(pg_catalog.float4[], pg_catalog.int4, pg_catalog.bool)
+	RETURNS @extschema@.vector
+	AS 'MODULE_PATHNAME', 'array_to_vector'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.array_to_vector(pg_catalog.float8[], pg_catalog.int4, pg_catalog.bool)
+	RETURNS @extschema@.vector
+	AS 'MODULE_PATHNAME', 'array_to_vector'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.array_to_vector(pg_catalog.int4[], pg_catalog.int4, pg_catalog.bool)
+	RETURNS @extschema@.vector
+	AS 'MODULE_PATHNAME', 'array_to_vector'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.array_to_vector(pg_catalog.numeric[], pg_catalog.int4, pg_catalog.bool)
+	RETURNS @extschema@.vector
+	AS 'MODULE_PATHNAME', 'array_to_vector'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.vector_to_float4(@extschema@.vector, pg_catalog.int4, pg_catalog.bool)
+	RETURNS pg_catalog.float4[]
+	AS 'MODULE_PATHNAME', 'vector_to_float4'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE CAST (@extschema@.vector AS @extschema@.vector)
+	WITH FUNCTION @extschema@.vector(@extschema@.vector, pg_catalog.int4, pg_catalog.bool)
+	AS IMPLICIT;
+
+CREATE CAST (pg_catalog.float4[] AS @extschema@.vector)
+	WITH FUNCTION @extschema@.array_to_vector(pg_catalog.float4[], pg_catalog.int4, pg_catalog.bool)
+	AS ASSIGNMENT;
+
+CREATE CAST (pg_catalog.float8[] AS @extschema@.vector)
+	WITH FUNCTION @extschema@.array_to_vector(pg_catalog.float8[], pg_catalog.int4, pg_catalog.bool)
+	AS ASSIGNMENT;
+
+CREATE CAST (pg_catalog.int4[] AS @extschema@.vector)
+	WITH FUNCTION @extschema@.array_to_vector(pg_catalog.int4[], pg_catalog.int4, pg_catalog.bool)
+	AS ASSIGNMENT;
+
+CREATE CAST (pg_catalog.numeric[] AS @extschema@.vector)
+	WITH FUNCTION @extschema@.array_to_vector(pg_catalog.numeric[], pg_catalog.int4, pg_catalog.bool)
+	AS ASSIGNMENT;
+
+CREATE CAST (@extschema@.vector AS pg_catalog.float4[])
+	WITH FUNCTION @extschema@.vector_to_float4(@extschema@.vector, pg_catalog.int4, pg_catalog.bool)
+	AS ASSIGNMENT;
+
+-- distance and vector functions -----------------------------------------
+
+CREATE FUNCTION @extschema@.l2_distance(@extschema@.vector, @extschema@.vector)
+	RETURNS pg_catalog.float8
+	AS 'MODULE_PATHNAME', 'vector_l2_distance'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.l2_squared_distance(@extschema@.vector, @extschema@.vector)
+	RETURNS pg_catalog.float8
+	AS 'MODULE_PATHNAME', 'vector_l2_squared_distance'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.inner_product(@extschema@.vector, @extschema@.vector)
+	RETURNS pg_catalog.float8
+	AS 'MODULE_PATHNAME', 'vector_inner_product'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.vector_negative_inner_product(@extschema@.vector, @extschema@.vector)
+	RETURNS pg_catalog.float8
+	AS 'MODULE_PATHNAME', 'vector_negative_inner_product'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.cosine_distance(@extschema@.vector, @extschema@.vector)
+	RETURNS pg_catalog.float8
+	AS 'MODULE_PATHNAME', 'vector_cosine_distance'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.vector_dims(@extschema@.vector)
+	RETURNS pg_catalog.int4
+	AS 'MODULE_PATHNAME', 'vector_dims'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.l2_norm(@extschema@.vector)
+	RETURNS pg_catalog.float8
+	AS 'MODULE_PATHNAME', 'vector_l2_norm'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.l2_normalize(@extschema@.vector)
+	RETURNS @extschema@.vector
+	AS 'MODULE_PATHNAME', 'vector_l2_normalize'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.vector_add(@extschema@.vector, @extschema@.vector)
+	RETURNS @extschema@.vector
+	AS 'MODULE_PATHNAME', 'vector_add'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.vector_sub(@extschema@.vector, @extschema@.vector)
+	RETURNS @extschema@.vector
+	AS 'MODULE_PATHNAME', 'vector_sub'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- Not IMMUTABLE: the answer depends on the CPU the server runs on.
+CREATE FUNCTION @extschema@.vector_kernel()
+	RETURNS pg_catalog.text
+	AS 'MODULE_PATHNAME', 'vector_kernel'
+	LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+-- Diagnostic: checks every kernel family this CPU supports against exact
+-- answers; one row per family.
+CREATE FUNCTION @extschema@.vector_kernel_selftest(
+		OUT kernel pg_catalog.text, OUT cases pg_catalog.int8, OUT failures pg_catalog.int8)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'vector_kernel_selftest'
+	LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+
+CREATE OPERATOR @extschema@.<-> (
+	LEFTARG = @extschema@.vector, RIGHTARG = @extschema@.vector,
+	FUNCTION = @extschema@.l2_distance,
+	COMMUTATOR = OPERATOR(@extschema@.<->)
+);
+
+CREATE OPERATOR @extschema@.<=> (
+	LEFTARG = @extschema@.vector, RIGHTARG = @extschema@.vector,
+	FUNCTION = @extschema@.cosine_distance,
+	COMMUTATOR = OPERATOR(@extschema@.<=>)
+);
+
+CREATE OPERATOR @extschema@.<#> (
+	LEFTARG = @extschema@.vector, RIGHTARG = @extschema@.vector,
+	FUNCTION = @extschema@.vector_negative_inner_product,
+	COMMUTATOR = OPERATOR(@extschema@.<#>)
+);
+
+CREATE OPERATOR @extschema@.+ (
+	LEFTARG = @extschema@.vector, RIGHTARG = @extschema@.vector,
+	FUNCTION = @extschema@.vector_add,
+	COMMUTATOR = OPERATOR(@extschema@.+)
+);
+
+CREATE OPERATOR @extschema@.- (
+	LEFTARG = @extschema@.vector, RIGHTARG = @extschema@.vector,
+	FUNCTION = @extschema@.vector_sub
+);
+
+-- aggregates -------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.vector_accum(pg_catalog.float8[], @extschema@.vector)
+	RETURNS pg_catalog.float8[]
+	AS 'MODULE_PATHNAME', 'vector_accum'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.vector_combine(pg_catalog.float8[], pg_catalog.float8[])
+	RETURNS pg_catalog.float8[]
+	AS 'MODULE_PATHNAME', 'vector_combine'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.vector_avg(pg_catalog.float8[])
+	RETURNS @extschema@.vector
+	AS 'MODULE_PATHNAME', 'vector_avg'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- element-wise mean (sums in double); NULL over no rows
+CREATE AGGREGATE @extschema@.avg(@extschema@.vector) (
+	SFUNC = @extschema@.vector_accum,
+	STYPE = pg_catalog.float8[],
+	FINALFUNC = @extschema@.vector_avg,
+	COMBINEFUNC = @extschema@.vector_combine,
+	INITCOND = '{0}',
+	PARALLEL = SAFE
+);
+
+-- element-wise sum (float, errors on overflow)
+CREATE AGGREGATE @extschema@.sum(@extschema@.vector) (
+	SFUNC = @extschema@.vector_add,
+	STYPE = @extschema@.vector,
+	COMBINEFUNC = @extschema@.vector_add,
+	PARALLEL = SAFE
+);
+
+-- comparison, btree and hash support ------------------------------------
+
+CREATE FUNCTION @extschema@.vector_cmp(@extschema@.vector, @extschema@.vector)
+	RETURNS pg_catalog.int4
+	AS 'MODULE_PATHNAME', 'vector_cmp'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.vector_eq(@extschema@.vector, @extschema@.vector)
+	RETURNS pg_catalog.bool
+	AS 'MODULE_PATHNAME', 'vector_eq'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.vector_ne(@extschema@.vector, @extschema@.vector)
+	RETURNS pg_catalog.bool
+	AS 'MODULE_PATHNAME', 'vector_ne'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.vector_lt(@extschema@.vector, @extschema@.vector)
+	RETURNS pg_catalog.bool
+	AS 'MODULE_PATHNAME', 'vector_lt'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.vector_le(@extschema@.vector, @extschema@.vector)
+	RETURNS pg_catalog.bool
+	AS 'MODULE_PATHNAME', 'vector_le'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.vector_gt(@extschema@.vector, @extschema@.vector)
+	RETURNS pg_catalog.bool
+	AS 'MODULE_PATHNAME', 'vector_gt'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.vector_ge(@extschema@.vector, @extschema@.vector)
+	RETURNS pg_catalog.bool
+	AS 'MODULE_PATHNAME', 'vector_ge'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.vector_hash(@extschema@.vector)
+	RETURNS pg_catalog.int4
+	AS 'MODULE_PATHNAME', 'vector_hash'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.vector_hash_extended(@extschema@.vector, pg_catalog.int8)
+	RETURNS pg_catalog.int8
+	AS 'MODULE_PATHNAME', 'vector_hash_extended'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE OPERATOR @extschema@.= (
+	LEFTARG = @extschema@.vector, RIGHTARG = @extschema@.vector,
+	FUNCTION = @extschema@.vector_eq,
+	COMMUTATOR = OPERATOR(@extschema@.=),
+	NEGATOR = OPERATOR(@extschema@.<>),
+	RESTRICT = pg_catalog.eqsel, JOIN = pg_catalog.eqjoinsel,
+	HASHES, MERGES
+);
+
+CREATE OPERATOR @extschema@.<> (
+	LEFTARG = @extschema@.vector, RIGHTARG = @extschema@.vector,
+	FUNCTION = @extschema@.vector_ne,
+	COMMUTATOR = OPERATOR(@extschema@.<>),
+	NEGATOR = OPERATOR(@extschema@.=),
+	RESTRICT = pg_catalog.neqsel, JOIN = pg_catalog.neqjoinsel
+);
+
+CREATE OPERATOR @extschema@.< (
+	LEFTARG = @extschema@.vector, RIGHTARG = @extschema@.vector,
+	FUNCTION = @extschema@.vector_lt,
+	COMMUTATOR = OPERATOR(@extschema@.>),
+	NEGATOR = OPERATOR(@extschema@.>=),
+	RESTRICT = pg_catalog.scalarltsel, JOIN = pg_catalog.scalarltjoinsel
+);
+
+CREATE OPERATOR @extschema@.<= (
+	LEFTARG = @extschema@.vector, RIGHTARG = @extschema@.vector,
+	FUNCTION = @extschema@.vector_le,
+	COMMUTATOR = OPERATOR(@extschema@.>=),
+	NEGATOR = OPERATOR(@extschema@.>),
+	RESTRICT = pg_catalog.scalarlesel, JOIN = pg_catalog.scalarlejoinsel
+);
+
+CREATE OPERATOR @extschema@.> (
+	LEFTARG = @extschema@.vector, RIGHTARG = @extschema@.vector,
+	FUNCTION = @extschema@.vector_gt,
+	COMMUTATOR = OPERATOR(@extschema@.<),
+	NEGATOR = OPERATOR(@extschema@.<=),
+	RESTRICT = pg_catalog.scalargtsel, JOIN = pg_catalog.scalargtjoinsel
+);
+
+CREATE OPERATOR @extschema@.>= (
+	LEFTARG = @extschema@.vector, RIGHTARG = @extschema@.vector,
+	FUNCTION = @extschema@.vector_ge,
+	COMMUTATOR = OPERATOR(@extschema@.<=),
+	NEGATOR = OPERATOR(@extschema@.<),
+	RESTRICT = pg_catalog.scalargesel, JOIN = pg_catalog.scalargejoinsel
+);
+
+CREATE OPERATOR CLASS @extschema@.vector_ops
+	DEFAULT FOR TYPE @extschema@.vector USING btree AS
+	OPERATOR 1 @extschema@.< ,
+	OPERATOR 2 @extschema@.<= ,
+	OPERATOR 3 @extschema@.= ,
+	OPERATOR 4 @extschema@.>= ,
+	OPERATOR 5 @extschema@.> ,
+	FUNCTION 1 @extschema@.vector_cmp(@extschema@.vector, @extschema@.vector);
+
+CREATE OPERATOR CLASS @extschema@.vector_ops
+	DEFAULT FOR TYPE @extschema@.vector USING hash AS
+	OPERATOR 1 @extschema@.= ,
+	FUNCTION 1 @extschema@.vector_hash(@extschema@.vector),
+	FUNCTION 2 @extschema@.vector_hash_extended(@extschema@.vector, pg_catalog.int8);
+
+-- descriptions (\df+ and \dd show them) -------------------------------------
+
+COMMENT ON FUNCTION @extschema@.vector_in(pg_catalog.cstring, pg_catalog.oid, pg_catalog.int4) IS
+'input function of engram.vector: text ''[1,2,3]''';
+COMMENT ON FUNCTION @extschema@.vector_out(@extschema@.vector) IS
+'output function of engram.vector';
+COMMENT ON FUNCTION @extschema@.vector_typmod_in(pg_catalog.cstring[]) IS
+'typmod input of engram.vector(dims), 1 to 16000 dimensions';
+COMMENT ON FUNCTION @extschema@.vector_typmod_out(pg_catalog.int4) IS
+'typmod output of engram.vector(dims)';
+COMMENT ON FUNCTION @extschema@.vector_recv(pg_catalog.internal, pg_catalog.oid, pg_catalog.int4) IS
+'binary input function of engram.vector';
+COMMENT ON FUNCTION @extschema@.vector_send(@extschema@.vector) IS
+'binary output function of engram.vector';
+COMMENT ON FUNCTION @extschema@.vector(@extschema@.vector, pg_catalog.int4, pg_catalog.bool) IS
+'length coercion to engram.vector(dims): checks the dimensions';
+COMMENT ON FUNCTION @extschema@.array_to_vector(pg_catalog.float4[], pg_catalog.int4, pg_catalog.bool) IS
+'cast real[] to engram.vector';
+COMMENT ON FUNCTION @extschema@.array_to_vector(pg_catalog.float8[], pg_catalog.int4, pg_catalog.bool) IS
+'cast double precision[] to engram.vector';
+COMMENT ON FUNCTION @extschema@.array_to_vector(pg_catalog.int4[], pg_catalog.int4, pg_catalog.bool) IS
+'cast integer[] to engram.vector';
+COMMENT ON FUNCTION @extschema@.array_to_vector(pg_catalog.numeric[], pg_catalog.int4, pg_catalog.bool) IS
+'cast numeric[] to engram.vector';
+COMMENT ON FUNCTION @extschema@.vector_to_float4(@extschema@.vector, pg_catalog.int4, pg_catalog.bool) IS
+'cast engram.vector to real[]';
+COMMENT ON FUNCTION @extschema@.l2_distance(@extschema@.vector, @extschema@.vector) IS
+'Euclidean distance (operator <->)';
+COMMENT ON FUNCTION @extschema@.l2_squared_distance(@extschema@.vector, @extschema@.vector) IS
+'squared Euclidean distance';
+COMMENT ON FUNCTION @extschema@.inner_product(@extschema@.vector, @extschema@.vector) IS
+'inner (dot) product';
+COMMENT ON FUNCTION @extschema@.vector_negative_inner_product(@extschema@.vector, @extschema@.vector) IS
+'negative inner product (operator <#>, smaller is nearer)';
+COMMENT ON FUNCTION @extschema@.cosine_distance(@extschema@.vector, @extschema@.vector) IS
+'cosine distance 1 - cos(a, b) (operator <=>); NaN for a zero vector';
+COMMENT ON FUNCTION @extschema@.vector_dims(@extschema@.vector) IS
+'number of dimensions';
+COMMENT ON FUNCTION @extschema@.l2_norm(@extschema@.vector) IS
+'Euclidean length';
+COMMENT ON FUNCTION @extschema@.l2_normalize(@extschema@.vector) IS
+'the vector scaled to length 1 (a zero vector stays zero)';
+COMMENT ON FUNCTION @extschema@.vector_add(@extschema@.vector, @extschema@.vector) IS
+'element-wise sum (operator +)';
+COMMENT ON FUNCTION @extschema@.vector_sub(@extschema@.vector, @extschema@.vector) IS
+'element-wise difference (operator -)';
+COMMENT ON FUNCTION @extschema@.vector_kernel() IS
+'distance kernel chosen at load time for this CPU';
+COMMENT ON FUNCTION @extschema@.vector_kernel_selftest() IS
+'compare every available distance kernel with the scalar reference on random vectors';
+COMMENT ON FUNCTION @extschema@.vector_accum(pg_catalog.float8[], @extschema@.vector) IS
+'transition function of avg(vector) and sum(vector)';
+COMMENT ON FUNCTION @extschema@.vector_combine(pg_catalog.float8[], pg_catalog.float8[]) IS
+'combine function of avg(vector) and sum(vector)';
+COMMENT ON FUNCTION @extschema@.vector_avg(pg_catalog.float8[]) IS
+'final function of avg(vector)';
+COMMENT ON AGGREGATE @extschema@.avg(@extschema@.vector) IS
+'element-wise average of vectors';
+COMMENT ON AGGREGATE @extschema@.sum(@extschema@.vector) IS
+'element-wise sum of vectors';
+COMMENT ON FUNCTION @extschema@.vector_cmp(@extschema@.vector, @extschema@.vector) IS
+'btree comparison of vectors (element by element, then by dimensions)';
+COMMENT ON FUNCTION @extschema@.vector_eq(@extschema@.vector, @extschema@.vector) IS
+'implementation of = for engram.vector';
+COMMENT ON FUNCTION @extschema@.vector_ne(@extschema@.vector, @extschema@.vector) IS
+'implementation of <> for engram.vector';
+COMMENT ON FUNCTION @extschema@.vector_lt(@extschema@.vector, @extschema@.vector) IS
+'implementation of < for engram.vector';
+COMMENT ON FUNCTION @extschema@.vector_le(@extschema@.vector, @extschema@.vector) IS
+'implementation of <= for engram.vector';
+COMMENT ON FUNCTION @extschema@.vector_gt(@extschema@.vector, @extschema@.vector) IS
+'implementation of > for engram.vector';
+COMMENT ON FUNCTION @extschema@.vector_ge(@extschema@.vector, @extschema@.vector) IS
+'implementation of >= for engram.vector';
+COMMENT ON FUNCTION @extschema@.vector_hash(@extschema@.vector) IS
+'hash support of engram.vector';
+COMMENT ON FUNCTION @extschema@.vector_hash_extended(@extschema@.vector, pg_catalog.int8) IS
+'seeded hash support of engram.vector';
+-- engram table access method (src/engram_am_*.c).
+
+CREATE FUNCTION @extschema@.engram_am_handler(internal)
+RETURNS pg_catalog.table_am_handler
+AS 'MODULE_PATHNAME', 'engram_am_handler'
+LANGUAGE C STRICT;
+COMMENT ON FUNCTION @extschema@.engram_am_handler(internal) IS
+'handler of the engram table access method';
+
+CREATE ACCESS METHOD engram TYPE TABLE HANDLER @extschema@.engram_am_handler;
+
+COMMENT ON ACCESS METHOD engram IS
+    'engram: MVCC row storage with HOT/WARM/COLD tiers for agent memory';
+-- ---- engram tables and logical replication --------------------------------
+--
+-- Every change to an engram table is WAL-logged with core generic WAL
+-- records, which physical standbys replay but logical decoding cannot turn
+-- back into row changes.  A publication that lists an engram table would
+-- silently send nothing for it, so this event trigger refuses such
+-- publications, and warns when FOR ALL TABLES / FOR TABLES IN SCHEMA
+-- publications cover engram tables (those cannot be refused without
+-- refusing the whole publication).
+
+CREATE FUNCTION @extschema@.am_publication_guard()
+RETURNS pg_catalog.event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $guard$
+DECLARE
+	cmd record;
+	pub record;
+	pubid oid;
+	seen oid[] := '{}';
+	tables text;
+BEGIN
+	FOR cmd IN SELECT * FROM pg_catalog.pg_event_trigger_ddl_commands()
+	LOOP
+		-- ALTER TABLE ... SET ACCESS METHOD engram on a published table
+		IF cmd.classid = 'pg_catalog.pg_class'::pg_catalog.regclass THEN
+			SELECT pg_catalog.string_agg(p.pubname::text, ', ' ORDER BY p.pubname)
+			  INTO tables
+			  FROM pg_catalog.pg_publication_rel pr
+			  JOIN pg_catalog.pg_publication p ON p.oid = pr.prpubid
+			  JOIN pg_catalog.pg_class c ON c.oid = pr.prrelid
+			  JOIN pg_catalog.pg_am a ON a.oid = c.relam
+			 WHERE pr.prrelid = cmd.objid AND a.amname = 'engram';
+			IF tables IS NOT NULL THEN
+				RAISE EXCEPTION 'engram table % cannot be part of publications: %',
+					cmd.objid::pg_catalog.regclass, tables
+					USING ERRCODE = 'feature_not_supported',
+						  DETAIL = 'Changes to engram tables are WAL-logged as generic records, which logical decoding does not decode: subscribers would receive nothing for them.',
+						  HINT = 'Remove the table from the publications first (ALTER PUBLICATION ... DROP TABLE), and replicate it with a physical standby.';
+			END IF;
+			CONTINUE;
+		END IF;
+
+		pubid := CASE cmd.classid
+			WHEN 'pg_catalog.pg_publication'::pg_catalog.regclass THEN cmd.objid
+			WHEN 'pg_catalog.pg_publication_rel'::pg_catalog.regclass THEN
+				(SELECT pr.prpubid FROM pg_catalog.pg_publication_rel pr
+				  WHERE pr.oid = cmd.objid)
+			WHEN 'pg_catalog.pg_publication_namespace'::pg_catalog.regclass THEN
+				(SELECT pn.pnpubid FROM pg_catalog.pg_publication_namespace pn
+				  WHERE pn.oid = cmd.objid)
+		END;
+		CONTINUE WHEN pubid IS NULL OR pubid = ANY (seen);
+		seen := seen || pubid;
+
+		SELECT p.oid, p.pubname, p.puballtables INTO pub
+		  FROM pg_catalog.pg_publication p WHERE p.oid = pubid;
+		CONTINUE WHEN NOT FOUND;
+
+		-- engram tables listed explicitly: refuse
+		SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', '
+									 ORDER BY c.oid::pg_catalog.regclass::text)
+		  INTO tables
+		  FROM pg_catalog.pg_publication_rel pr
+		  JOIN pg_catalog.pg_class c ON c.oid = pr.prrelid
+		  JOIN pg_catalog.pg_am a ON a.oid = c.relam
+		 WHERE pr.prpubid = pub.oid AND a.amname = 'engram';
+		IF tables IS NOT NULL THEN
+			RAISE EXCEPTION 'publication "%" cannot include engram tables: %',
+				pub.pubname, tables
+				USING ERRCODE = 'feature_not_supported',
+					  DETAIL = 'Changes to engram tables are WAL-logged as generic records, which logical decoding does not decode: subscribers would receive nothing for them.',
+					  HINT = 'Replicate engram tables with a physical (streaming) standby, or mirror their rows into an ordinary heap table (for example with a trigger) and publish that table instead.';
+		END IF;
+
+		-- engram tables covered implicitly: warn (FOR ALL TABLES covers
+		-- every engram table of the database: no list then)
+		IF pub.puballtables THEN
+			IF EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+						 JOIN pg_catalog.pg_am a ON a.oid = c.relam
+						WHERE a.amname = 'engram' AND c.relkind = 'r'
+						  AND c.relpersistence = 'p') THEN
+				RAISE WARNING 'publication "%" covers engram tables, whose changes are not logically decoded',
+					pub.pubname
+					USING DETAIL = 'Changes to engram tables are WAL-logged as generic records, which logical decoding does not decode: subscribers will receive nothing for them.',
+						  HINT = 'Replicate engram tables with a physical (streaming) standby, or mirror their rows into an ordinary heap table and publish that table.';
+			END IF;
+			CONTINUE;
+		END IF;
+		SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', '
+									 ORDER BY c.oid::pg_catalog.regclass::text)
+		  INTO tables
+		  FROM pg_catalog.pg_class c
+		  JOIN pg_catalog.pg_am a ON a.oid = c.relam
+		 WHERE a.amname = 'engram'
+		   AND c.relkind = 'r'
+		   AND c.relpersistence = 'p'
+		   AND c.relnamespace IN (SELECT pn.pnnspid
+									FROM pg_catalog.pg_publication_namespace pn
+								   WHERE pn.pnpubid = pub.oid);
+		IF tables IS NOT NULL THEN
+			RAISE WARNING 'publication "%" covers engram tables whose changes are not logically decoded: %',
+				pub.pubname, tables
+				USING DETAIL = 'Changes to engram tables are WAL-logged as generic records, which logical decoding does not decode: subscribers will receive nothing for these tables.',
+					  HINT = 'Replicate engram tables with a physical (streaming) standby, or mirror their rows into an ordinary heap table and publish that table.';
+		END IF;
+	END LOOP;
+END
+$guard$;
+
+COMMENT ON FUNCTION @extschema@.am_publication_guard() IS
+	'event trigger: refuses publications that list engram tables (their changes are not logically decoded)';
+
+CREATE EVENT TRIGGER engram_publication_guard
+	ON ddl_command_end
+	WHEN TAG IN ('CREATE PUBLICATION', 'ALTER PUBLICATION', 'ALTER TABLE')
+	EXECUTE FUNCTION @extschema@.am_publication_guard();
+-- ---------------------------------------------------------------------
+-- 30_tier: tiered storage of engram table rows (src/tier_*.c)
+--
+-- HOT rows are stored plain, WARM rows lz4-compressed one by one, COLD
+-- rows lz4-HC-compressed in chunks of many rows on chunk pages.  A row's
+-- TID never changes with its tier.  The background worker (with
+-- shared_preload_libraries = 'engram') or engram.migrate() moves rows by
+-- heat = (1 + access_count) * 2^(-age / engram.heat_half_life) and the
+-- GUCs engram.warm_after, engram.cold_after and engram.hot_budget.
+-- ---------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.migrate(rel pg_catalog.regclass,
+									max_bytes pg_catalog.int8 DEFAULT NULL,
+									target pg_catalog.text DEFAULT NULL)
+	RETURNS TABLE(direction pg_catalog.text, rows pg_catalog.int8, bytes pg_catalog.int8)
+	AS 'MODULE_PATHNAME', 'engram_migrate'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.migrate(pg_catalog.regclass, pg_catalog.int8, pg_catalog.text) IS
+'One migration pass over an engram table: by policy, or forcing every row to target (''hot'', ''warm'', ''cold''). Returns rows and raw bytes moved per direction.';
+
+CREATE FUNCTION @extschema@.tier_of(rel pg_catalog.regclass, tid pg_catalog.tid)
+	RETURNS pg_catalog.text
+	AS 'MODULE_PATHNAME', 'engram_tier_of'
+	LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION @extschema@.tier_of(pg_catalog.regclass, pg_catalog.tid) IS
+'Storage tier (''hot'', ''warm'', ''cold'') of the row version at tid of an engram table; NULL when no row is stored there.';
+
+CREATE FUNCTION @extschema@.tier_stats(rel pg_catalog.regclass)
+	RETURNS TABLE(tier pg_catalog.text, rows pg_catalog.int8, bytes pg_catalog.int8,
+				  raw_bytes pg_catalog.int8, ratio pg_catalog.float4)
+	AS 'MODULE_PATHNAME', 'engram_tier_stats'
+	LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.tier_stats(pg_catalog.regclass) IS
+'Row versions per tier, their on-disk body bytes (COLD: references plus the chunks they use), their raw attribute bytes and raw/disk ratio.';
+
+CREATE FUNCTION @extschema@.verify(rel pg_catalog.regclass)
+	RETURNS TABLE(blkno pg_catalog.int8, offnum pg_catalog.int4, problem pg_catalog.text)
+	AS 'MODULE_PATHNAME', 'engram_verify'
+	LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.verify(pg_catalog.regclass) IS
+'Check every page, line pointer, row header and compressed body of an engram table; one row per problem, none when healthy.';
+
+CREATE FUNCTION @extschema@.access_history(rel pg_catalog.regclass, tid pg_catalog.tid,
+										   OUT access_count pg_catalog.int4,
+										   OUT last_access pg_catalog.timestamptz)
+	AS 'MODULE_PATHNAME', 'engram_access_history'
+	LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION @extschema@.access_history(pg_catalog.regclass, pg_catalog.tid) IS
+'Recorded reads (engram.record_access, recall) of the row version at tid of an engram table and the time of the last one.';
+
+CREATE FUNCTION @extschema@.record_access(rel pg_catalog.regclass, tid pg_catalog.tid)
+	RETURNS void
+	AS 'MODULE_PATHNAME', 'engram_record_access_sql'
+	LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION @extschema@.record_access(pg_catalog.regclass, pg_catalog.tid) IS
+'Note a read of the row at tid; written into the row header (no new row version) when the transaction commits.';
+
+CREATE VIEW @extschema@.tier_stats_all AS
+	SELECT c.oid::pg_catalog.regclass AS relation, s.tier, s.rows, s.bytes, s.raw_bytes, s.ratio
+	FROM pg_catalog.pg_class c
+	JOIN pg_catalog.pg_am a ON a.oid = c.relam AND a.amname = 'engram'
+	CROSS JOIN LATERAL @extschema@.tier_stats(c.oid::pg_catalog.regclass) s
+	WHERE c.relkind IN ('r', 'm')
+	  AND (c.relpersistence <> 't' OR c.relnamespace = pg_catalog.pg_my_temp_schema())
+	  AND pg_catalog.has_table_privilege(c.oid, 'SELECT');
+
+-- engram_hnsw: approximate nearest-neighbour index for engram.vector ------
+--
+--   CREATE INDEX ON t USING engram_hnsw (embedding engram.vector_cosine_ops)
+--	   WITH (m = 16, ef_construction = 64);
+--   SET engram.ef_search = 40;
+--   SELECT ... ORDER BY embedding <=> $1 LIMIT 10;
+--
+-- Operator classes: vector_cosine_ops (<=>, the default), vector_l2_ops (<->),
+-- vector_ip_ops (<#>).  Support function 1 is the distance function of the
+-- ORDER BY operator, support function 2 names the metric to the index.
+-- At most 4000 dimensions.  NULL vectors, and zero vectors under cosine,
+-- are not indexed (their distance is NULL / NaN).
+--
+-- The graph keeps 8-bit quantised vectors only; rows come back re-ranked
+-- with the table's own vectors, in exact distance order.  Settings:
+--   engram.ef_search (40)             candidate list of a scan; keep it well
+--                                      above the LIMIT
+--   engram.ann_max_scan_tuples (20000) how far a scan widens when a filter
+--                                      rejects rows
+--   engram.ann_strict_order (on)       never return a row after a farther one
+--                                      (off: better recall under selective
+--                                      filters, order may be slightly off)
+-- Reloptions: m (16, links per node and level, twice that on level 0),
+-- ef_construction (64).
+
+CREATE FUNCTION @extschema@.hnsw_handler(pg_catalog.internal)
+	RETURNS pg_catalog.index_am_handler
+	AS 'MODULE_PATHNAME', 'hnsw_handler'
+	LANGUAGE C STRICT;
+
+CREATE ACCESS METHOD engram_hnsw TYPE INDEX HANDLER @extschema@.hnsw_handler;
+
+COMMENT ON ACCESS METHOD engram_hnsw IS
+'engram: graph (HNSW) index over 8-bit quantised engram.vector values for ORDER BY <distance> LIMIT k; rows come back in exact distance order (the executor re-ranks with the table''s vectors)';
+
+CREATE FUNCTION @extschema@.hnsw_metric_l2(pg_catalog.internal)
+	RETURNS pg_catalog.int4
+	AS 'MODULE_PATHNAME', 'hnsw_metric_l2'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.hnsw_metric_cosine(pg_catalog.internal)
+	RETURNS pg_catalog.int4
+	AS 'MODULE_PATHNAME', 'hnsw_metric_cosine'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.hnsw_metric_ip(pg_catalog.internal)
+	RETURNS pg_catalog.int4
+	AS 'MODULE_PATHNAME', 'hnsw_metric_ip'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE OPERATOR CLASS @extschema@.vector_cosine_ops
+	DEFAULT FOR TYPE @extschema@.vector USING engram_hnsw AS
+	OPERATOR 1 @extschema@.<=> (@extschema@.vector, @extschema@.vector)
+		FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.cosine_distance(@extschema@.vector, @extschema@.vector),
+	FUNCTION 2 @extschema@.hnsw_metric_cosine(pg_catalog.internal);
+
+CREATE OPERATOR CLASS @extschema@.vector_l2_ops
+	FOR TYPE @extschema@.vector USING engram_hnsw AS
+	OPERATOR 1 @extschema@.<-> (@extschema@.vector, @extschema@.vector)
+		FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.l2_distance(@extschema@.vector, @extschema@.vector),
+	FUNCTION 2 @extschema@.hnsw_metric_l2(pg_catalog.internal);
+
+CREATE OPERATOR CLASS @extschema@.vector_ip_ops
+	FOR TYPE @extschema@.vector USING engram_hnsw AS
+	OPERATOR 1 @extschema@.<#> (@extschema@.vector, @extschema@.vector)
+		FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.vector_negative_inner_product(@extschema@.vector, @extschema@.vector),
+	FUNCTION 2 @extschema@.hnsw_metric_ip(pg_catalog.internal);
+-- ---------------------------------------------------------------------
+-- 50_memory: the memory API (src/memory_*.c)
+--
+-- Tables: engram.space, engram.space_grant, engram.memory,
+-- engram.association.  Functions: create_space, drop_space, grant_space,
+-- revoke_space, remember, recall, associate, spread, forget, consolidate,
+-- embed_text, activation math.  Views: engram.memories, engram.memory_stats.
+--
+-- Access history and tiers are read ONLY through engram._access(regclass,
+-- tid), engram._record_access(regclass, tid) and engram._tier(regclass,
+-- tid), implemented in src/memory_access.c: wiring them to the table AM is
+-- a change there and nowhere else.
+--
+-- Full-text search uses the 'english' configuration (stemming, stop words)
+-- for engram.memory.content_tsv and recall's cue_text.
+-- ---------------------------------------------------------------------
+
+-- Every role may look into the schema; what it may read or write is
+-- decided by table privileges (given by grant_space) and row-level security.
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+
+-- C helpers ---------------------------------------------------------------
+
+CREATE FUNCTION @extschema@._setting(pg_catalog.text)
+	RETURNS pg_catalog.text
+	AS 'MODULE_PATHNAME', 'engram_memory_setting'
+	LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._setting(pg_catalog.text) IS
+'internal: current value of an engram.* setting (other names are refused)';
+
+CREATE FUNCTION @extschema@.writes_allowed()
+	RETURNS pg_catalog.bool
+	AS 'MODULE_PATHNAME', 'engram_memory_writes_allowed'
+	LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.writes_allowed() IS
+'false on a hot standby or in a read-only transaction (recall then records no accesses)';
+
+CREATE FUNCTION @extschema@._check_content(pg_catalog.text, check_size pg_catalog.bool DEFAULT true)
+	RETURNS void
+	AS 'MODULE_PATHNAME', 'engram_memory_check_content'
+	LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._check_content(pg_catalog.text, pg_catalog.bool) IS
+'internal: raises an error for NULL or blank content and, with check_size, content over engram.max_content_bytes';
+
+-- access history and tier: the single wiring point (src/memory_access.c)
+CREATE FUNCTION @extschema@._access(rel pg_catalog.regclass, row_tid pg_catalog.tid,
+									OUT access_count pg_catalog.int8,
+									OUT last_access pg_catalog.timestamptz)
+	AS 'MODULE_PATHNAME', 'engram_memory_access'
+	LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@._access(pg_catalog.regclass, pg_catalog.tid) IS
+'internal: access history of the memory row at tid (only rows the caller can SELECT under row-level security)';
+
+CREATE FUNCTION @extschema@._record_access(rel pg_catalog.regclass, row_tid pg_catalog.tid)
+	RETURNS pg_catalog.bool
+	AS 'MODULE_PATHNAME', 'engram_memory_record_access'
+	LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION @extschema@._record_access(pg_catalog.regclass, pg_catalog.tid) IS
+'internal: record one access of the memory row at tid (only rows the caller can SELECT); false on a standby or in a read-only transaction';
+
+CREATE FUNCTION @extschema@._tier(rel pg_catalog.regclass, row_tid pg_catalog.tid)
+	RETURNS pg_catalog.text
+	AS 'MODULE_PATHNAME', 'engram_memory_tier'
+	LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@._tier(pg_catalog.regclass, pg_catalog.tid) IS
+'internal: storage tier of the memory row at tid (only rows the caller can SELECT)';
+
+-- activation math (src/memory_activation.c) --------------------------------
+
+CREATE FUNCTION @extschema@.decay_exponential(age_hours pg_catalog.float8, rate pg_catalog.float8)
+	RETURNS pg_catalog.float8
+	AS 'MODULE_PATHNAME', 'engram_decay_exponential'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.decay_exponential(pg_catalog.float8, pg_catalog.float8) IS
+'exp(-rate * age_hours)';
+
+CREATE FUNCTION @extschema@.decay_power(age_hours pg_catalog.float8, rate pg_catalog.float8)
+	RETURNS pg_catalog.float8
+	AS 'MODULE_PATHNAME', 'engram_decay_power'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.decay_power(pg_catalog.float8, pg_catalog.float8) IS
+'(1 + age_hours) ^ -rate';
+
+CREATE FUNCTION @extschema@.actr_base_level(n pg_catalog.int8, lifetime_hours pg_catalog.float8,
+											recency_hours pg_catalog.float8, d pg_catalog.float8)
+	RETURNS pg_catalog.float8
+	AS 'MODULE_PATHNAME', 'engram_actr_base_level'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.actr_base_level(pg_catalog.int8, pg_catalog.float8, pg_catalog.float8, pg_catalog.float8) IS
+'ACT-R base-level activation B = ln(sum_j t_j^-d) for n presentations, by Petrov''s hybrid approximation with one exact term: B = ln(t1^-d + (n-1)(L^(1-d) - t1^(1-d)) / ((1-d)(L - t1))), t1 = recency, L = lifetime (hours, at least 1 second), 0 <= d < 1';
+
+CREATE FUNCTION @extschema@.activation(created_at pg_catalog.timestamptz,
+									   last_access pg_catalog.timestamptz,
+									   access_count pg_catalog.int8,
+									   now pg_catalog.timestamptz DEFAULT pg_catalog.now())
+	RETURNS pg_catalog.float8
+	AS 'MODULE_PATHNAME', 'engram_activation'
+	LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.activation(pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.int8, pg_catalog.timestamptz) IS
+'base-level activation under engram.decay_function / engram.decay_rate: exponential exp(-d t), power (1+t)^-d with t = hours since last access (or creation); actr: actr_base_level(access_count + 1, hours since creation, hours since last access, d)';
+
+CREATE FUNCTION @extschema@.activation_norm(created_at pg_catalog.timestamptz,
+											last_access pg_catalog.timestamptz,
+											access_count pg_catalog.int8,
+											now pg_catalog.timestamptz DEFAULT pg_catalog.now())
+	RETURNS pg_catalog.float8
+	AS 'MODULE_PATHNAME', 'engram_activation_norm'
+	LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.activation_norm(pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.int8, pg_catalog.timestamptz) IS
+'activation() mapped to [0,1]: exponential and power as they are, actr by the logistic 1/(1+exp(-B))';
+
+CREATE FUNCTION @extschema@.recall_score(similarity pg_catalog.float4, activation pg_catalog.float4,
+										 confidence pg_catalog.float4)
+	RETURNS pg_catalog.float4
+	AS 'MODULE_PATHNAME', 'engram_recall_score'
+	LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.recall_score(pg_catalog.float4, pg_catalog.float4, pg_catalog.float4) IS
+'engram.weight_similarity * similarity + engram.weight_activation * activation + engram.weight_confidence * confidence (NULL counts as 0)';
+
+-- lexical embedder (src/memory_embed.c) -----------------------------------
+
+CREATE FUNCTION @extschema@.embed_text(pg_catalog.text, dims pg_catalog.int4 DEFAULT 384)
+	RETURNS @extschema@.vector
+	AS 'MODULE_PATHNAME', 'engram_embed_text'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.embed_text(pg_catalog.text, pg_catalog.int4) IS
+'deterministic LEXICAL feature-hashing embedding (words, word pairs, character trigrams; FNV-1a into dims signed buckets; l2-normalised). Texts are close when they share words, not meaning: use a real model for semantic recall.';
+
+-- spaces ----------------------------------------------------------------
+
+CREATE TABLE @extschema@.space (
+	name		pg_catalog.text PRIMARY KEY
+				CONSTRAINT space_name_check CHECK (name OPERATOR(pg_catalog.~) '^[a-z0-9_-]{1,64}$'),
+	dims		pg_catalog.int4
+				CONSTRAINT space_dims_check CHECK (dims BETWEEN 1 AND 16000),
+	created_at	pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE @extschema@.space IS
+'memory spaces; dims is fixed at create_space or by the first embedding remembered in the space';
+
+CREATE TABLE @extschema@.space_grant (
+	space		pg_catalog.text NOT NULL REFERENCES @extschema@.space (name) ON DELETE CASCADE,
+	-- regrole, not oid: pg_dump writes the role's name, so a restore into
+	-- another cluster (pg_dumpall, where roles get new OIDs) grants the
+	-- space to the same role and never to whichever role reuses the OID
+	role		pg_catalog.regrole NOT NULL,
+	PRIMARY KEY (space, role)
+);
+COMMENT ON TABLE @extschema@.space_grant IS
+'roles allowed to read and write a space (row-level security on memory and association)';
+
+INSERT INTO @extschema@.space (name) VALUES ('default');
+
+-- memories ----------------------------------------------------------------
+
+-- Memories live in the engram table access method (tiers, access history).
+CREATE TABLE @extschema@.memory (
+	id			pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	space		pg_catalog.text NOT NULL DEFAULT 'default'
+				REFERENCES @extschema@.space (name),
+	content		pg_catalog.text NOT NULL,
+	embedding	@extschema@.vector,
+	confidence	pg_catalog.float4 NOT NULL DEFAULT 1.0
+				CONSTRAINT memory_confidence_check CHECK (confidence >= 0 AND confidence <= 1),
+	created_at	pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	occurred_at pg_catalog.timestamptz,
+	location	pg_catalog.text,
+	participants pg_catalog.text[],
+	metadata	pg_catalog.jsonb NOT NULL DEFAULT '{}',
+	kind		pg_catalog.text NOT NULL DEFAULT 'episodic'
+				CONSTRAINT memory_kind_check CHECK (kind IN ('episodic', 'semantic')),
+	content_tsv pg_catalog.tsvector
+				GENERATED ALWAYS AS (pg_catalog.to_tsvector('pg_catalog.english'::pg_catalog.regconfig, content)) STORED
+) USING engram;
+-- Keep embeddings inline: with the type's default (external) storage a
+-- memory row over the toast threshold would push its embedding out of line
+-- first, and every recall would then fetch it from the toast table.  With
+-- main storage the text and tsvector go out of line first.
+ALTER TABLE @extschema@.memory ALTER COLUMN embedding SET STORAGE MAIN;
+COMMENT ON TABLE @extschema@.memory IS
+'memories; embedding dimensions are enforced per space (engram.space.dims) by a trigger';
+
+CREATE INDEX memory_content_tsv_idx ON @extschema@.memory USING gin (content_tsv);
+CREATE INDEX memory_space_created_idx ON @extschema@.memory (space, created_at);
+
+CREATE TABLE @extschema@.association (
+	src			pg_catalog.int8 NOT NULL REFERENCES @extschema@.memory (id) ON DELETE CASCADE,
+	dst			pg_catalog.int8 NOT NULL REFERENCES @extschema@.memory (id) ON DELETE CASCADE,
+	weight		pg_catalog.float4 NOT NULL DEFAULT 1.0
+				CONSTRAINT association_weight_check CHECK (weight > 0 AND weight <= 1),
+	created_at	pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	PRIMARY KEY (src, dst),
+	CONSTRAINT association_not_self CHECK (src <> dst)
+);
+CREATE INDEX association_dst_idx ON @extschema@.association (dst);
+COMMENT ON TABLE @extschema@.association IS
+'undirected weighted links between memories, stored with src < dst; forgetting a memory removes its links';
+
+-- user data is dumped by pg_dump
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.space', 'WHERE name <> ''default''');
+-- grants to dropped roles (kept as bare OIDs) are not dumped: restored into
+-- another cluster they would name whichever role has that OID there
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.space_grant',
+	'WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) role::pg_catalog.oid)');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.memory', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.memory_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.association', '');
+
+-- row-level security ---------------------------------------------------------
+
+-- true when the current role may use the space (through a grant to it or
+-- to a role whose privileges it has).  Grants to dropped roles are ignored.
+CREATE FUNCTION @extschema@._space_allowed(pg_catalog.text)
+	RETURNS pg_catalog.bool
+	LANGUAGE sql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT EXISTS (SELECT 1
+				   FROM @extschema@.space_grant g
+				   JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) g.role::pg_catalog.oid
+				   WHERE g.space = $1
+					 AND pg_catalog.pg_has_role(r.oid, 'USAGE'))
+	$$;
+COMMENT ON FUNCTION @extschema@._space_allowed(pg_catalog.text) IS
+'internal: true when the current role holds a grant of the space (row-level security policy)';
+
+-- true when row-level security does not apply to the current role on
+-- engram.memory: superusers, BYPASSRLS roles and the table's owner.
+CREATE FUNCTION @extschema@._rls_bypassed()
+	RETURNS pg_catalog.bool
+	LANGUAGE sql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT r.rolsuper OR r.rolbypassrls
+		   OR pg_catalog.pg_has_role(c.relowner, 'USAGE')
+	FROM pg_catalog.pg_roles r, pg_catalog.pg_class c
+	WHERE r.rolname = current_user
+	  AND c.oid = '@extschema@.memory'::pg_catalog.regclass
+	$$;
+COMMENT ON FUNCTION @extschema@._rls_bypassed() IS
+'internal: true when row-level security does not apply to the current role on engram.memory';
+
+ALTER TABLE @extschema@.memory ENABLE ROW LEVEL SECURITY;
+-- The policy is an uncorrelated IN (subquery): the planner runs it once per
+-- query as a hashed subplan instead of calling a function per row (a SQL
+-- function with a sublink is never inlined, so each call ran its own query).
+-- Same rule as _space_allowed; grants to dropped roles are skipped by the
+-- join.  This also keeps engram_check_row_visible's one-row checks cheap.
+CREATE POLICY memory_by_space ON @extschema@.memory
+	USING (space OPERATOR(pg_catalog.=) ANY (
+			   SELECT g.space
+			   FROM @extschema@.space_grant g
+			   JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) g.role::pg_catalog.oid
+			   WHERE pg_catalog.pg_has_role(r.oid, 'USAGE')))
+	WITH CHECK (space OPERATOR(pg_catalog.=) ANY (
+			   SELECT g.space
+			   FROM @extschema@.space_grant g
+			   JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) g.role::pg_catalog.oid
+			   WHERE pg_catalog.pg_has_role(r.oid, 'USAGE')));
+
+ALTER TABLE @extschema@.association ENABLE ROW LEVEL SECURITY;
+CREATE POLICY association_by_space ON @extschema@.association
+	USING (EXISTS (SELECT 1 FROM @extschema@.memory m WHERE m.id = src)
+		   AND EXISTS (SELECT 1 FROM @extschema@.memory m WHERE m.id = dst))
+	WITH CHECK (EXISTS (SELECT 1 FROM @extschema@.memory m WHERE m.id = src)
+				AND EXISTS (SELECT 1 FROM @extschema@.memory m WHERE m.id = dst));
+
+-- the space list and the grant list are readable by all (like pg_class ACLs)
+GRANT SELECT ON @extschema@.space, @extschema@.space_grant TO PUBLIC;
+
+-- space functions ------------------------------------------------------------
+
+CREATE FUNCTION @extschema@._check_space_name(pg_catalog.text)
+	RETURNS void
+	LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	IF $1 IS NULL OR $1 OPERATOR(pg_catalog.!~) '^[a-z0-9_-]{1,64}$' THEN
+		RAISE EXCEPTION 'invalid space name "%"', $1
+			USING ERRCODE = 'invalid_name',
+				  HINT = 'A space name is 1 to 64 characters from a-z, 0-9, "_" and "-".';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._check_space_name(pg_catalog.text) IS
+'internal: raises an error unless the name is 1 to 64 characters from a-z, 0-9, _ and -';
+
+-- Checks that the space exists and that the current role may use it;
+-- returns its fixed dimensions (NULL while not fixed).
+CREATE FUNCTION @extschema@._check_space(pg_catalog.text)
+	RETURNS pg_catalog.int4
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	v_dims		pg_catalog.int4;
+BEGIN
+	PERFORM @extschema@._check_space_name($1);
+	SELECT s.dims INTO v_dims FROM @extschema@.space s WHERE s.name = $1;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'memory space "%" does not exist', $1
+			USING ERRCODE = 'undefined_object',
+				  HINT = pg_catalog.format('Create it with SELECT engram.create_space(%L).', $1);
+	END IF;
+	IF NOT (@extschema@._rls_bypassed() OR @extschema@._space_allowed($1)) THEN
+		RAISE EXCEPTION 'permission denied for memory space "%"', $1
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = pg_catalog.format('The space''s owner can run SELECT engram.grant_space(%L, %L).',
+										   $1, current_user);
+	END IF;
+	RETURN v_dims;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._check_space(pg_catalog.text) IS
+'internal: raises an error unless the space exists and the current role may use it; returns its dimensions';
+
+CREATE FUNCTION @extschema@.create_space(name pg_catalog.text, dims pg_catalog.int4 DEFAULT NULL)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	PERFORM @extschema@._check_space_name(create_space.name);
+	IF create_space.dims IS NOT NULL AND (create_space.dims < 1 OR create_space.dims > 16000) THEN
+		RAISE EXCEPTION 'space dimensions must be between 1 and 16000, got %', create_space.dims
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass the embedding model''s dimensions, or NULL to fix them at the first embedding.';
+	END IF;
+	IF EXISTS (SELECT 1 FROM @extschema@.space s WHERE s.name = create_space.name) THEN
+		RAISE EXCEPTION 'memory space "%" already exists', create_space.name
+			USING ERRCODE = 'duplicate_object';
+	END IF;
+	INSERT INTO @extschema@.space (name, dims) VALUES (create_space.name, create_space.dims);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.create_space(pg_catalog.text, pg_catalog.int4) IS
+'create a memory space; dims fixes its embedding dimensions (NULL: fixed by the first embedding remembered)';
+
+CREATE FUNCTION @extschema@.drop_space(name pg_catalog.text, "cascade" pg_catalog.bool DEFAULT false)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	PERFORM @extschema@._check_space_name(drop_space.name);
+	IF NOT EXISTS (SELECT 1 FROM @extschema@.space s WHERE s.name = drop_space.name) THEN
+		RAISE EXCEPTION 'memory space "%" does not exist', drop_space.name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	IF drop_space.name = 'default' THEN
+		RAISE EXCEPTION 'cannot drop the default memory space'
+			USING ERRCODE = 'object_in_use',
+				  HINT = 'Empty it with SELECT engram.forget(''default'') instead.';
+	END IF;
+	IF EXISTS (SELECT 1 FROM @extschema@.memory m WHERE m.space = drop_space.name) THEN
+		IF NOT drop_space."cascade" THEN
+			RAISE EXCEPTION 'memory space "%" is not empty', drop_space.name
+				USING ERRCODE = 'dependent_objects_still_exist',
+					  HINT = 'Pass cascade => true to forget its memories too.';
+		END IF;
+		DELETE FROM @extschema@.memory m WHERE m.space = drop_space.name;
+	END IF;
+	DELETE FROM @extschema@.space s WHERE s.name = drop_space.name;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.drop_space(pg_catalog.text, pg_catalog.bool) IS
+'drop an empty memory space, or with cascade => true its memories too; the default space cannot be dropped';
+
+CREATE FUNCTION @extschema@.grant_space(space pg_catalog.text, role pg_catalog.regrole)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	PERFORM @extschema@._check_space(grant_space.space);
+	IF grant_space.role IS NULL OR grant_space.role::pg_catalog.oid OPERATOR(pg_catalog.=) 0 THEN
+		RAISE EXCEPTION 'role must name an existing role'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass a role name, e.g. SELECT engram.grant_space(''space'', ''alice'').';
+	END IF;
+	INSERT INTO @extschema@.space_grant (space, role)
+		VALUES (grant_space.space, grant_space.role)
+		ON CONFLICT DO NOTHING;
+	-- table privileges; row-level security narrows them to granted spaces
+	EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s.memory, %s.association TO %s',
+							  '@extschema@', '@extschema@', grant_space.role);
+	EXECUTE pg_catalog.format('GRANT SELECT ON %s.memories, %s.memory_stats TO %s',
+							  '@extschema@', '@extschema@', grant_space.role);
+	EXECUTE pg_catalog.format('GRANT USAGE ON SEQUENCE %s.memory_id_seq TO %s',
+							  '@extschema@', grant_space.role);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.grant_space(pg_catalog.text, pg_catalog.regrole) IS
+'let a role (and roles with its privileges) read and write memories of a space';
+
+CREATE FUNCTION @extschema@.revoke_space(space pg_catalog.text, role pg_catalog.regrole)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	PERFORM @extschema@._check_space(revoke_space.space);
+	IF revoke_space.role IS NULL OR revoke_space.role::pg_catalog.oid OPERATOR(pg_catalog.=) 0 THEN
+		RAISE EXCEPTION 'role must name an existing role'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass a role name, e.g. SELECT engram.revoke_space(''space'', ''alice'').';
+	END IF;
+	DELETE FROM @extschema@.space_grant g
+		WHERE g.space = revoke_space.space
+		  AND g.role::pg_catalog.oid OPERATOR(pg_catalog.=) revoke_space.role::pg_catalog.oid;
+	IF NOT EXISTS (SELECT 1 FROM @extschema@.space_grant g
+				   WHERE g.role::pg_catalog.oid OPERATOR(pg_catalog.=) revoke_space.role::pg_catalog.oid) THEN
+		EXECUTE pg_catalog.format('REVOKE SELECT, INSERT, UPDATE, DELETE ON %s.memory, %s.association FROM %s',
+								  '@extschema@', '@extschema@', revoke_space.role);
+		EXECUTE pg_catalog.format('REVOKE SELECT ON %s.memories, %s.memory_stats FROM %s',
+								  '@extschema@', '@extschema@', revoke_space.role);
+		EXECUTE pg_catalog.format('REVOKE USAGE ON SEQUENCE %s.memory_id_seq FROM %s',
+								  '@extschema@', revoke_space.role);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.revoke_space(pg_catalog.text, pg_catalog.regrole) IS
+'take a space away from a role; with no space left the role also loses its privileges on the memory tables';
+
+-- row checks: space exists, content valid, dimensions fixed per space ----
+
+CREATE FUNCTION @extschema@._memory_before_write()
+	RETURNS trigger
+	LANGUAGE plpgsql SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	v_dims		pg_catalog.int4;
+	v_vdims		pg_catalog.int4;
+BEGIN
+	-- engram.max_content_bytes is a per-session guard on content written
+	-- now (an UPDATE that keeps the content is not held to it).  Sessions
+	-- with row_security = off are exempt: pg_dump's output and pg_restore
+	-- set it, and dumped memories must restore whatever the restoring
+	-- session's limit is (a memory stored under a raised limit would
+	-- otherwise make the whole COPY of engram.memory fail).  Only roles
+	-- that bypass row-level security can write with it off.
+	PERFORM @extschema@._check_content(NEW.content,
+		pg_catalog.current_setting('row_security') OPERATOR(pg_catalog.<>) 'off'
+		AND (TG_OP OPERATOR(pg_catalog.=) 'INSERT'
+			 OR NEW.content IS DISTINCT FROM OLD.content));
+	SELECT s.dims INTO v_dims FROM @extschema@.space s WHERE s.name = NEW.space;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'memory space "%" does not exist', NEW.space
+			USING ERRCODE = 'undefined_object',
+				  HINT = pg_catalog.format('Create it with SELECT engram.create_space(%L).', NEW.space);
+	END IF;
+	IF NEW.embedding IS NOT NULL THEN
+		v_vdims := @extschema@.vector_dims(NEW.embedding);
+		IF v_dims IS NULL THEN
+			-- first embedding of the space fixes its dimensions
+			UPDATE @extschema@.space s SET dims = v_vdims
+				WHERE s.name = NEW.space AND s.dims IS NULL;
+			SELECT s.dims INTO v_dims FROM @extschema@.space s WHERE s.name = NEW.space;
+		END IF;
+		IF v_vdims <> v_dims THEN
+			RAISE EXCEPTION 'embedding has % dimensions but memory space "%" has %',
+							v_vdims, NEW.space, v_dims
+				USING ERRCODE = 'data_exception',
+					  HINT = 'Every embedding of a space must come from the same model; use another space for another model.';
+		END IF;
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._memory_before_write() IS
+'internal: trigger checking content, the space and the embedding dimensions of each written memory';
+
+CREATE TRIGGER memory_before_write
+	BEFORE INSERT OR UPDATE OF content, embedding, space ON @extschema@.memory
+	FOR EACH ROW EXECUTE FUNCTION @extschema@._memory_before_write();
+
+-- access history by id (through the single wiring point) ------------------
+
+CREATE FUNCTION @extschema@.access_count(id pg_catalog.int8)
+	RETURNS pg_catalog.int8
+	LANGUAGE sql STABLE STRICT
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT a.access_count
+	FROM @extschema@.memory m,
+		 @extschema@._access('@extschema@.memory'::pg_catalog.regclass, m.ctid) a
+	WHERE m.id = $1
+	$$;
+COMMENT ON FUNCTION @extschema@.access_count(pg_catalog.int8) IS
+'accesses recorded for a memory (0 while storage keeps no access history); NULL for an unknown id';
+
+CREATE FUNCTION @extschema@.last_access(id pg_catalog.int8)
+	RETURNS pg_catalog.timestamptz
+	LANGUAGE sql STABLE STRICT
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT greatest(a.last_access, m.created_at)
+	FROM @extschema@.memory m,
+		 @extschema@._access('@extschema@.memory'::pg_catalog.regclass, m.ctid) a
+	WHERE m.id = $1
+	$$;
+COMMENT ON FUNCTION @extschema@.last_access(pg_catalog.int8) IS
+'time of the last recorded access of a memory, its creation time when none is recorded (storage may keep access times to the second: never earlier than created_at); NULL for an unknown id';
+
+-- remember -------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.remember(
+	content pg_catalog.text,
+	embedding @extschema@.vector DEFAULT NULL,
+	confidence pg_catalog.float4 DEFAULT 1.0,
+	space pg_catalog.text DEFAULT 'default',
+	metadata pg_catalog.jsonb DEFAULT '{}',
+	occurred_at pg_catalog.timestamptz DEFAULT pg_catalog.now(),
+	kind pg_catalog.text DEFAULT 'episodic',
+	location pg_catalog.text DEFAULT NULL,
+	participants pg_catalog.text[] DEFAULT NULL)
+	RETURNS pg_catalog.int8
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+#variable_conflict use_column
+DECLARE
+	v_dims		pg_catalog.int4;
+	v_threshold pg_catalog.float8;
+	v_id		pg_catalog.int8;
+	v_dist		pg_catalog.float8;
+	v_tid		pg_catalog.tid;
+BEGIN
+	v_dims := @extschema@._check_space(remember.space);
+	PERFORM @extschema@._check_content(remember.content);
+	IF remember.confidence IS NULL OR remember.confidence = 'NaN'
+	   OR remember.confidence < 0 OR remember.confidence > 1 THEN
+		RAISE EXCEPTION 'confidence must be between 0 and 1, got %', remember.confidence
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = '1.0 means certain, 0 means no confidence at all.';
+	END IF;
+	IF remember.kind IS NULL OR remember.kind NOT IN ('episodic', 'semantic') THEN
+		RAISE EXCEPTION 'memory kind must be ''episodic'' or ''semantic'', got %',
+						pg_catalog.quote_nullable(remember.kind)
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF remember.metadata IS NULL OR pg_catalog.jsonb_typeof(remember.metadata) <> 'object' THEN
+		RAISE EXCEPTION 'memory metadata must be a JSON object'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass ''{}'' for no metadata.';
+	END IF;
+	IF remember.embedding IS NOT NULL AND v_dims IS NOT NULL
+	   AND @extschema@.vector_dims(remember.embedding) <> v_dims THEN
+		RAISE EXCEPTION 'embedding has % dimensions but memory space "%" has %',
+						@extschema@.vector_dims(remember.embedding), remember.space, v_dims
+			USING ERRCODE = 'data_exception',
+				  HINT = 'Every embedding of a space must come from the same model; use another space for another model.';
+	END IF;
+
+	/*
+	 * Dedup: reinforce the nearest memory of the space instead of inserting
+	 * when its cosine similarity reaches engram.dedup_threshold.
+	 * Reinforcement moves confidence halfway (scaled by the new confidence)
+	 * towards 1: c' = c + (1 - c) * confidence / 2, and records an access.
+	 */
+	v_threshold := @extschema@._setting('engram.dedup_threshold')::pg_catalog.float8;
+	IF v_threshold > 0 AND remember.embedding IS NOT NULL THEN
+		SELECT m.id, m.embedding OPERATOR(@extschema@.<=>) remember.embedding
+			INTO v_id, v_dist
+			FROM @extschema@.memory m
+			WHERE m.space = remember.space AND m.embedding IS NOT NULL
+			ORDER BY m.embedding OPERATOR(@extschema@.<=>) remember.embedding
+			LIMIT 1;
+		IF FOUND AND 1 - v_dist >= v_threshold THEN
+			UPDATE @extschema@.memory m
+				SET confidence = least(1.0::pg_catalog.float4,
+												  m.confidence + (1 - m.confidence) * remember.confidence / 2)
+				WHERE m.id = v_id
+				RETURNING m.ctid INTO v_tid;
+			PERFORM @extschema@._record_access('@extschema@.memory'::pg_catalog.regclass, v_tid);
+			RETURN v_id;
+		END IF;
+	END IF;
+
+	INSERT INTO @extschema@.memory (space, content, embedding, confidence, occurred_at,
+									location, participants, metadata, kind)
+		VALUES (remember.space, remember.content, remember.embedding, remember.confidence,
+				remember.occurred_at, remember.location, remember.participants,
+				remember.metadata, remember.kind)
+		RETURNING id INTO v_id;
+	RETURN v_id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.remember(pg_catalog.text, @extschema@.vector, pg_catalog.float4, pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz, pg_catalog.text, pg_catalog.text, pg_catalog.text[]) IS
+'store a memory and return its id; with engram.dedup_threshold > 0 a memory of the same space with cosine similarity >= the threshold is reinforced (confidence c + (1-c)*confidence/2, one access recorded) and its id returned instead';
+
+-- spread -----------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.spread(seeds pg_catalog.int8[], max_hops pg_catalog.int4 DEFAULT 3,
+								   decay pg_catalog.float4 DEFAULT 0.5,
+								   threshold pg_catalog.float4 DEFAULT 0.01)
+	RETURNS TABLE (id pg_catalog.int8, activation pg_catalog.float4, hops pg_catalog.int4)
+	AS 'MODULE_PATHNAME', 'engram_spread'
+	LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION @extschema@.spread(pg_catalog.int8[], pg_catalog.int4, pg_catalog.float4, pg_catalog.float4) IS
+'spreading activation: seeds get 1.0; each hop passes activation * weight * decay along associations in both directions; each node keeps its maximum (and the hop it was reached at); offers below threshold are dropped; ordered by activation desc, hops, id';
+
+-- recall ---------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.recall(
+	cue @extschema@.vector,
+	k pg_catalog.int4 DEFAULT 10,
+	space pg_catalog.text DEFAULT 'default',
+	cue_text pg_catalog.text DEFAULT NULL,
+	since pg_catalog.timestamptz DEFAULT NULL,
+	until pg_catalog.timestamptz DEFAULT NULL,
+	spread pg_catalog.bool DEFAULT false,
+	min_confidence pg_catalog.float4 DEFAULT 0,
+	record_access pg_catalog.bool DEFAULT true)
+	RETURNS TABLE (id pg_catalog.int8, content pg_catalog.text, score pg_catalog.float4,
+				   similarity pg_catalog.float4, activation pg_catalog.float4,
+				   confidence pg_catalog.float4, tier pg_catalog.text,
+				   created_at pg_catalog.timestamptz, metadata pg_catalog.jsonb)
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+#variable_conflict use_column
+DECLARE
+	v_dims		pg_catalog.int4;
+	v_ncand		pg_catalog.int4;
+	v_query		pg_catalog.tsquery;
+	v_mode		pg_catalog.text;
+	v_ids		pg_catalog.int8[];
+	v_rels		pg_catalog.float4[];
+	v_seeds		pg_catalog.int8[];
+	v_sp_ids	pg_catalog.int8[];
+	v_sp_acts	pg_catalog.float4[];
+	v_record	pg_catalog.bool;
+	v_recorded	pg_catalog.bool;
+	v_ef		pg_catalog.text;
+	v_ef_set	pg_catalog.bool := false;
+	v_dummy		pg_catalog.text;
+	r			record;
+BEGIN
+	IF recall.k IS NULL OR recall.k <= 0 OR recall.k > 10000 THEN
+		RAISE EXCEPTION 'k must be between 1 and 10000, got %', coalesce(recall.k::pg_catalog.text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'k is the number of memories to return.';
+	END IF;
+	IF recall.min_confidence IS NULL OR recall.min_confidence = 'NaN'
+	   OR recall.min_confidence < 0 OR recall.min_confidence > 1 THEN
+		RAISE EXCEPTION 'min_confidence must be between 0 and 1, got %', recall.min_confidence
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	v_dims := @extschema@._check_space(recall.space);
+	IF recall.cue IS NOT NULL AND v_dims IS NOT NULL
+	   AND @extschema@.vector_dims(recall.cue) <> v_dims THEN
+		RAISE EXCEPTION 'cue has % dimensions but memory space "%" has %',
+						@extschema@.vector_dims(recall.cue), recall.space, v_dims
+			USING ERRCODE = 'data_exception',
+				  HINT = 'Embed the cue with the model used for the space''s memories.';
+	END IF;
+	-- similarity is cosine: a zero cue has no direction and would score
+	-- every memory NaN
+	IF recall.cue IS NOT NULL AND @extschema@.l2_norm(recall.cue) = 0 THEN
+		RAISE EXCEPTION 'cue vector is all zeros'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Cosine similarity is undefined for a zero vector; pass a real embedding or only cue_text.';
+	END IF;
+	IF recall.cue_text IS NOT NULL AND pg_catalog.btrim(recall.cue_text) <> '' THEN
+		v_query := pg_catalog.websearch_to_tsquery('pg_catalog.english'::pg_catalog.regconfig, recall.cue_text);
+		IF pg_catalog.numnode(v_query) = 0 THEN
+			v_query := NULL;	-- only stop words: nothing to match
+		END IF;
+	ELSIF recall.cue IS NULL THEN
+		RAISE EXCEPTION 'recall needs a cue'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Pass an embedding as cue, or text as cue_text, or both.';
+	END IF;
+	-- a text cue without lexemes (blank, only stop words) adds nothing
+	v_mode := CASE WHEN recall.cue IS NOT NULL AND v_query IS NOT NULL THEN 'hybrid'
+				   WHEN recall.cue IS NOT NULL THEN 'vector'
+				   ELSE 'text' END;
+	v_ncand := greatest(@extschema@._setting('engram.recall_candidates')::pg_catalog.int4,
+								   recall.k * 10);
+
+	/*
+	 * An ANN index answers ORDER BY ... LIMIT n in one search round when
+	 * engram.ef_search is at least n; below that it runs expanding rounds
+	 * (slower, and a round can lose nodes it finds late).  So the candidate
+	 * statement runs with ef_search raised to v_ncand (at most its maximum
+	 * 1000), never lowered.  set_config(..., true) would stay in force for
+	 * the caller's transaction, so the previous value is put back right
+	 * after the candidate statement (an error in between aborts the
+	 * (sub)transaction, which undoes the setting too).
+	 */
+	v_ef := pg_catalog.current_setting('engram.ef_search');
+	IF v_ef::pg_catalog.int4 < least(v_ncand, 1000) THEN
+		v_dummy := pg_catalog.set_config('engram.ef_search', least(v_ncand, 1000)::pg_catalog.text, true);
+		v_ef_set := true;
+	END IF;
+
+	/*
+	 * Candidates and their relevance ("similarity" in the result):
+	 *	vector: the v_ncand nearest by cosine distance; relevance = cosine
+	 *		similarity 1 - (embedding <=> cue).  The ORDER BY ... LIMIT shape
+	 *		lets an ANN index on embedding serve it; else it is an exact scan.
+	 *	text:	the v_ncand best by ts_rank(content_tsv, q) among rows with
+	 *		content_tsv @@ websearch_to_tsquery('english', cue_text);
+	 *		relevance = rank / (best rank in the list), so the best text
+	 *		match has 1 and the scale is comparable to cosine similarity.
+	 *	hybrid: both lists fused by reciprocal rank fusion with k = 60:
+	 *		rrf = sum over lists of 1/(60 + rank), normalised by its maximum
+	 *		2/61 so relevance is in [0,1].
+	 * All are restricted to the space, since <= created_at < until, and
+	 * confidence >= min_confidence.
+	 *
+	 * A vector-only recall (the common case) runs the vec list alone: the
+	 * same rows and relevance as the general statement below gives for it
+	 * (its text list is empty), without planning and running the text
+	 * branch, the window and the full join on every call.
+	 */
+	/*
+	 * Vector cue without spread: candidates, scores and the k best in one
+	 * statement, reading each candidate row once (no list of ids to join
+	 * back to engram.memory).  The rows, scores and order are those of the
+	 * general path below (activation without spread is activation_norm
+	 * alone); the loop body is the same as there.
+	 */
+	IF v_mode = 'vector' AND NOT recall.spread THEN
+		v_record := recall.record_access AND @extschema@.writes_allowed();
+		FOR r IN
+			SELECT s.*,
+				   @extschema@.recall_score(s.rel, s.act, s.conf) AS sc
+			FROM (SELECT c.id, c.tid, m.content, (1 - c.dist)::pg_catalog.float4 AS rel,
+						 @extschema@.activation_norm(m.created_at, a.last_access,
+													 a.access_count, pg_catalog.now())::pg_catalog.float4 AS act,
+						 m.confidence AS conf, m.created_at AS created, m.metadata AS meta
+				  /*
+				   * The candidate list stays narrow (an exact scan sorts
+				   * every row of the space) and dist, also the sort key, is
+				   * computed once per row; the other columns come from the
+				   * same row version by its ctid.
+				   */
+				  FROM (SELECT m.id, m.ctid AS tid,
+							   m.embedding OPERATOR(@extschema@.<=>) recall.cue AS dist
+						FROM @extschema@.memory m
+						WHERE m.space = recall.space
+						  AND m.embedding IS NOT NULL
+						  AND (recall.since IS NULL OR m.created_at >= recall.since)
+						  AND (recall.until IS NULL OR m.created_at < recall.until)
+						  AND m.confidence >= recall.min_confidence
+						ORDER BY m.embedding OPERATOR(@extschema@.<=>) recall.cue
+						LIMIT v_ncand) c
+				  JOIN @extschema@.memory m ON m.ctid = c.tid
+				  CROSS JOIN LATERAL @extschema@._access('@extschema@.memory'::pg_catalog.regclass, c.tid) a) s
+			ORDER BY sc DESC, s.id
+			LIMIT recall.k
+		LOOP
+			IF v_record THEN
+				v_recorded := @extschema@._record_access('@extschema@.memory'::pg_catalog.regclass, r.tid);
+			END IF;
+			id := r.id;
+			content := r.content;
+			score := r.sc;
+			similarity := r.rel;
+			activation := r.act;
+			confidence := r.conf;
+			tier := @extschema@._tier('@extschema@.memory'::pg_catalog.regclass, r.tid);
+			created_at := r.created;
+			metadata := r.meta;
+			RETURN NEXT;
+		END LOOP;
+		IF v_ef_set THEN
+			v_dummy := pg_catalog.set_config('engram.ef_search', v_ef, true);
+		END IF;
+		RETURN;
+	END IF;
+
+	IF v_mode = 'vector' THEN
+		SELECT pg_catalog.array_agg(c.id ORDER BY c.id),
+			   pg_catalog.array_agg((1 - c.dist)::pg_catalog.float4 ORDER BY c.id)
+			INTO v_ids, v_rels
+			FROM (SELECT m.id,
+						 m.embedding OPERATOR(@extschema@.<=>) recall.cue AS dist
+				  FROM @extschema@.memory m
+				  WHERE m.space = recall.space
+					AND m.embedding IS NOT NULL
+					AND (recall.since IS NULL OR m.created_at >= recall.since)
+					AND (recall.until IS NULL OR m.created_at < recall.until)
+					AND m.confidence >= recall.min_confidence
+				  ORDER BY m.embedding OPERATOR(@extschema@.<=>) recall.cue
+				  LIMIT v_ncand) c;
+	ELSE
+		WITH vec AS (
+			SELECT c.id, (1 - c.dist)::pg_catalog.float4 AS sim,
+				   pg_catalog.row_number() OVER (ORDER BY c.dist, c.id) AS rnk
+			FROM (SELECT m.id,
+						 m.embedding OPERATOR(@extschema@.<=>) recall.cue AS dist
+				  FROM @extschema@.memory m
+				  WHERE v_mode <> 'text'
+					AND m.space = recall.space
+					AND m.embedding IS NOT NULL
+					AND (recall.since IS NULL OR m.created_at >= recall.since)
+					AND (recall.until IS NULL OR m.created_at < recall.until)
+					AND m.confidence >= recall.min_confidence
+				  ORDER BY m.embedding OPERATOR(@extschema@.<=>) recall.cue
+				  LIMIT v_ncand) c
+		),
+		txt AS (
+			SELECT c.id,
+				   c.rank / NULLIF(pg_catalog.max(c.rank) OVER (), 0) AS rank,
+				   pg_catalog.row_number() OVER (ORDER BY c.rank DESC, c.id) AS rnk
+			FROM (SELECT m.id,
+						 pg_catalog.ts_rank(m.content_tsv, v_query) AS rank
+				  FROM @extschema@.memory m
+				  WHERE v_mode <> 'vector'
+					AND v_query IS NOT NULL
+					AND m.content_tsv OPERATOR(pg_catalog.@@) v_query
+					AND m.space = recall.space
+					AND (recall.since IS NULL OR m.created_at >= recall.since)
+					AND (recall.until IS NULL OR m.created_at < recall.until)
+					AND m.confidence >= recall.min_confidence
+				  ORDER BY 2 DESC, m.id
+				  LIMIT v_ncand) c
+		),
+		fused AS (
+			SELECT coalesce(v.id, t.id) AS id,
+				   (CASE v_mode
+						WHEN 'vector' THEN v.sim
+						WHEN 'text' THEN t.rank
+						ELSE ((coalesce(1.0 / (60 + v.rnk), 0)
+							   + coalesce(1.0 / (60 + t.rnk), 0)) / (2.0 / 61))
+					END)::pg_catalog.float4 AS rel
+			FROM vec v FULL JOIN txt t ON t.id = v.id
+		)
+		SELECT pg_catalog.array_agg(f.id ORDER BY f.id), pg_catalog.array_agg(f.rel ORDER BY f.id)
+			INTO v_ids, v_rels
+			FROM fused f;
+	END IF;
+	IF v_ef_set THEN
+		v_dummy := pg_catalog.set_config('engram.ef_search', v_ef, true);
+	END IF;
+
+	v_ids := coalesce(v_ids, '{}');
+	v_rels := coalesce(v_rels, '{}');
+
+	/*
+	 * spread => true: the top k candidates (by the score below) seed
+	 * engram.spread(); every memory of the space they reach at hop >= 1
+	 * gets activation = greatest(its own activation, spread activation) and
+	 * joins the candidates if not there yet (relevance: cosine similarity
+	 * for a vector cue, else 0).
+	 */
+	IF recall.spread AND pg_catalog.cardinality(v_ids) > 0 THEN
+		SELECT pg_catalog.array_agg(s.id ORDER BY s.score DESC, s.id)
+			INTO v_seeds
+			FROM (SELECT c.id,
+						 @extschema@.recall_score(c.rel,
+												  @extschema@.activation_norm(m.created_at, a.last_access,
+																			  a.access_count, pg_catalog.now())::pg_catalog.float4,
+												  m.confidence) AS score
+				  FROM unnest(v_ids, v_rels) AS c(id, rel)
+				  JOIN @extschema@.memory m ON m.id = c.id
+				  CROSS JOIN LATERAL @extschema@._access('@extschema@.memory'::pg_catalog.regclass, m.ctid) a
+				  ORDER BY 2 DESC, 1
+				  LIMIT recall.k) s;
+		SELECT pg_catalog.array_agg(s.id), pg_catalog.array_agg(s.activation)
+			INTO v_sp_ids, v_sp_acts
+			FROM @extschema@.spread(v_seeds) s
+			JOIN @extschema@.memory m ON m.id = s.id
+			WHERE s.hops > 0
+			  AND m.space = recall.space
+			  AND (recall.since IS NULL OR m.created_at >= recall.since)
+			  AND (recall.until IS NULL OR m.created_at < recall.until)
+			  AND m.confidence >= recall.min_confidence;
+		SELECT v_ids || coalesce(pg_catalog.array_agg(m.id ORDER BY m.id), '{}'),
+			   v_rels || coalesce(pg_catalog.array_agg(
+					(CASE
+						WHEN v_mode = 'vector' AND m.embedding IS NOT NULL
+							THEN 1 - (m.embedding OPERATOR(@extschema@.<=>) recall.cue)
+						ELSE 0
+					 END)::pg_catalog.float4 ORDER BY m.id), '{}')
+			INTO v_ids, v_rels
+			FROM @extschema@.memory m
+			WHERE m.id = ANY (v_sp_ids) AND m.id <> ALL (v_ids);
+	END IF;
+
+	/*
+	 * Score (also in the COMMENT of this function):
+	 *	score = engram.weight_similarity * relevance
+	 *		  + engram.weight_activation * activation
+	 *		  + engram.weight_confidence * confidence
+	 * where activation = engram.activation_norm(created_at, last access,
+	 * access count, now()) in [0,1] (raised to the spread activation when
+	 * spread => true).  Ties are broken by id.
+	 */
+	v_record := recall.record_access AND @extschema@.writes_allowed();
+	FOR r IN
+		SELECT s.*,
+			   @extschema@.recall_score(s.rel, s.act, s.conf) AS sc
+		FROM (SELECT m.id, m.ctid AS tid, m.content, c.rel,
+					 greatest(
+						@extschema@.activation_norm(m.created_at, a.last_access,
+													a.access_count, pg_catalog.now())::pg_catalog.float4,
+						sp.act) AS act,
+					 m.confidence AS conf, m.created_at AS created, m.metadata AS meta
+			  FROM unnest(v_ids, v_rels) AS c(id, rel)
+			  JOIN @extschema@.memory m ON m.id = c.id
+			  CROSS JOIN LATERAL @extschema@._access('@extschema@.memory'::pg_catalog.regclass, m.ctid) a
+			  LEFT JOIN unnest(v_sp_ids, v_sp_acts) AS sp(id, act) ON sp.id = c.id) s
+		ORDER BY sc DESC, s.id
+		LIMIT recall.k
+	LOOP
+		IF v_record THEN
+			-- an assignment, not PERFORM: PL/pgSQL evaluates it as a simple
+			-- expression instead of starting an executor per row
+			v_recorded := @extschema@._record_access('@extschema@.memory'::pg_catalog.regclass, r.tid);
+		END IF;
+		id := r.id;
+		content := r.content;
+		score := r.sc;
+		similarity := r.rel;
+		activation := r.act;
+		confidence := r.conf;
+		tier := @extschema@._tier('@extschema@.memory'::pg_catalog.regclass, r.tid);
+		created_at := r.created;
+		metadata := r.meta;
+		RETURN NEXT;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.recall(@extschema@.vector, pg_catalog.int4, pg_catalog.text, pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.bool, pg_catalog.float4, pg_catalog.bool) IS
+'k best memories of a space for an embedding cue, a text cue (cue_text, websearch syntax, english) or both. score = engram.weight_similarity * similarity + engram.weight_activation * activation + engram.weight_confidence * confidence, where similarity is cosine similarity (vector cue), ts_rank(content_tsv, q) / best rank among candidates (text cue) or reciprocal rank fusion sum 1/(60 + rank) / (2/61) (both), and activation is engram.activation_norm() of the memory, raised to its spread activation with spread => true. Candidates: max(engram.recall_candidates, 10k) nearest by <=> (an ANN index is used when present) and/or best by text rank. Returned rows get an access recorded unless record_access is false, on a standby or in a read-only transaction.';
+
+-- associate -----------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.associate(a pg_catalog.int8, b pg_catalog.int8,
+									  weight pg_catalog.float4 DEFAULT 1.0)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+#variable_conflict use_column
+DECLARE
+	v_missing	pg_catalog.int8;
+BEGIN
+	IF associate.a IS NULL OR associate.b IS NULL THEN
+		RAISE EXCEPTION 'memory ids must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF associate.a = associate.b THEN
+		RAISE EXCEPTION 'cannot associate a memory with itself'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass two different memory ids.';
+	END IF;
+	IF associate.weight IS NULL OR associate.weight = 'NaN'
+	   OR associate.weight <= 0 OR associate.weight > 1 THEN
+		RAISE EXCEPTION 'association weight must be in (0, 1], got %', associate.weight
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Spreading activation multiplies by the weight at each hop.';
+	END IF;
+	SELECT x.id INTO v_missing
+		FROM unnest(ARRAY[associate.a, associate.b]) AS x(id)
+		WHERE NOT EXISTS (SELECT 1 FROM @extschema@.memory m WHERE m.id = x.id)
+		LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'memory % does not exist', v_missing
+			USING ERRCODE = 'no_data_found',
+				  HINT = 'Associate memories returned by engram.remember that have not been forgotten.';
+	END IF;
+	INSERT INTO @extschema@.association AS x (src, dst, weight)
+		VALUES (least(associate.a, associate.b),
+				greatest(associate.a, associate.b), associate.weight)
+		ON CONFLICT (src, dst) DO UPDATE SET weight = EXCLUDED.weight;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.associate(pg_catalog.int8, pg_catalog.int8, pg_catalog.float4) IS
+'link two memories (undirected); linking them again replaces the weight';
+
+-- forget -----------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.forget(id pg_catalog.int8)
+	RETURNS pg_catalog.bool
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+#variable_conflict use_column
+BEGIN
+	DELETE FROM @extschema@.memory m WHERE m.id = forget.id;
+	RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.forget(pg_catalog.int8) IS
+'delete one memory and its associations; false when there is no such (visible) memory';
+
+CREATE FUNCTION @extschema@.forget(space pg_catalog.text,
+								   before pg_catalog.timestamptz DEFAULT NULL,
+								   below_confidence pg_catalog.float4 DEFAULT NULL)
+	RETURNS pg_catalog.int8
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+#variable_conflict use_column
+DECLARE
+	v_count		pg_catalog.int8;
+BEGIN
+	PERFORM @extschema@._check_space(forget.space);
+	DELETE FROM @extschema@.memory m
+		WHERE m.space = forget.space
+		  AND (forget.before IS NULL OR m.created_at < forget.before)
+		  AND (forget.below_confidence IS NULL OR m.confidence < forget.below_confidence);
+	GET DIAGNOSTICS v_count = ROW_COUNT;
+	RETURN v_count;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.forget(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.float4) IS
+'delete the memories of a space created before a time and/or with confidence below a value (all of the space when both are NULL); returns how many';
+
+-- consolidate --------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.consolidate(space pg_catalog.text DEFAULT NULL)
+	RETURNS TABLE (action pg_catalog.text, count pg_catalog.int8)
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+#variable_conflict use_column
+DECLARE
+	v_threshold pg_catalog.float8;
+	v_after		pg_catalog.interval;
+	v_factor	pg_catalog.float4;
+	v_forget	pg_catalog.float4;
+	v_space		pg_catalog.text;
+	v_done		pg_catalog.int8[];
+	v_seed		record;
+	v_members	pg_catalog.int8[];
+	v_sims		pg_catalog.float4[];
+	v_sum		@extschema@.vector;
+	v_emb		@extschema@.vector;
+	v_best		record;
+	v_new		pg_catalog.int8;
+	v_grouped	pg_catalog.int8 := 0;
+	v_created	pg_catalog.int8 := 0;
+	v_decayed	pg_catalog.int8 := 0;
+	v_forgotten pg_catalog.int8 := 0;
+BEGIN
+	IF NOT @extschema@.writes_allowed() THEN
+		RAISE EXCEPTION 'cannot consolidate memories in a read-only transaction'
+			USING ERRCODE = 'read_only_sql_transaction',
+				  HINT = 'Run engram.consolidate() on the primary.';
+	END IF;
+	IF consolidate.space IS NOT NULL THEN
+		PERFORM @extschema@._check_space(consolidate.space);
+	END IF;
+	v_threshold := @extschema@._setting('engram.consolidate_threshold')::pg_catalog.float8;
+	BEGIN
+		v_after := @extschema@._setting('engram.forget_after')::pg_catalog.interval;
+	EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow OR interval_field_overflow THEN
+		RAISE EXCEPTION 'engram.forget_after is not a valid interval: "%"',
+						@extschema@._setting('engram.forget_after')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Set it to an interval such as ''90 days''.';
+	END;
+	v_factor := @extschema@._setting('engram.forget_decay_factor')::pg_catalog.float4;
+	v_forget := @extschema@._setting('engram.forget_threshold')::pg_catalog.float4;
+
+	/*
+	 * 1. Grouping, per space, greedily in id order: each episodic memory not
+	 * yet consolidated seeds a group of the not-yet-grouped episodic
+	 * memories with cosine similarity >= engram.consolidate_threshold to it.
+	 * A group of two or more becomes a new semantic memory: content of the
+	 * most confident member (lowest id on ties), embedding = l2-normalised
+	 * mean of the members, confidence = the members' maximum,
+	 * metadata.sources = member ids; each member gets an association to it
+	 * (weight = its similarity to the seed) and metadata.consolidated_into.
+	 */
+	FOR v_space IN
+		SELECT s.name FROM @extschema@.space s
+		WHERE consolidate.space IS NULL OR s.name = consolidate.space
+		ORDER BY s.name
+	LOOP
+		v_done := '{}';
+		FOR v_seed IN
+			SELECT m.id, m.embedding FROM @extschema@.memory m
+			WHERE m.space = v_space AND m.kind = 'episodic' AND m.embedding IS NOT NULL
+			  AND NOT m.metadata ? 'consolidated_into'
+			ORDER BY m.id
+		LOOP
+			CONTINUE WHEN v_seed.id = ANY (v_done);
+			SELECT pg_catalog.array_agg(m.id ORDER BY m.id),
+				   pg_catalog.array_agg(least(1.0, greatest(0.001,
+						1 - (m.embedding OPERATOR(@extschema@.<=>) v_seed.embedding)))::pg_catalog.float4
+						ORDER BY m.id)
+				INTO v_members, v_sims
+				FROM @extschema@.memory m
+				WHERE m.space = v_space AND m.kind = 'episodic' AND m.embedding IS NOT NULL
+				  AND NOT m.metadata ? 'consolidated_into'
+				  AND m.id <> ALL (v_done)
+				  AND 1 - (m.embedding OPERATOR(@extschema@.<=>) v_seed.embedding) >= v_threshold;
+			CONTINUE WHEN pg_catalog.cardinality(v_members) IS NULL
+				OR pg_catalog.cardinality(v_members) < 2;
+			v_done := v_done || v_members;
+
+			v_sum := NULL;
+			FOR v_emb IN SELECT m.embedding FROM @extschema@.memory m
+						 WHERE m.id = ANY (v_members) ORDER BY m.id
+			LOOP
+				v_sum := CASE WHEN v_sum IS NULL THEN v_emb
+							  ELSE v_sum OPERATOR(@extschema@.+) v_emb END;
+			END LOOP;
+			SELECT m.content, m.occurred_at, m.location INTO v_best
+				FROM @extschema@.memory m WHERE m.id = ANY (v_members)
+				ORDER BY m.confidence DESC, m.id LIMIT 1;
+			INSERT INTO @extschema@.memory (space, content, embedding, confidence, occurred_at,
+											location, metadata, kind)
+				SELECT v_space, v_best.content, @extschema@.l2_normalize(v_sum),
+					   pg_catalog.max(m.confidence), pg_catalog.min(m.occurred_at),
+					   v_best.location,
+					   pg_catalog.jsonb_build_object('sources', pg_catalog.to_jsonb(v_members)),
+					   'semantic'
+				FROM @extschema@.memory m WHERE m.id = ANY (v_members)
+				RETURNING id INTO v_new;
+			INSERT INTO @extschema@.association (src, dst, weight)
+				SELECT least(x.id, v_new), greatest(x.id, v_new), x.sim
+				FROM unnest(v_members, v_sims) AS x(id, sim)
+				ON CONFLICT (src, dst) DO UPDATE SET weight = EXCLUDED.weight;
+			UPDATE @extschema@.memory m
+				SET metadata = m.metadata || pg_catalog.jsonb_build_object('consolidated_into', v_new)
+				WHERE m.id = ANY (v_members);
+			v_grouped := v_grouped + pg_catalog.cardinality(v_members);
+			v_created := v_created + 1;
+		END LOOP;
+	END LOOP;
+
+	/*
+	 * 2. Decay: episodic memories not accessed (nor created) within
+	 * engram.forget_after have their confidence multiplied by
+	 * engram.forget_decay_factor (once per consolidate run).
+	 */
+	UPDATE @extschema@.memory m
+		SET confidence = m.confidence * v_factor
+		FROM (SELECT m2.id
+			  FROM @extschema@.memory m2
+			  CROSS JOIN LATERAL @extschema@._access('@extschema@.memory'::pg_catalog.regclass, m2.ctid) a
+			  WHERE m2.kind = 'episodic'
+				AND (consolidate.space IS NULL OR m2.space = consolidate.space)
+				AND greatest(m2.created_at, a.last_access) < pg_catalog.now() - v_after) stale
+		WHERE m.id = stale.id;
+	GET DIAGNOSTICS v_decayed = ROW_COUNT;
+
+	-- 3. Forget episodic memories whose confidence fell below engram.forget_threshold.
+	DELETE FROM @extschema@.memory m
+		WHERE m.kind = 'episodic' AND m.confidence < v_forget
+		  AND (consolidate.space IS NULL OR m.space = consolidate.space);
+	GET DIAGNOSTICS v_forgotten = ROW_COUNT;
+
+	RETURN QUERY VALUES ('grouped'::pg_catalog.text, v_grouped),
+						('semantic_created', v_created),
+						('decayed', v_decayed),
+						('forgotten', v_forgotten);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.consolidate(pg_catalog.text) IS
+'group near-duplicate episodic memories (cosine >= engram.consolidate_threshold) into new semantic memories with provenance (associations, metadata.sources), multiply the confidence of episodic memories unused for engram.forget_after by engram.forget_decay_factor, forget episodic memories below engram.forget_threshold; returns the count of each action';
+
+-- views ------------------------------------------------------------------------
+
+CREATE VIEW @extschema@.memories WITH (security_invoker = true) AS
+	SELECT m.id, m.space, m.kind, m.content, m.confidence, m.created_at, m.occurred_at,
+		   m.location, m.participants, m.metadata,
+		   a.access_count,
+		   greatest(a.last_access, m.created_at) AS last_access,
+		   @extschema@._tier('@extschema@.memory'::pg_catalog.regclass, m.ctid) AS tier,
+		   m.embedding IS NOT NULL AS has_embedding
+	FROM @extschema@.memory m
+	CROSS JOIN LATERAL @extschema@._access('@extschema@.memory'::pg_catalog.regclass, m.ctid) a;
+COMMENT ON VIEW @extschema@.memories IS
+'memories with access history and tier (row-level security of engram.memory applies)';
+
+CREATE VIEW @extschema@.memory_stats WITH (security_invoker = true) AS
+	SELECT m.space,
+		   pg_catalog.count(*) AS memories,
+		   pg_catalog.count(*) FILTER (WHERE m.kind = 'episodic') AS episodic,
+		   pg_catalog.count(*) FILTER (WHERE m.kind = 'semantic') AS semantic,
+		   pg_catalog.count(*) FILTER (WHERE m.has_embedding) AS with_embedding,
+		   pg_catalog.avg(m.confidence)::pg_catalog.float4 AS avg_confidence,
+		   pg_catalog.sum(m.access_count) AS accesses,
+		   pg_catalog.max(m.last_access) AS last_access
+	FROM @extschema@.memories m
+	GROUP BY m.space;
+COMMENT ON VIEW @extschema@.memory_stats IS
+'per-space counts, confidence and access totals';
