@@ -16,7 +16,8 @@ SET ROLE regress_mem_alice;
 SELECT engram.remember('alice: the vault code is 1234', engram.embed_text('the vault code is 1234', 32), space => 'alice_space') AS a1 \gset
 SELECT engram.remember('alice: lunch with Bob on Tuesday', engram.embed_text('lunch with Bob on Tuesday', 32), space => 'alice_space') AS a2 \gset
 SELECT engram.associate(:a1, :a2);
--- not granted: a clear error, and RLS blocks direct writes too
+-- not granted: a clear error; direct writes are refused to every tenant
+-- (SELECT is its only table privilege: it writes through the API)
 SELECT engram.remember('sneaky', space => 'bob_space');
 \echo :LAST_ERROR_SQLSTATE
 INSERT INTO engram.memory (space, content) VALUES ('bob_space', 'sneaky');
@@ -59,6 +60,7 @@ SELECT count(*) FROM engram.memory;
 \echo :LAST_ERROR_SQLSTATE
 SELECT engram.remember('x', space => 'alice_space');
 \echo :LAST_ERROR_SQLSTATE
+-- and lists no space (row-level security on engram.space)
 SELECT name FROM engram.space WHERE name LIKE '%_space' ORDER BY name;
 -- access history is a read of the table: no SELECT, no history
 SELECT * FROM engram._access('engram.memory', '(0,1)');

@@ -32,6 +32,9 @@ typedef enum MemoryDecayFunction
 	MEMORY_DECAY_ACTR
 } MemoryDecayFunction;
 
+/* Largest text engram.embed_text() accepts (64 MB) */
+#define MEMORY_EMBED_MAX_BYTES		(64 * 1024 * 1024)
+
 /* GUCs, defined in memory_api.c (memory_init) */
 extern double memory_dedup_threshold;
 extern double memory_weight_similarity;

@@ -244,7 +244,10 @@ engram_activation_norm(PG_FUNCTION_ARGS)
  *		   + engram.weight_activation * activation	(normalised, [0, 1])
  *		   + engram.weight_confidence * confidence
  *
- * A NULL input counts as 0.
+ * A NULL or NaN input counts as 0.  NaN arises from a zero embedding
+ * stored before remember() refused them (cosine similarity 0/0); Postgres
+ * sorts NaN above every number, so a NaN score would rank such a memory
+ * first for every cue.
  */
 PG_FUNCTION_INFO_V1(engram_recall_score);
 Datum
@@ -253,6 +256,13 @@ engram_recall_score(PG_FUNCTION_ARGS)
 	double		s = PG_ARGISNULL(0) ? 0.0 : PG_GETARG_FLOAT4(0);
 	double		a = PG_ARGISNULL(1) ? 0.0 : PG_GETARG_FLOAT4(1);
 	double		c = PG_ARGISNULL(2) ? 0.0 : PG_GETARG_FLOAT4(2);
+
+	if (isnan(s))
+		s = 0.0;
+	if (isnan(a))
+		a = 0.0;
+	if (isnan(c))
+		c = 0.0;
 
 	PG_RETURN_FLOAT4((float4) (memory_weight_similarity * s +
 							   memory_weight_activation * a +

@@ -101,10 +101,10 @@ memory_init(void)
 							 NULL, &memory_forget_factor, 0.5, 0.0, 1.0,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("engram.max_content_bytes",
-							"Largest content remember() accepts, in bytes.",
+							"Largest content remember() accepts, in bytes (superusers set it: a tenant cannot raise it).",
 							NULL, &memory_max_content_bytes, 1024 * 1024, 1,
 							MaxAllocSize / 2,
-							PGC_USERSET, GUC_UNIT_BYTE, NULL, NULL, NULL);
+							PGC_SUSET, GUC_UNIT_BYTE, NULL, NULL, NULL);
 }
 
 /*
@@ -170,7 +170,7 @@ engram_memory_check_content(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("memory content is %d bytes, larger than engram.max_content_bytes (%d)",
 						len, memory_max_content_bytes),
-				 errhint("Split the content into several memories, or raise engram.max_content_bytes.")));
+				 errhint("Split the content into several memories; engram.max_content_bytes is a superuser setting.")));
 
 	for (i = 0; i < len; i++)
 	{

@@ -128,6 +128,17 @@ engram_embed_text(PG_FUNCTION_ARGS)
 						VECTOR_MAX_DIM, dims),
 				 errhint("384 is the default.")));
 
+	/*
+	 * The word list takes up to 8 times the text's size: past the limit
+	 * the allocation would fail with an internal error.
+	 */
+	if (len > MEMORY_EMBED_MAX_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("text to embed is %d bytes, more than the %d bytes engram.embed_text accepts",
+						len, MEMORY_EMBED_MAX_BYTES),
+				 errhint("Embed a shorter text, e.g. the first part or a summary.")));
+
 	/* lowercase copy; ASCII only, other bytes pass through */
 	s = palloc(len + 1);
 	for (i = 0; i < len; i++)

@@ -16,6 +16,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -39,7 +40,11 @@ PG_FUNCTION_INFO_V1(engram_verify);
 PG_FUNCTION_INFO_V1(engram_access_history);
 PG_FUNCTION_INFO_V1(engram_record_access_sql);
 
-/* Open relid as an engram table, or raise a clear error */
+/*
+ * Open relid as an engram table, or raise a clear error.  owner: the role
+ * must own it; else need is the table privilege to hold, ACL_NO_RIGHTS
+ * meaning "owner or pg_read_all_stats" (whole-table statistics).
+ */
 static Relation
 tier_open_engram(Oid relid, LOCKMODE lockmode, AclMode need, bool owner)
 {
@@ -60,6 +65,23 @@ tier_open_engram(Oid relid, LOCKMODE lockmode, AclMode need, bool owner)
 		if (!engram_class_ownercheck(relid, GetUserId()))
 			aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE,
 						   RelationGetRelationName(rel));
+	}
+	else if (need == ACL_NO_RIGHTS)
+	{
+		/*
+		 * Whole-table statistics (tier_stats, verify) count every row
+		 * version, including those row-level security hides and those of
+		 * aborted transactions: only the table's owner and roles with
+		 * pg_read_all_stats may see them (a role with SELECT on a shared
+		 * table would otherwise watch other tenants' totals change).
+		 */
+		if (!engram_class_ownercheck(relid, GetUserId()) &&
+			!has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied for table %s", RelationGetRelationName(rel)),
+					 errdetail("Tier statistics and verification cover every row of the table, including rows hidden from the role."),
+					 errhint("Only the table's owner and members of pg_read_all_stats may read them.")));
 	}
 	else if (pg_class_aclcheck(relid, GetUserId(), need) != ACLCHECK_OK)
 		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE,
@@ -262,7 +284,7 @@ engram_tier_stats(PG_FUNCTION_ARGS)
 	int			t;
 
 	InitMaterializedSRF(fcinfo, 0);
-	rel = tier_open_engram(PG_GETARG_OID(0), AccessShareLock, ACL_SELECT, false);
+	rel = tier_open_engram(PG_GETARG_OID(0), AccessShareLock, ACL_NO_RIGHTS, false);
 	nblocks = RelationGetNumberOfBlocks(rel);
 	for (blk = 0; blk < nblocks; blk++)
 	{
@@ -577,7 +599,7 @@ engram_verify(PG_FUNCTION_ARGS)
 	vs.desc = rsinfo->setDesc;
 	vs.nproblems = 0;
 
-	rel = tier_open_engram(PG_GETARG_OID(0), AccessShareLock, ACL_SELECT, false);
+	rel = tier_open_engram(PG_GETARG_OID(0), AccessShareLock, ACL_NO_RIGHTS, false);
 	nblocks = RelationGetNumberOfBlocks(rel);
 	for (blk = 0; blk < nblocks; blk++)
 	{

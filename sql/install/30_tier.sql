@@ -34,7 +34,7 @@ CREATE FUNCTION @extschema@.tier_stats(rel pg_catalog.regclass)
 	LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION @extschema@.tier_stats(pg_catalog.regclass) IS
-'Row versions per tier, their on-disk body bytes (COLD: references plus the chunks they use), their raw attribute bytes and raw/disk ratio.';
+'Row versions per tier, their on-disk body bytes (COLD: references plus the chunks they use), their raw attribute bytes and raw/disk ratio. For the table''s owner and members of pg_read_all_stats.';
 
 CREATE FUNCTION @extschema@.verify(rel pg_catalog.regclass)
 	RETURNS TABLE(blkno pg_catalog.int8, offnum pg_catalog.int4, problem pg_catalog.text)
@@ -42,7 +42,7 @@ CREATE FUNCTION @extschema@.verify(rel pg_catalog.regclass)
 	LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION @extschema@.verify(pg_catalog.regclass) IS
-'Check every page, line pointer, row header and compressed body of an engram table; one row per problem, none when healthy.';
+'Check every page, line pointer, row header and compressed body of an engram table; one row per problem, none when healthy. For the table''s owner and members of pg_read_all_stats.';
 
 CREATE FUNCTION @extschema@.access_history(rel pg_catalog.regclass, tid pg_catalog.tid,
 										   OUT access_count pg_catalog.int4,
@@ -68,4 +68,5 @@ CREATE VIEW @extschema@.tier_stats_all AS
 	CROSS JOIN LATERAL @extschema@.tier_stats(c.oid::pg_catalog.regclass) s
 	WHERE c.relkind IN ('r', 'm')
 	  AND (c.relpersistence <> 't' OR c.relnamespace = pg_catalog.pg_my_temp_schema())
-	  AND pg_catalog.has_table_privilege(c.oid, 'SELECT');
+	  AND (pg_catalog.pg_has_role(c.relowner, 'USAGE')
+		   OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE'));

@@ -15,8 +15,10 @@
 -- for engram.memory.content_tsv and recall's cue_text.
 -- ---------------------------------------------------------------------
 
--- Every role may look into the schema; what it may read or write is
--- decided by table privileges (given by grant_space) and row-level security.
+-- Every role may look into the schema.  What it may read is decided by
+-- table privileges (SELECT, given by grant_space) and row-level security;
+-- it writes memories only through the API functions, which check the space
+-- grant (docs/architecture/0009-security-model.md).
 GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 
 -- C helpers ---------------------------------------------------------------
@@ -115,7 +117,7 @@ CREATE FUNCTION @extschema@.recall_score(similarity pg_catalog.float4, activatio
 	AS 'MODULE_PATHNAME', 'engram_recall_score'
 	LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.recall_score(pg_catalog.float4, pg_catalog.float4, pg_catalog.float4) IS
-'engram.weight_similarity * similarity + engram.weight_activation * activation + engram.weight_confidence * confidence (NULL counts as 0)';
+'engram.weight_similarity * similarity + engram.weight_activation * activation + engram.weight_confidence * confidence (NULL or NaN counts as 0)';
 
 -- lexical embedder (src/memory_embed.c) -----------------------------------
 
@@ -204,6 +206,9 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.space_grant',
 	'WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) role::pg_catalog.oid)');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.memory', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.memory_id_seq', '');
+-- ids come from the sequence only through the write primitives (as the
+-- table owner): no tenant may take or skip ids
+REVOKE ALL ON SEQUENCE @extschema@.memory_id_seq FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.association', '');
 
 -- row-level security ---------------------------------------------------------
@@ -265,8 +270,96 @@ CREATE POLICY association_by_space ON @extschema@.association
 	WITH CHECK (EXISTS (SELECT 1 FROM @extschema@.memory m WHERE m.id = src)
 				AND EXISTS (SELECT 1 FROM @extschema@.memory m WHERE m.id = dst));
 
--- the space list and the grant list are readable by all (like pg_class ACLs)
+-- The space list and the grant list: every role may query them, and
+-- row-level security shows it only its own grants (to it or to a role
+-- whose privileges it has) and the spaces they name -- no role lists
+-- other tenants' spaces or who holds them.  Owner and superusers see all.
 GRANT SELECT ON @extschema@.space, @extschema@.space_grant TO PUBLIC;
+ALTER TABLE @extschema@.space_grant ENABLE ROW LEVEL SECURITY;
+CREATE POLICY space_grant_own ON @extschema@.space_grant FOR SELECT
+	USING (role::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (
+			   SELECT r.oid FROM pg_catalog.pg_roles r
+			   WHERE pg_catalog.pg_has_role(r.oid, 'USAGE')));
+ALTER TABLE @extschema@.space ENABLE ROW LEVEL SECURITY;
+CREATE POLICY space_granted ON @extschema@.space FOR SELECT
+	USING (name OPERATOR(pg_catalog.=) ANY (
+			   SELECT g.space
+			   FROM @extschema@.space_grant g
+			   JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) g.role::pg_catalog.oid
+			   WHERE pg_catalog.pg_has_role(r.oid, 'USAGE')));
+
+-- write primitives (src/memory_write.c) ---------------------------------------
+--
+-- Tenants hold no INSERT, UPDATE, DELETE or TRUNCATE on engram.memory and
+-- engram.association.  These C functions are the only way their writes
+-- reach the tables: each is SECURITY INVOKER (so it knows its caller),
+-- restricts itself to the spaces granted to the caller, then runs one
+-- fixed statement as the owner of engram.memory with the arguments as
+-- typed parameters.  They may be called directly: they check everything a
+-- write needs (the trigger checks content and dimensions), so a direct
+-- call can do no more than the API functions built on them.
+
+CREATE FUNCTION @extschema@._memory_insert(space pg_catalog.text, content pg_catalog.text,
+										   embedding @extschema@.vector, confidence pg_catalog.float4,
+										   occurred_at pg_catalog.timestamptz, location pg_catalog.text,
+										   participants pg_catalog.text[], metadata pg_catalog.jsonb,
+										   kind pg_catalog.text)
+	RETURNS pg_catalog.int8
+	AS 'MODULE_PATHNAME', 'engram_write_memory_insert'
+	LANGUAGE C VOLATILE
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@._memory_insert(pg_catalog.text, pg_catalog.text, @extschema@.vector, pg_catalog.float4, pg_catalog.timestamptz, pg_catalog.text, pg_catalog.text[], pg_catalog.jsonb, pg_catalog.text) IS
+'internal: insert one memory into a space granted to the caller (runs as the table owner); its id';
+
+CREATE FUNCTION @extschema@._memory_delete(ids pg_catalog.int8[])
+	RETURNS pg_catalog.int8
+	AS 'MODULE_PATHNAME', 'engram_write_memory_delete'
+	LANGUAGE C VOLATILE
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@._memory_delete(pg_catalog.int8[]) IS
+'internal: delete the memories with these ids in spaces granted to the caller (runs as the table owner); how many';
+
+CREATE FUNCTION @extschema@._memory_delete_space(space pg_catalog.text, before pg_catalog.timestamptz,
+												 below_confidence pg_catalog.float4)
+	RETURNS pg_catalog.int8
+	AS 'MODULE_PATHNAME', 'engram_write_memory_delete_space'
+	LANGUAGE C VOLATILE
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@._memory_delete_space(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.float4) IS
+'internal: delete the memories of a space granted to the caller created before a time and/or below a confidence (runs as the table owner); how many';
+
+CREATE FUNCTION @extschema@._memory_reinforce(id pg_catalog.int8, confidence pg_catalog.float4)
+	RETURNS pg_catalog.tid
+	AS 'MODULE_PATHNAME', 'engram_write_memory_reinforce'
+	LANGUAGE C VOLATILE
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@._memory_reinforce(pg_catalog.int8, pg_catalog.float4) IS
+'internal: remember''s dedup reinforcement, confidence c becomes least(1, c + (1 - c) * confidence / 2), of a memory in a space granted to the caller (runs as the table owner); the new row version''s tid';
+
+CREATE FUNCTION @extschema@._memory_decay(ids pg_catalog.int8[], factor pg_catalog.float4)
+	RETURNS pg_catalog.int8
+	AS 'MODULE_PATHNAME', 'engram_write_memory_decay'
+	LANGUAGE C VOLATILE
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@._memory_decay(pg_catalog.int8[], pg_catalog.float4) IS
+'internal: multiply the confidence of these memories (in spaces granted to the caller) by factor (runs as the table owner); how many';
+
+CREATE FUNCTION @extschema@._memory_mark_consolidated(ids pg_catalog.int8[], into_id pg_catalog.int8)
+	RETURNS pg_catalog.int8
+	AS 'MODULE_PATHNAME', 'engram_write_memory_mark_consolidated'
+	LANGUAGE C VOLATILE
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@._memory_mark_consolidated(pg_catalog.int8[], pg_catalog.int8) IS
+'internal: set metadata.consolidated_into of these memories (in spaces granted to the caller) (runs as the table owner); how many';
+
+CREATE FUNCTION @extschema@._association_upsert(a pg_catalog.int8[], b pg_catalog.int8[],
+												weight pg_catalog.float4[])
+	RETURNS pg_catalog.int8
+	AS 'MODULE_PATHNAME', 'engram_write_association_upsert'
+	LANGUAGE C VOLATILE
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@._association_upsert(pg_catalog.int8[], pg_catalog.int8[], pg_catalog.float4[]) IS
+'internal: link pairs of memories of spaces granted to the caller (an existing link gets the new weight; runs as the table owner); how many';
 
 -- space functions ------------------------------------------------------------
 
@@ -297,23 +390,26 @@ DECLARE
 	v_dims		pg_catalog.int4;
 BEGIN
 	PERFORM @extschema@._check_space_name($1);
-	SELECT s.dims INTO v_dims FROM @extschema@.space s WHERE s.name = $1;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'memory space "%" does not exist', $1
-			USING ERRCODE = 'undefined_object',
-				  HINT = pg_catalog.format('Create it with SELECT engram.create_space(%L).', $1);
-	END IF;
+	-- row-level security shows a tenant only the spaces granted to it, so
+	-- for a tenant a space it may not use and one that does not exist are
+	-- the same error: nobody learns the names of other tenants' spaces
 	IF NOT (@extschema@._rls_bypassed() OR @extschema@._space_allowed($1)) THEN
 		RAISE EXCEPTION 'permission denied for memory space "%"', $1
 			USING ERRCODE = 'insufficient_privilege',
 				  HINT = pg_catalog.format('The space''s owner can run SELECT engram.grant_space(%L, %L).',
 										   $1, current_user);
 	END IF;
+	SELECT s.dims INTO v_dims FROM @extschema@.space s WHERE s.name = $1;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'memory space "%" does not exist', $1
+			USING ERRCODE = 'undefined_object',
+				  HINT = pg_catalog.format('Create it with SELECT engram.create_space(%L).', $1);
+	END IF;
 	RETURN v_dims;
 END
 $$;
 COMMENT ON FUNCTION @extschema@._check_space(pg_catalog.text) IS
-'internal: raises an error unless the space exists and the current role may use it; returns its dimensions';
+'internal: raises an error unless the space exists and the current role may use it (for a role under row-level security both are permission denied); returns its dimensions';
 
 CREATE FUNCTION @extschema@.create_space(name pg_catalog.text, dims pg_catalog.int4 DEFAULT NULL)
 	RETURNS void
@@ -382,17 +478,16 @@ BEGIN
 	INSERT INTO @extschema@.space_grant (space, role)
 		VALUES (grant_space.space, grant_space.role)
 		ON CONFLICT DO NOTHING;
-	-- table privileges; row-level security narrows them to granted spaces
-	EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s.memory, %s.association TO %s',
+	-- SELECT only, which row-level security narrows to granted spaces;
+	-- writes go through the API functions (src/memory_write.c)
+	EXECUTE pg_catalog.format('GRANT SELECT ON %s.memory, %s.association TO %s',
 							  '@extschema@', '@extschema@', grant_space.role);
 	EXECUTE pg_catalog.format('GRANT SELECT ON %s.memories, %s.memory_stats TO %s',
 							  '@extschema@', '@extschema@', grant_space.role);
-	EXECUTE pg_catalog.format('GRANT USAGE ON SEQUENCE %s.memory_id_seq TO %s',
-							  '@extschema@', grant_space.role);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.grant_space(pg_catalog.text, pg_catalog.regrole) IS
-'let a role (and roles with its privileges) read and write memories of a space';
+'let a role (and roles with its privileges) read memories of a space (SELECT on the memory tables, narrowed by row-level security) and write them through the API functions';
 
 CREATE FUNCTION @extschema@.revoke_space(space pg_catalog.text, role pg_catalog.regrole)
 	RETURNS void
@@ -411,6 +506,7 @@ BEGIN
 		  AND g.role::pg_catalog.oid OPERATOR(pg_catalog.=) revoke_space.role::pg_catalog.oid;
 	IF NOT EXISTS (SELECT 1 FROM @extschema@.space_grant g
 				   WHERE g.role::pg_catalog.oid OPERATOR(pg_catalog.=) revoke_space.role::pg_catalog.oid) THEN
+		-- INSERT, UPDATE, DELETE and the sequence: what 0.1.0 granted
 		EXECUTE pg_catalog.format('REVOKE SELECT, INSERT, UPDATE, DELETE ON %s.memory, %s.association FROM %s',
 								  '@extschema@', '@extschema@', revoke_space.role);
 		EXECUTE pg_catalog.format('REVOKE SELECT ON %s.memories, %s.memory_stats FROM %s',
@@ -425,26 +521,52 @@ COMMENT ON FUNCTION @extschema@.revoke_space(pg_catalog.text, pg_catalog.regrole
 
 -- row checks: space exists, content valid, dimensions fixed per space ----
 
+-- Not SECURITY DEFINER: it runs as the role that writes, which is the
+-- table owner (the write primitives switch to it) or a superuser; nobody
+-- else holds INSERT or UPDATE on engram.memory.  Attached to any other
+-- table (EXECUTE is revoked from PUBLIC, and a trigger function runs as
+-- the writer anyway) it refuses to run.
 CREATE FUNCTION @extschema@._memory_before_write()
 	RETURNS trigger
-	LANGUAGE plpgsql SECURITY DEFINER
+	LANGUAGE plpgsql
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
 	v_dims		pg_catalog.int4;
 	v_vdims		pg_catalog.int4;
+	v_checks	pg_catalog.bool;
+	v_norm		pg_catalog.float8;
 BEGIN
-	-- engram.max_content_bytes is a per-session guard on content written
-	-- now (an UPDATE that keeps the content is not held to it).  Sessions
-	-- with row_security = off are exempt: pg_dump's output and pg_restore
-	-- set it, and dumped memories must restore whatever the restoring
-	-- session's limit is (a memory stored under a raised limit would
-	-- otherwise make the whole COPY of engram.memory fail).  Only roles
-	-- that bypass row-level security can write with it off.
+	IF TG_RELID OPERATOR(pg_catalog.<>) '@extschema@.memory'::pg_catalog.regclass::pg_catalog.oid
+	   OR TG_WHEN OPERATOR(pg_catalog.<>) 'BEFORE' OR TG_LEVEL OPERATOR(pg_catalog.<>) 'ROW'
+	   OR TG_OP NOT IN ('INSERT', 'UPDATE') THEN
+		RAISE EXCEPTION 'engram._memory_before_write() is the row trigger of engram.memory only'
+			USING ERRCODE = 'wrong_object_type',
+				  DETAIL = pg_catalog.format('It was fired %s %s %s on %s.', TG_WHEN, TG_OP, TG_LEVEL,
+											 TG_RELID::pg_catalog.regclass);
+	END IF;
+	-- engram.max_content_bytes (a superuser setting) holds content written
+	-- now (an UPDATE that keeps the content is not held to it), and zero
+	-- embeddings are refused.  Sessions with row_security = off are
+	-- exempt: pg_dump's output and pg_restore set it, and dumped memories
+	-- must restore whatever the restoring session's limit is (a memory
+	-- stored under a raised limit, or a zero embedding stored by 0.1.0,
+	-- would otherwise make the whole COPY of engram.memory fail).  Only
+	-- roles that bypass row-level security can write with it off; the
+	-- write primitives force it on.
+	v_checks := pg_catalog.current_setting('row_security') OPERATOR(pg_catalog.<>) 'off';
 	PERFORM @extschema@._check_content(NEW.content,
-		pg_catalog.current_setting('row_security') OPERATOR(pg_catalog.<>) 'off'
-		AND (TG_OP OPERATOR(pg_catalog.=) 'INSERT'
-			 OR NEW.content IS DISTINCT FROM OLD.content));
+		v_checks AND (TG_OP OPERATOR(pg_catalog.=) 'INSERT'
+					  OR NEW.content IS DISTINCT FROM OLD.content));
+	IF v_checks AND NEW.embedding IS NOT NULL THEN
+		v_norm := @extschema@.l2_norm(NEW.embedding);
+		IF v_norm OPERATOR(pg_catalog.=) 0 OR v_norm OPERATOR(pg_catalog.=) 'NaN'
+		   OR v_norm OPERATOR(pg_catalog.=) 'Infinity' THEN
+			RAISE EXCEPTION 'embedding must have a finite, non-zero length'
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'Cosine similarity is undefined for a zero vector: it would score NaN against every cue.';
+		END IF;
+	END IF;
 	SELECT s.dims INTO v_dims FROM @extschema@.space s WHERE s.name = NEW.space;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'memory space "%" does not exist', NEW.space
@@ -475,6 +597,7 @@ COMMENT ON FUNCTION @extschema@._memory_before_write() IS
 CREATE TRIGGER memory_before_write
 	BEFORE INSERT OR UPDATE OF content, embedding, space ON @extschema@.memory
 	FOR EACH ROW EXECUTE FUNCTION @extschema@._memory_before_write();
+REVOKE EXECUTE ON FUNCTION @extschema@._memory_before_write() FROM PUBLIC;
 
 -- access history by id (through the single wiring point) ------------------
 
@@ -553,6 +676,13 @@ BEGIN
 			USING ERRCODE = 'data_exception',
 				  HINT = 'Every embedding of a space must come from the same model; use another space for another model.';
 	END IF;
+	-- similarity is cosine: a zero embedding has no direction, it would
+	-- score NaN against every cue (and NaN sorts above every number)
+	IF remember.embedding IS NOT NULL AND @extschema@.l2_norm(remember.embedding) = 0 THEN
+		RAISE EXCEPTION 'embedding vector is all zeros'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Cosine similarity is undefined for a zero vector; pass a real embedding or none.';
+	END IF;
 
 	/*
 	 * Dedup: reinforce the nearest memory of the space instead of inserting
@@ -569,23 +699,15 @@ BEGIN
 			ORDER BY m.embedding OPERATOR(@extschema@.<=>) remember.embedding
 			LIMIT 1;
 		IF FOUND AND 1 - v_dist >= v_threshold THEN
-			UPDATE @extschema@.memory m
-				SET confidence = least(1.0::pg_catalog.float4,
-												  m.confidence + (1 - m.confidence) * remember.confidence / 2)
-				WHERE m.id = v_id
-				RETURNING m.ctid INTO v_tid;
+			v_tid := @extschema@._memory_reinforce(v_id, remember.confidence);
 			PERFORM @extschema@._record_access('@extschema@.memory'::pg_catalog.regclass, v_tid);
 			RETURN v_id;
 		END IF;
 	END IF;
 
-	INSERT INTO @extschema@.memory (space, content, embedding, confidence, occurred_at,
-									location, participants, metadata, kind)
-		VALUES (remember.space, remember.content, remember.embedding, remember.confidence,
-				remember.occurred_at, remember.location, remember.participants,
-				remember.metadata, remember.kind)
-		RETURNING id INTO v_id;
-	RETURN v_id;
+	RETURN @extschema@._memory_insert(remember.space, remember.content, remember.embedding,
+									  remember.confidence, remember.occurred_at, remember.location,
+									  remember.participants, remember.metadata, remember.kind);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.remember(pg_catalog.text, @extschema@.vector, pg_catalog.float4, pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz, pg_catalog.text, pg_catalog.text, pg_catalog.text[]) IS
@@ -663,6 +785,14 @@ BEGIN
 		RAISE EXCEPTION 'cue vector is all zeros'
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Cosine similarity is undefined for a zero vector; pass a real embedding or only cue_text.';
+	END IF;
+	-- a text cue is a query, not a document: past this size the tsquery
+	-- parser would run out of stack (54001) on a long enough cue
+	IF pg_catalog.octet_length(recall.cue_text) > 65536 THEN
+		RAISE EXCEPTION 'cue_text is % bytes, more than the 65536 bytes recall accepts',
+						pg_catalog.octet_length(recall.cue_text)
+			USING ERRCODE = 'program_limit_exceeded',
+				  HINT = 'Pass the key words of the cue, or embed a long text and pass it as cue.';
 	END IF;
 	IF recall.cue_text IS NOT NULL AND pg_catalog.btrim(recall.cue_text) <> '' THEN
 		v_query := pg_catalog.websearch_to_tsquery('pg_catalog.english'::pg_catalog.regconfig, recall.cue_text);
@@ -966,10 +1096,8 @@ BEGIN
 			USING ERRCODE = 'no_data_found',
 				  HINT = 'Associate memories returned by engram.remember that have not been forgotten.';
 	END IF;
-	INSERT INTO @extschema@.association AS x (src, dst, weight)
-		VALUES (least(associate.a, associate.b),
-				greatest(associate.a, associate.b), associate.weight)
-		ON CONFLICT (src, dst) DO UPDATE SET weight = EXCLUDED.weight;
+	PERFORM @extschema@._association_upsert(ARRAY[associate.a], ARRAY[associate.b],
+											ARRAY[associate.weight]);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.associate(pg_catalog.int8, pg_catalog.int8, pg_catalog.float4) IS
@@ -984,8 +1112,8 @@ CREATE FUNCTION @extschema@.forget(id pg_catalog.int8)
 	AS $$
 #variable_conflict use_column
 BEGIN
-	DELETE FROM @extschema@.memory m WHERE m.id = forget.id;
-	RETURN FOUND;
+	RETURN forget.id IS NOT NULL
+		   AND @extschema@._memory_delete(ARRAY[forget.id]) > 0;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.forget(pg_catalog.int8) IS
@@ -1003,11 +1131,15 @@ DECLARE
 	v_count		pg_catalog.int8;
 BEGIN
 	PERFORM @extschema@._check_space(forget.space);
-	DELETE FROM @extschema@.memory m
-		WHERE m.space = forget.space
-		  AND (forget.before IS NULL OR m.created_at < forget.before)
-		  AND (forget.below_confidence IS NULL OR m.confidence < forget.below_confidence);
-	GET DIAGNOSTICS v_count = ROW_COUNT;
+	-- a bad bound must never widen the delete: NaN compares above every
+	-- confidence, so below_confidence => 'NaN' would empty the space
+	IF forget.below_confidence = 'NaN' OR forget.below_confidence < 0
+	   OR forget.below_confidence > 1 THEN
+		RAISE EXCEPTION 'below_confidence must be between 0 and 1, got %', forget.below_confidence
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass NULL to forget regardless of confidence.';
+	END IF;
+	v_count := @extschema@._memory_delete_space(forget.space, forget.before, forget.below_confidence);
 	RETURN v_count;
 END
 $$;
@@ -1035,6 +1167,8 @@ DECLARE
 	v_sum		@extschema@.vector;
 	v_emb		@extschema@.vector;
 	v_best		record;
+	v_agg		record;
+	v_ids		pg_catalog.int8[];
 	v_new		pg_catalog.int8;
 	v_grouped	pg_catalog.int8 := 0;
 	v_created	pg_catalog.int8 := 0;
@@ -1108,22 +1242,17 @@ BEGIN
 			SELECT m.content, m.occurred_at, m.location INTO v_best
 				FROM @extschema@.memory m WHERE m.id = ANY (v_members)
 				ORDER BY m.confidence DESC, m.id LIMIT 1;
-			INSERT INTO @extschema@.memory (space, content, embedding, confidence, occurred_at,
-											location, metadata, kind)
-				SELECT v_space, v_best.content, @extschema@.l2_normalize(v_sum),
-					   pg_catalog.max(m.confidence), pg_catalog.min(m.occurred_at),
-					   v_best.location,
-					   pg_catalog.jsonb_build_object('sources', pg_catalog.to_jsonb(v_members)),
-					   'semantic'
-				FROM @extschema@.memory m WHERE m.id = ANY (v_members)
-				RETURNING id INTO v_new;
-			INSERT INTO @extschema@.association (src, dst, weight)
-				SELECT least(x.id, v_new), greatest(x.id, v_new), x.sim
-				FROM unnest(v_members, v_sims) AS x(id, sim)
-				ON CONFLICT (src, dst) DO UPDATE SET weight = EXCLUDED.weight;
-			UPDATE @extschema@.memory m
-				SET metadata = m.metadata || pg_catalog.jsonb_build_object('consolidated_into', v_new)
-				WHERE m.id = ANY (v_members);
+			SELECT pg_catalog.max(m.confidence) AS conf, pg_catalog.min(m.occurred_at) AS occurred
+				INTO v_agg
+				FROM @extschema@.memory m WHERE m.id = ANY (v_members);
+			v_new := @extschema@._memory_insert(v_space, v_best.content, @extschema@.l2_normalize(v_sum),
+												v_agg.conf, v_agg.occurred, v_best.location, NULL,
+												pg_catalog.jsonb_build_object('sources', pg_catalog.to_jsonb(v_members)),
+												'semantic');
+			PERFORM @extschema@._association_upsert(v_members,
+													pg_catalog.array_fill(v_new, ARRAY[pg_catalog.cardinality(v_members)]),
+													v_sims);
+			PERFORM @extschema@._memory_mark_consolidated(v_members, v_new);
 			v_grouped := v_grouped + pg_catalog.cardinality(v_members);
 			v_created := v_created + 1;
 		END LOOP;
@@ -1134,22 +1263,24 @@ BEGIN
 	 * engram.forget_after have their confidence multiplied by
 	 * engram.forget_decay_factor (once per consolidate run).
 	 */
-	UPDATE @extschema@.memory m
-		SET confidence = m.confidence * v_factor
-		FROM (SELECT m2.id
-			  FROM @extschema@.memory m2
-			  CROSS JOIN LATERAL @extschema@._access('@extschema@.memory'::pg_catalog.regclass, m2.ctid) a
-			  WHERE m2.kind = 'episodic'
-				AND (consolidate.space IS NULL OR m2.space = consolidate.space)
-				AND greatest(m2.created_at, a.last_access) < pg_catalog.now() - v_after) stale
-		WHERE m.id = stale.id;
-	GET DIAGNOSTICS v_decayed = ROW_COUNT;
+	SELECT pg_catalog.array_agg(m2.id) INTO v_ids
+		FROM @extschema@.memory m2
+		CROSS JOIN LATERAL @extschema@._access('@extschema@.memory'::pg_catalog.regclass, m2.ctid) a
+		WHERE m2.kind = 'episodic'
+		  AND (consolidate.space IS NULL OR m2.space = consolidate.space)
+		  AND greatest(m2.created_at, a.last_access) < pg_catalog.now() - v_after;
+	IF v_ids IS NOT NULL THEN
+		v_decayed := @extschema@._memory_decay(v_ids, v_factor);
+	END IF;
 
 	-- 3. Forget episodic memories whose confidence fell below engram.forget_threshold.
-	DELETE FROM @extschema@.memory m
+	SELECT pg_catalog.array_agg(m.id) INTO v_ids
+		FROM @extschema@.memory m
 		WHERE m.kind = 'episodic' AND m.confidence < v_forget
 		  AND (consolidate.space IS NULL OR m.space = consolidate.space);
-	GET DIAGNOSTICS v_forgotten = ROW_COUNT;
+	IF v_ids IS NOT NULL THEN
+		v_forgotten := @extschema@._memory_delete(v_ids);
+	END IF;
 
 	RETURN QUERY VALUES ('grouped'::pg_catalog.text, v_grouped),
 						('semantic_created', v_created),

@@ -1,0 +1,357 @@
+-- The security model (docs/architecture/0009-security-model.md): every
+-- attack of issue 16, run as an ordinary login role, is refused with a
+-- fitting SQLSTATE, while the legitimate tenant keeps working; plus
+-- catalog checks that no function of the extension runs with more rights
+-- than its caller unless it is on the documented list.
+\set SHOW_CONTEXT never
+SELECT current_database() AS regress_db \gset
+
+CREATE ROLE regress_sec_victim LOGIN;
+CREATE ROLE regress_sec_mallory LOGIN;
+CREATE ROLE regress_sec_monitor LOGIN IN ROLE pg_read_all_stats;
+-- mallory's own schema, for the types and functions an attacker can make
+CREATE SCHEMA regress_sec_mal AUTHORIZATION regress_sec_mallory;
+SELECT engram.create_space('sec_victim', 4);
+SELECT engram.create_space('sec_open');			-- dimensions not fixed yet
+SELECT engram.create_space('sec_mallory', 4);
+SELECT engram.grant_space('sec_victim', 'regress_sec_victim');
+SELECT engram.grant_space('sec_open', 'regress_sec_victim');
+SELECT engram.grant_space('sec_mallory', 'regress_sec_mallory');
+
+SET ROLE regress_sec_victim;
+SELECT engram.remember('victim: the launch code is 0000', '[1,0,0,0]', space => 'sec_victim') AS v1 \gset
+SELECT engram.remember('victim: lunch on Tuesday', '[0.9,0.1,0,0]', space => 'sec_victim') AS v2 \gset
+SELECT engram.remember('victim: the sky is blue', '[0,0,1,0]', space => 'sec_victim') AS v3 \gset
+RESET ROLE;
+
+-- ---------------------------------------------------------------------
+-- 1. the trigger function: not SECURITY DEFINER, not executable by
+-- PUBLIC, and it refuses to run anywhere but on engram.memory
+SELECT prosecdef, has_function_privilege('public', oid, 'EXECUTE') AS public_execute
+FROM pg_proc WHERE oid = 'engram._memory_before_write'::regproc;
+SET ROLE regress_sec_mallory;
+CREATE TABLE regress_sec_mal.evil (space text, content text, embedding engram.vector);
+CREATE TRIGGER evil BEFORE INSERT ON regress_sec_mal.evil
+	FOR EACH ROW EXECUTE FUNCTION engram._memory_before_write();
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+-- even attached by a superuser, it refuses another table (and fixes no
+-- space's dimensions)
+CREATE TEMP TABLE sec_t (space text, content text, embedding engram.vector);
+CREATE TRIGGER sec_t BEFORE INSERT ON sec_t
+	FOR EACH ROW EXECUTE FUNCTION engram._memory_before_write();
+INSERT INTO sec_t VALUES ('sec_open', 'x', '[1,2,3]');
+\echo :LAST_ERROR_SQLSTATE
+DROP TABLE sec_t;
+SELECT name, dims FROM engram.space WHERE name = 'sec_open';
+-- a value of a type mallory owns, with her implicit cast to engram.vector:
+-- the cast runs in her own call, as her, never as the extension's owner
+SET ROLE regress_sec_mallory;
+CREATE TYPE regress_sec_mal.payload AS (x text);
+CREATE FUNCTION regress_sec_mal.to_vector(regress_sec_mal.payload) RETURNS engram.vector
+LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE NOTICE 'cast runs as %', current_user;
+	RETURN '[0,1,0,0]';
+END $$;
+CREATE CAST (regress_sec_mal.payload AS engram.vector)
+	WITH FUNCTION regress_sec_mal.to_vector(regress_sec_mal.payload) AS IMPLICIT;
+SELECT engram.remember('mallory 1', ROW('x')::regress_sec_mal.payload, space => 'sec_mallory') > 0 AS remembered;
+SELECT engram._memory_insert('sec_mallory', 'mallory 2', ROW('x')::regress_sec_mal.payload,
+							 1, now(), NULL, NULL, '{}', 'episodic') > 0 AS inserted;
+RESET ROLE;
+SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_sec_mallory';
+
+-- ---------------------------------------------------------------------
+-- 2. schema squatting (in a database of its own): CREATE EXTENSION
+-- refuses a schema engram that an ordinary role owns, that grants CREATE
+-- to one, or that already holds objects
+CREATE DATABASE regress_engram_squat;
+\c regress_engram_squat
+\set SHOW_CONTEXT never
+CREATE SCHEMA engram AUTHORIZATION regress_sec_mallory;
+CREATE EXTENSION engram;
+\echo :LAST_ERROR_SQLSTATE
+ALTER SCHEMA engram OWNER TO CURRENT_USER;
+GRANT CREATE ON SCHEMA engram TO regress_sec_mallory;
+CREATE EXTENSION engram;
+\echo :LAST_ERROR_SQLSTATE
+GRANT CREATE ON SCHEMA engram TO PUBLIC;
+CREATE EXTENSION engram;
+\echo :LAST_ERROR_SQLSTATE
+REVOKE CREATE ON SCHEMA engram FROM PUBLIC, regress_sec_mallory;
+CREATE FUNCTION engram.l2_norm(text) RETURNS float8 LANGUAGE sql AS 'SELECT 0::float8';
+CREATE EXTENSION engram;
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS installed FROM pg_extension WHERE extname = 'engram';
+-- an empty schema of a superuser is fine (it is what DROP EXTENSION leaves)
+DROP FUNCTION engram.l2_norm(text);
+CREATE EXTENSION engram;
+SELECT extname, pg_get_userbyid(n.nspowner) = current_user AS schema_mine
+FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE extname = 'engram';
+\c :regress_db
+\set SHOW_CONTEXT never
+DROP DATABASE regress_engram_squat;
+
+-- ---------------------------------------------------------------------
+-- 3. and 5. no direct writes, no ids taken, no table locks: a tenant holds
+-- SELECT on the memory tables and nothing else
+SELECT c.relname,
+	   has_table_privilege('regress_sec_victim', c.oid, 'SELECT') AS sel,
+	   has_table_privilege('regress_sec_victim', c.oid, 'INSERT') AS ins,
+	   has_table_privilege('regress_sec_victim', c.oid, 'UPDATE') AS upd,
+	   has_table_privilege('regress_sec_victim', c.oid, 'DELETE') AS del,
+	   has_table_privilege('regress_sec_victim', c.oid, 'TRUNCATE') AS trunc
+FROM pg_class c WHERE c.oid IN ('engram.memory'::regclass, 'engram.association'::regclass,
+								'engram.space'::regclass, 'engram.space_grant'::regclass)
+ORDER BY 1;
+SELECT has_sequence_privilege('regress_sec_victim', 'engram.memory_id_seq', 'USAGE') AS seq_usage;
+SELECT last_value AS seq_before FROM engram.memory_id_seq \gset
+SET ROLE regress_sec_mallory;
+INSERT INTO engram.memory (id, space, content) OVERRIDING SYSTEM VALUE
+	VALUES (:v3 + 1, 'sec_mallory', 'squat');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO engram.memory (space, content) VALUES ('sec_mallory', 'direct');
+\echo :LAST_ERROR_SQLSTATE
+SELECT nextval('engram.memory_id_seq');
+\echo :LAST_ERROR_SQLSTATE
+UPDATE engram.memory SET confidence = 0;
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM engram.memory;
+\echo :LAST_ERROR_SQLSTATE
+TRUNCATE engram.memory;
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO engram.association (src, dst) VALUES (:v1, :v2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT id FROM engram.memory FOR UPDATE;
+\echo :LAST_ERROR_SQLSTATE
+BEGIN;
+LOCK TABLE engram.memory IN ACCESS EXCLUSIVE MODE;
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+BEGIN;
+LOCK TABLE engram.association IN EXCLUSIVE MODE;
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+BEGIN;
+LOCK TABLE engram.space IN SHARE ROW EXCLUSIVE MODE;
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+BEGIN;
+LOCK TABLE engram.space_grant IN ACCESS EXCLUSIVE MODE;
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+-- the write primitives keep to mallory's spaces: the victim's rows are
+-- neither deleted, nor reinforced, nor linked
+SELECT engram._memory_delete(ARRAY[:v1, :v2, :v3]::bigint[]) AS deleted;
+SELECT engram._memory_delete_space('sec_victim', NULL, NULL) AS deleted;
+SELECT engram._memory_reinforce(:v1, 1) AS reinforced_tid;
+SELECT engram._memory_decay(ARRAY[:v1]::bigint[], 0) AS decayed;
+SELECT engram._memory_mark_consolidated(ARRAY[:v1]::bigint[], 1) AS marked;
+SELECT engram._memory_insert('sec_victim', 'planted', NULL, 1, now(), NULL, NULL, '{}', 'episodic');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram._association_upsert(ARRAY[:v1]::bigint[], ARRAY[:v2]::bigint[], ARRAY[1]::real[]);
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.forget(:v1) AS forgot;
+RESET ROLE;
+SELECT count(*) AS victim_rows, min(confidence) AS min_conf, count(*) FILTER (WHERE metadata <> '{}') AS marked
+FROM engram.memory WHERE space = 'sec_victim';
+SELECT last_value = :seq_before AS no_id_taken FROM engram.memory_id_seq;
+-- the victim's remember gets the next id as usual
+SET ROLE regress_sec_victim;
+SELECT engram.remember('victim: still working', '[0,0,0,1]', space => 'sec_victim') > :v3 AS remembered;
+RESET ROLE;
+
+-- ---------------------------------------------------------------------
+-- 4. zero embeddings are refused; one stored before (0.1.0, restored with
+-- row_security = off) has similarity NaN, which the score counts as 0: it
+-- is no longer ranked first for every cue
+SET ROLE regress_sec_mallory;
+SELECT engram.remember('poison', '[0,0,0,0]', space => 'sec_mallory');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram._memory_insert('sec_mallory', 'poison', '[0,0,0,0]', 1, now(), NULL, NULL, '{}', 'episodic');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.remember('poison', '[NaN,0,0,0]', space => 'sec_mallory');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SET row_security = off;
+INSERT INTO engram.memory (space, content, embedding) VALUES ('sec_victim', 'legacy zero', '[0,0,0,0]');
+RESET row_security;
+SET ROLE regress_sec_victim;
+SELECT (array_agg(content))[1] AS first, count(*) AS recalled,
+	   count(*) FILTER (WHERE score = 'NaN') AS nan_scores,
+	   count(*) FILTER (WHERE content = 'legacy zero') AS legacy_zero_recalled
+FROM engram.recall('[0,0,1,0]', 10, 'sec_victim', record_access => false);
+SELECT (array_agg(content))[1] AS first, count(*) FILTER (WHERE score = 'NaN') AS nan_scores
+FROM engram.recall('[0,0,1,0]', 10, 'sec_victim', spread => true, record_access => false);
+SELECT (array_agg(content))[1] AS first
+FROM engram.recall('[0,1,0,0]', 10, 'sec_victim', cue_text => 'lunch', record_access => false);
+RESET ROLE;
+DELETE FROM engram.memory WHERE content = 'legacy zero';
+
+-- ---------------------------------------------------------------------
+-- 6. whole-table statistics only for the owner and pg_read_all_stats
+SET ROLE regress_sec_victim;
+SELECT * FROM engram.tier_stats('engram.memory');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM engram.verify('engram.memory');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS listed FROM engram.tier_stats_all WHERE relation = 'engram.memory'::regclass;
+\echo :LAST_ERROR_SQLSTATE
+-- what the role may see of its own rows
+SELECT space, memories FROM engram.memory_stats ORDER BY space;
+RESET ROLE;
+SET ROLE regress_sec_monitor;
+SELECT sum(rows) > 0 AS monitor_sees_rows FROM engram.tier_stats('engram.memory');
+SELECT count(*) AS problems FROM engram.verify('engram.memory');
+RESET ROLE;
+
+-- ---------------------------------------------------------------------
+-- 7. spaces and grants: a role lists only its own
+SET ROLE regress_sec_mallory;
+SELECT name FROM engram.space WHERE name LIKE 'sec%' ORDER BY 1;
+SELECT space, role FROM engram.space_grant ORDER BY 1;
+-- a space it may not use and one that does not exist: the same answer
+SELECT engram.remember('x', space => 'sec_victim');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.remember('x', space => 'sec_no_such_space');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SET ROLE regress_sec_victim;
+SELECT name FROM engram.space WHERE name LIKE 'sec%' ORDER BY 1;
+SELECT space, role FROM engram.space_grant ORDER BY 1;
+RESET ROLE;
+
+-- ---------------------------------------------------------------------
+-- 8. engram.max_content_bytes is a superuser setting
+SELECT context FROM pg_settings WHERE name = 'engram.max_content_bytes';
+SET ROLE regress_sec_mallory;
+SET engram.max_content_bytes = '4MB';
+\echo :LAST_ERROR_SQLSTATE
+SELECT set_config('engram.max_content_bytes', '4194304', false);
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.remember(repeat('m', 2 * 1024 * 1024), space => 'sec_mallory');
+\echo :LAST_ERROR_SQLSTATE
+-- row_security = off exempts a restore, not an API call
+SET row_security = off;
+SELECT engram._memory_insert('sec_mallory', repeat('m', 2 * 1024 * 1024), NULL, 1, now(),
+							 NULL, NULL, '{}', 'episodic');
+\echo :LAST_ERROR_SQLSTATE
+RESET row_security;
+RESET ROLE;
+SELECT max(octet_length(content)) < 1024 * 1024 AS no_big_memory FROM engram.memory;
+
+-- ---------------------------------------------------------------------
+-- 9. forget's bounds: NaN or outside [0, 1] deletes nothing
+SET ROLE regress_sec_victim;
+SELECT count(*) AS before FROM engram.memory WHERE space = 'sec_victim';
+SELECT engram.forget('sec_victim', below_confidence => 'NaN');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.forget('sec_victim', below_confidence => 1.5);
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.forget('sec_victim', below_confidence => -0.1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram._memory_delete_space('sec_victim', NULL, 'NaN');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS after FROM engram.memory WHERE space = 'sec_victim';
+-- a bound in range still works: nothing is below 0.5
+SELECT engram.forget('sec_victim', below_confidence => 0.5) AS forgotten;
+RESET ROLE;
+
+-- ---------------------------------------------------------------------
+-- 10. big input: clear limits, no internal or stack-depth error
+SELECT engram.embed_text(repeat('ab ', 23000000));
+\echo :LAST_ERROR_SQLSTATE
+SET ROLE regress_sec_victim;
+SELECT count(*) FROM engram.recall(NULL, 5, 'sec_victim', cue_text => repeat('word ', 200000));
+\echo :LAST_ERROR_SQLSTATE
+-- a cue just under the limit works
+SELECT octet_length(string_agg('w' || i, ' ')) < 65536 AS under_limit,
+	   (SELECT count(*) FROM engram.recall(NULL, 5, 'sec_victim',
+			cue_text => string_agg('w' || i, ' '), record_access => false)) AS recalled
+FROM generate_series(1, 9000) i;
+RESET ROLE;
+
+-- ---------------------------------------------------------------------
+-- the legitimate tenant: the whole API still works
+SET ROLE regress_sec_victim;
+SELECT content FROM engram.recall('[1,0,0,0]', 2, 'sec_victim', record_access => false);
+SELECT engram.associate(:v1, :v2);
+SELECT count(*) AS links FROM engram.association;
+SELECT count(*) AS spread FROM engram.spread(ARRAY[:v1]::bigint[]) WHERE hops > 0;
+SET engram.dedup_threshold = 0.99;
+SELECT engram.remember('victim: the launch code is 0000 (again)', '[1,0,0,0]', space => 'sec_victim') = :v1 AS reinforced;
+RESET engram.dedup_threshold;
+SELECT engram.remember('first embedding fixes dims', '[1,2,3]', space => 'sec_open') > 0 AS remembered;
+SELECT action, count FROM engram.consolidate('sec_victim') ORDER BY 1;
+SELECT engram.forget(:v3) AS forgot;
+SELECT engram.forget('sec_victim', before => now() + interval '1 hour') AS forgotten;
+SELECT count(*) AS left_over FROM engram.memory WHERE space = 'sec_victim';
+RESET ROLE;
+SELECT name, dims FROM engram.space WHERE name = 'sec_open';
+
+-- ---------------------------------------------------------------------
+-- catalog: no function of the extension is SECURITY DEFINER, and the
+-- functions that run a statement as the table owner (the write
+-- primitives, src/memory_write.c; they check the caller's space grant in
+-- C) are exactly the documented list
+CREATE TEMP VIEW sec_ext_functions AS
+SELECT p.oid, p.oid::regprocedure::text AS function, p.prosecdef, p.prosrc, p.prolang, p.proconfig,
+	   has_function_privilege('public', p.oid, 'EXECUTE') AS public_execute
+FROM pg_proc p
+JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'engram');
+SELECT function FROM sec_ext_functions WHERE prosecdef ORDER BY 1;
+CREATE TEMP TABLE sec_allowed (function text, why text);
+INSERT INTO sec_allowed VALUES
+	('engram._memory_insert(text,text,engram.vector,real,timestamp with time zone,text,text[],jsonb,text)', 'inserts only into a space granted to the caller'),
+	('engram._memory_delete(bigint[])', 'deletes only rows of spaces granted to the caller'),
+	('engram._memory_delete_space(text,timestamp with time zone,real)', 'same; bounds checked'),
+	('engram._memory_reinforce(bigint,real)', 'updates only rows of spaces granted to the caller'),
+	('engram._memory_decay(bigint[],real)', 'same; factor checked'),
+	('engram._memory_mark_consolidated(bigint[],bigint)', 'same'),
+	('engram._association_upsert(bigint[],bigint[],real[])', 'links only memories of spaces granted to the caller');
+-- functions running as the owner but not on the list, and listed ones that are gone
+(SELECT function FROM sec_ext_functions WHERE prosrc LIKE 'engram\_write\_%' OR prosecdef
+ EXCEPT SELECT function FROM sec_allowed)
+UNION ALL
+(SELECT function FROM sec_allowed
+ EXCEPT SELECT function FROM sec_ext_functions WHERE prosrc LIKE 'engram\_write\_%');
+-- and each pins its search_path
+SELECT function, proconfig FROM sec_ext_functions
+WHERE function IN (SELECT function FROM sec_allowed) ORDER BY 1;
+-- every SQL and PL/pgSQL function of the extension pins its search_path
+SELECT function FROM sec_ext_functions f JOIN pg_language l ON l.oid = f.prolang
+WHERE l.lanname IN ('sql', 'plpgsql')
+  AND (f.proconfig IS NULL OR NOT 'search_path=pg_catalog, pg_temp' = ANY (f.proconfig))
+ORDER BY 1;
+-- internal trigger function: not executable by PUBLIC
+SELECT function, public_execute FROM sec_ext_functions
+WHERE oid IN (SELECT tgfoid FROM pg_trigger WHERE NOT tgisinternal) ORDER BY 1;
+-- what PUBLIC holds on the extension's tables: SELECT on the two lists
+-- (narrowed by row-level security), nothing else
+SELECT c.relname, a.privilege_type
+FROM pg_class c
+JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
+  AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'engram'),
+LATERAL aclexplode(c.relacl) a
+WHERE a.grantee = 0
+ORDER BY 1, 2;
+SELECT relname, relrowsecurity FROM pg_class
+WHERE oid IN ('engram.memory'::regclass, 'engram.association'::regclass,
+			  'engram.space'::regclass, 'engram.space_grant'::regclass)
+ORDER BY 1;
+-- the fault-injection settings are superuser-only
+SELECT name, context FROM pg_settings WHERE name LIKE 'engram.fault%' ORDER BY 1;
+
+-- clean up
+SELECT engram.revoke_space('sec_victim', 'regress_sec_victim');
+SELECT engram.revoke_space('sec_open', 'regress_sec_victim');
+SELECT engram.revoke_space('sec_mallory', 'regress_sec_mallory');
+SELECT engram.drop_space('sec_victim', cascade => true);
+SELECT engram.drop_space('sec_open', cascade => true);
+SELECT engram.drop_space('sec_mallory', cascade => true);
+DROP SCHEMA regress_sec_mal CASCADE;
+DROP ROLE regress_sec_victim;
+DROP ROLE regress_sec_mallory;
+DROP ROLE regress_sec_monitor;

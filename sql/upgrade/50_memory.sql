@@ -1,0 +1,943 @@
+-- ---------------------------------------------------------------------
+-- 50_memory (upgrade 0.1.0 -> 0.2.0): the security model of
+-- docs/architecture/0009-security-model.md, as in sql/install/50_memory.sql
+--   * tenants hold SELECT only on the memory tables; writes go through the
+--     write primitives (src/memory_write.c), which check the space grant
+--   * engram.space and engram.space_grant show a role only its own grants
+--   * the trigger function is no longer SECURITY DEFINER and checks where
+--     it fires; EXECUTE on it is revoked from PUBLIC
+--   * zero embeddings refused, forget's bounds checked, cue_text limited,
+--     NaN scores count as 0
+-- Every statement here has its twin in sql/install/50_memory.sql (this
+-- file is generated from it for the objects it names; keep them equal).
+-- ---------------------------------------------------------------------
+
+-- space and grant lists: own grants only
+ALTER TABLE @extschema@.space_grant ENABLE ROW LEVEL SECURITY;
+CREATE POLICY space_grant_own ON @extschema@.space_grant FOR SELECT
+	USING (role::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (
+			   SELECT r.oid FROM pg_catalog.pg_roles r
+			   WHERE pg_catalog.pg_has_role(r.oid, 'USAGE')));
+ALTER TABLE @extschema@.space ENABLE ROW LEVEL SECURITY;
+CREATE POLICY space_granted ON @extschema@.space FOR SELECT
+	USING (name OPERATOR(pg_catalog.=) ANY (
+			   SELECT g.space
+			   FROM @extschema@.space_grant g
+			   JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) g.role::pg_catalog.oid
+			   WHERE pg_catalog.pg_has_role(r.oid, 'USAGE')));
+
+-- write primitives (src/memory_write.c) ---------------------------------------
+--
+-- Tenants hold no INSERT, UPDATE, DELETE or TRUNCATE on engram.memory and
+-- engram.association.  These C functions are the only way their writes
+-- reach the tables: each is SECURITY INVOKER (so it knows its caller),
+-- restricts itself to the spaces granted to the caller, then runs one
+-- fixed statement as the owner of engram.memory with the arguments as
+-- typed parameters.  They may be called directly: they check everything a
+-- write needs (the trigger checks content and dimensions), so a direct
+-- call can do no more than the API functions built on them.
+
+CREATE FUNCTION @extschema@._memory_insert(space pg_catalog.text, content pg_catalog.text,
+										   embedding @extschema@.vector, confidence pg_catalog.float4,
+										   occurred_at pg_catalog.timestamptz, location pg_catalog.text,
+										   participants pg_catalog.text[], metadata pg_catalog.jsonb,
+										   kind pg_catalog.text)
+	RETURNS pg_catalog.int8
+	AS 'MODULE_PATHNAME', 'engram_write_memory_insert'
+	LANGUAGE C VOLATILE
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@._memory_insert(pg_catalog.text, pg_catalog.text, @extschema@.vector, pg_catalog.float4, pg_catalog.timestamptz, pg_catalog.text, pg_catalog.text[], pg_catalog.jsonb, pg_catalog.text) IS
+'internal: insert one memory into a space granted to the caller (runs as the table owner); its id';
+
+CREATE FUNCTION @extschema@._memory_delete(ids pg_catalog.int8[])
+	RETURNS pg_catalog.int8
+	AS 'MODULE_PATHNAME', 'engram_write_memory_delete'
+	LANGUAGE C VOLATILE
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@._memory_delete(pg_catalog.int8[]) IS
+'internal: delete the memories with these ids in spaces granted to the caller (runs as the table owner); how many';
+
+CREATE FUNCTION @extschema@._memory_delete_space(space pg_catalog.text, before pg_catalog.timestamptz,
+												 below_confidence pg_catalog.float4)
+	RETURNS pg_catalog.int8
+	AS 'MODULE_PATHNAME', 'engram_write_memory_delete_space'
+	LANGUAGE C VOLATILE
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@._memory_delete_space(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.float4) IS
+'internal: delete the memories of a space granted to the caller created before a time and/or below a confidence (runs as the table owner); how many';
+
+CREATE FUNCTION @extschema@._memory_reinforce(id pg_catalog.int8, confidence pg_catalog.float4)
+	RETURNS pg_catalog.tid
+	AS 'MODULE_PATHNAME', 'engram_write_memory_reinforce'
+	LANGUAGE C VOLATILE
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@._memory_reinforce(pg_catalog.int8, pg_catalog.float4) IS
+'internal: remember''s dedup reinforcement, confidence c becomes least(1, c + (1 - c) * confidence / 2), of a memory in a space granted to the caller (runs as the table owner); the new row version''s tid';
+
+CREATE FUNCTION @extschema@._memory_decay(ids pg_catalog.int8[], factor pg_catalog.float4)
+	RETURNS pg_catalog.int8
+	AS 'MODULE_PATHNAME', 'engram_write_memory_decay'
+	LANGUAGE C VOLATILE
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@._memory_decay(pg_catalog.int8[], pg_catalog.float4) IS
+'internal: multiply the confidence of these memories (in spaces granted to the caller) by factor (runs as the table owner); how many';
+
+CREATE FUNCTION @extschema@._memory_mark_consolidated(ids pg_catalog.int8[], into_id pg_catalog.int8)
+	RETURNS pg_catalog.int8
+	AS 'MODULE_PATHNAME', 'engram_write_memory_mark_consolidated'
+	LANGUAGE C VOLATILE
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@._memory_mark_consolidated(pg_catalog.int8[], pg_catalog.int8) IS
+'internal: set metadata.consolidated_into of these memories (in spaces granted to the caller) (runs as the table owner); how many';
+
+CREATE FUNCTION @extschema@._association_upsert(a pg_catalog.int8[], b pg_catalog.int8[],
+												weight pg_catalog.float4[])
+	RETURNS pg_catalog.int8
+	AS 'MODULE_PATHNAME', 'engram_write_association_upsert'
+	LANGUAGE C VOLATILE
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@._association_upsert(pg_catalog.int8[], pg_catalog.int8[], pg_catalog.float4[]) IS
+'internal: link pairs of memories of spaces granted to the caller (an existing link gets the new weight; runs as the table owner); how many';
+
+-- changed functions ----------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION @extschema@._check_space(pg_catalog.text)
+	RETURNS pg_catalog.int4
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	v_dims		pg_catalog.int4;
+BEGIN
+	PERFORM @extschema@._check_space_name($1);
+	-- row-level security shows a tenant only the spaces granted to it, so
+	-- for a tenant a space it may not use and one that does not exist are
+	-- the same error: nobody learns the names of other tenants' spaces
+	IF NOT (@extschema@._rls_bypassed() OR @extschema@._space_allowed($1)) THEN
+		RAISE EXCEPTION 'permission denied for memory space "%"', $1
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = pg_catalog.format('The space''s owner can run SELECT engram.grant_space(%L, %L).',
+										   $1, current_user);
+	END IF;
+	SELECT s.dims INTO v_dims FROM @extschema@.space s WHERE s.name = $1;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'memory space "%" does not exist', $1
+			USING ERRCODE = 'undefined_object',
+				  HINT = pg_catalog.format('Create it with SELECT engram.create_space(%L).', $1);
+	END IF;
+	RETURN v_dims;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._check_space(pg_catalog.text) IS
+'internal: raises an error unless the space exists and the current role may use it (for a role under row-level security both are permission denied); returns its dimensions';
+
+CREATE OR REPLACE FUNCTION @extschema@.grant_space(space pg_catalog.text, role pg_catalog.regrole)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	PERFORM @extschema@._check_space(grant_space.space);
+	IF grant_space.role IS NULL OR grant_space.role::pg_catalog.oid OPERATOR(pg_catalog.=) 0 THEN
+		RAISE EXCEPTION 'role must name an existing role'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass a role name, e.g. SELECT engram.grant_space(''space'', ''alice'').';
+	END IF;
+	INSERT INTO @extschema@.space_grant (space, role)
+		VALUES (grant_space.space, grant_space.role)
+		ON CONFLICT DO NOTHING;
+	-- SELECT only, which row-level security narrows to granted spaces;
+	-- writes go through the API functions (src/memory_write.c)
+	EXECUTE pg_catalog.format('GRANT SELECT ON %s.memory, %s.association TO %s',
+							  '@extschema@', '@extschema@', grant_space.role);
+	EXECUTE pg_catalog.format('GRANT SELECT ON %s.memories, %s.memory_stats TO %s',
+							  '@extschema@', '@extschema@', grant_space.role);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.grant_space(pg_catalog.text, pg_catalog.regrole) IS
+'let a role (and roles with its privileges) read memories of a space (SELECT on the memory tables, narrowed by row-level security) and write them through the API functions';
+
+CREATE OR REPLACE FUNCTION @extschema@.revoke_space(space pg_catalog.text, role pg_catalog.regrole)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	PERFORM @extschema@._check_space(revoke_space.space);
+	IF revoke_space.role IS NULL OR revoke_space.role::pg_catalog.oid OPERATOR(pg_catalog.=) 0 THEN
+		RAISE EXCEPTION 'role must name an existing role'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass a role name, e.g. SELECT engram.revoke_space(''space'', ''alice'').';
+	END IF;
+	DELETE FROM @extschema@.space_grant g
+		WHERE g.space = revoke_space.space
+		  AND g.role::pg_catalog.oid OPERATOR(pg_catalog.=) revoke_space.role::pg_catalog.oid;
+	IF NOT EXISTS (SELECT 1 FROM @extschema@.space_grant g
+				   WHERE g.role::pg_catalog.oid OPERATOR(pg_catalog.=) revoke_space.role::pg_catalog.oid) THEN
+		-- INSERT, UPDATE, DELETE and the sequence: what 0.1.0 granted
+		EXECUTE pg_catalog.format('REVOKE SELECT, INSERT, UPDATE, DELETE ON %s.memory, %s.association FROM %s',
+								  '@extschema@', '@extschema@', revoke_space.role);
+		EXECUTE pg_catalog.format('REVOKE SELECT ON %s.memories, %s.memory_stats FROM %s',
+								  '@extschema@', '@extschema@', revoke_space.role);
+		EXECUTE pg_catalog.format('REVOKE USAGE ON SEQUENCE %s.memory_id_seq FROM %s',
+								  '@extschema@', revoke_space.role);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.revoke_space(pg_catalog.text, pg_catalog.regrole) IS
+'take a space away from a role; with no space left the role also loses its privileges on the memory tables';
+
+CREATE OR REPLACE FUNCTION @extschema@._memory_before_write()
+	RETURNS trigger
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	v_dims		pg_catalog.int4;
+	v_vdims		pg_catalog.int4;
+	v_checks	pg_catalog.bool;
+	v_norm		pg_catalog.float8;
+BEGIN
+	IF TG_RELID OPERATOR(pg_catalog.<>) '@extschema@.memory'::pg_catalog.regclass::pg_catalog.oid
+	   OR TG_WHEN OPERATOR(pg_catalog.<>) 'BEFORE' OR TG_LEVEL OPERATOR(pg_catalog.<>) 'ROW'
+	   OR TG_OP NOT IN ('INSERT', 'UPDATE') THEN
+		RAISE EXCEPTION 'engram._memory_before_write() is the row trigger of engram.memory only'
+			USING ERRCODE = 'wrong_object_type',
+				  DETAIL = pg_catalog.format('It was fired %s %s %s on %s.', TG_WHEN, TG_OP, TG_LEVEL,
+											 TG_RELID::pg_catalog.regclass);
+	END IF;
+	-- engram.max_content_bytes (a superuser setting) holds content written
+	-- now (an UPDATE that keeps the content is not held to it), and zero
+	-- embeddings are refused.  Sessions with row_security = off are
+	-- exempt: pg_dump's output and pg_restore set it, and dumped memories
+	-- must restore whatever the restoring session's limit is (a memory
+	-- stored under a raised limit, or a zero embedding stored by 0.1.0,
+	-- would otherwise make the whole COPY of engram.memory fail).  Only
+	-- roles that bypass row-level security can write with it off; the
+	-- write primitives force it on.
+	v_checks := pg_catalog.current_setting('row_security') OPERATOR(pg_catalog.<>) 'off';
+	PERFORM @extschema@._check_content(NEW.content,
+		v_checks AND (TG_OP OPERATOR(pg_catalog.=) 'INSERT'
+					  OR NEW.content IS DISTINCT FROM OLD.content));
+	IF v_checks AND NEW.embedding IS NOT NULL THEN
+		v_norm := @extschema@.l2_norm(NEW.embedding);
+		IF v_norm OPERATOR(pg_catalog.=) 0 OR v_norm OPERATOR(pg_catalog.=) 'NaN'
+		   OR v_norm OPERATOR(pg_catalog.=) 'Infinity' THEN
+			RAISE EXCEPTION 'embedding must have a finite, non-zero length'
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'Cosine similarity is undefined for a zero vector: it would score NaN against every cue.';
+		END IF;
+	END IF;
+	SELECT s.dims INTO v_dims FROM @extschema@.space s WHERE s.name = NEW.space;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'memory space "%" does not exist', NEW.space
+			USING ERRCODE = 'undefined_object',
+				  HINT = pg_catalog.format('Create it with SELECT engram.create_space(%L).', NEW.space);
+	END IF;
+	IF NEW.embedding IS NOT NULL THEN
+		v_vdims := @extschema@.vector_dims(NEW.embedding);
+		IF v_dims IS NULL THEN
+			-- first embedding of the space fixes its dimensions
+			UPDATE @extschema@.space s SET dims = v_vdims
+				WHERE s.name = NEW.space AND s.dims IS NULL;
+			SELECT s.dims INTO v_dims FROM @extschema@.space s WHERE s.name = NEW.space;
+		END IF;
+		IF v_vdims <> v_dims THEN
+			RAISE EXCEPTION 'embedding has % dimensions but memory space "%" has %',
+							v_vdims, NEW.space, v_dims
+				USING ERRCODE = 'data_exception',
+					  HINT = 'Every embedding of a space must come from the same model; use another space for another model.';
+		END IF;
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._memory_before_write() IS
+'internal: trigger checking content, the space and the embedding dimensions of each written memory';
+
+CREATE OR REPLACE FUNCTION @extschema@.remember(
+	content pg_catalog.text,
+	embedding @extschema@.vector DEFAULT NULL,
+	confidence pg_catalog.float4 DEFAULT 1.0,
+	space pg_catalog.text DEFAULT 'default',
+	metadata pg_catalog.jsonb DEFAULT '{}',
+	occurred_at pg_catalog.timestamptz DEFAULT pg_catalog.now(),
+	kind pg_catalog.text DEFAULT 'episodic',
+	location pg_catalog.text DEFAULT NULL,
+	participants pg_catalog.text[] DEFAULT NULL)
+	RETURNS pg_catalog.int8
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+#variable_conflict use_column
+DECLARE
+	v_dims		pg_catalog.int4;
+	v_threshold pg_catalog.float8;
+	v_id		pg_catalog.int8;
+	v_dist		pg_catalog.float8;
+	v_tid		pg_catalog.tid;
+BEGIN
+	v_dims := @extschema@._check_space(remember.space);
+	PERFORM @extschema@._check_content(remember.content);
+	IF remember.confidence IS NULL OR remember.confidence = 'NaN'
+	   OR remember.confidence < 0 OR remember.confidence > 1 THEN
+		RAISE EXCEPTION 'confidence must be between 0 and 1, got %', remember.confidence
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = '1.0 means certain, 0 means no confidence at all.';
+	END IF;
+	IF remember.kind IS NULL OR remember.kind NOT IN ('episodic', 'semantic') THEN
+		RAISE EXCEPTION 'memory kind must be ''episodic'' or ''semantic'', got %',
+						pg_catalog.quote_nullable(remember.kind)
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF remember.metadata IS NULL OR pg_catalog.jsonb_typeof(remember.metadata) <> 'object' THEN
+		RAISE EXCEPTION 'memory metadata must be a JSON object'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass ''{}'' for no metadata.';
+	END IF;
+	IF remember.embedding IS NOT NULL AND v_dims IS NOT NULL
+	   AND @extschema@.vector_dims(remember.embedding) <> v_dims THEN
+		RAISE EXCEPTION 'embedding has % dimensions but memory space "%" has %',
+						@extschema@.vector_dims(remember.embedding), remember.space, v_dims
+			USING ERRCODE = 'data_exception',
+				  HINT = 'Every embedding of a space must come from the same model; use another space for another model.';
+	END IF;
+	-- similarity is cosine: a zero embedding has no direction, it would
+	-- score NaN against every cue (and NaN sorts above every number)
+	IF remember.embedding IS NOT NULL AND @extschema@.l2_norm(remember.embedding) = 0 THEN
+		RAISE EXCEPTION 'embedding vector is all zeros'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Cosine similarity is undefined for a zero vector; pass a real embedding or none.';
+	END IF;
+
+	/*
+	 * Dedup: reinforce the nearest memory of the space instead of inserting
+	 * when its cosine similarity reaches engram.dedup_threshold.
+	 * Reinforcement moves confidence halfway (scaled by the new confidence)
+	 * towards 1: c' = c + (1 - c) * confidence / 2, and records an access.
+	 */
+	v_threshold := @extschema@._setting('engram.dedup_threshold')::pg_catalog.float8;
+	IF v_threshold > 0 AND remember.embedding IS NOT NULL THEN
+		SELECT m.id, m.embedding OPERATOR(@extschema@.<=>) remember.embedding
+			INTO v_id, v_dist
+			FROM @extschema@.memory m
+			WHERE m.space = remember.space AND m.embedding IS NOT NULL
+			ORDER BY m.embedding OPERATOR(@extschema@.<=>) remember.embedding
+			LIMIT 1;
+		IF FOUND AND 1 - v_dist >= v_threshold THEN
+			v_tid := @extschema@._memory_reinforce(v_id, remember.confidence);
+			PERFORM @extschema@._record_access('@extschema@.memory'::pg_catalog.regclass, v_tid);
+			RETURN v_id;
+		END IF;
+	END IF;
+
+	RETURN @extschema@._memory_insert(remember.space, remember.content, remember.embedding,
+									  remember.confidence, remember.occurred_at, remember.location,
+									  remember.participants, remember.metadata, remember.kind);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.remember(pg_catalog.text, @extschema@.vector, pg_catalog.float4, pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz, pg_catalog.text, pg_catalog.text, pg_catalog.text[]) IS
+'store a memory and return its id; with engram.dedup_threshold > 0 a memory of the same space with cosine similarity >= the threshold is reinforced (confidence c + (1-c)*confidence/2, one access recorded) and its id returned instead';
+
+CREATE OR REPLACE FUNCTION @extschema@.recall(
+	cue @extschema@.vector,
+	k pg_catalog.int4 DEFAULT 10,
+	space pg_catalog.text DEFAULT 'default',
+	cue_text pg_catalog.text DEFAULT NULL,
+	since pg_catalog.timestamptz DEFAULT NULL,
+	until pg_catalog.timestamptz DEFAULT NULL,
+	spread pg_catalog.bool DEFAULT false,
+	min_confidence pg_catalog.float4 DEFAULT 0,
+	record_access pg_catalog.bool DEFAULT true)
+	RETURNS TABLE (id pg_catalog.int8, content pg_catalog.text, score pg_catalog.float4,
+				   similarity pg_catalog.float4, activation pg_catalog.float4,
+				   confidence pg_catalog.float4, tier pg_catalog.text,
+				   created_at pg_catalog.timestamptz, metadata pg_catalog.jsonb)
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+#variable_conflict use_column
+DECLARE
+	v_dims		pg_catalog.int4;
+	v_ncand		pg_catalog.int4;
+	v_query		pg_catalog.tsquery;
+	v_mode		pg_catalog.text;
+	v_ids		pg_catalog.int8[];
+	v_rels		pg_catalog.float4[];
+	v_seeds		pg_catalog.int8[];
+	v_sp_ids	pg_catalog.int8[];
+	v_sp_acts	pg_catalog.float4[];
+	v_record	pg_catalog.bool;
+	v_recorded	pg_catalog.bool;
+	v_ef		pg_catalog.text;
+	v_ef_set	pg_catalog.bool := false;
+	v_dummy		pg_catalog.text;
+	r			record;
+BEGIN
+	IF recall.k IS NULL OR recall.k <= 0 OR recall.k > 10000 THEN
+		RAISE EXCEPTION 'k must be between 1 and 10000, got %', coalesce(recall.k::pg_catalog.text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'k is the number of memories to return.';
+	END IF;
+	IF recall.min_confidence IS NULL OR recall.min_confidence = 'NaN'
+	   OR recall.min_confidence < 0 OR recall.min_confidence > 1 THEN
+		RAISE EXCEPTION 'min_confidence must be between 0 and 1, got %', recall.min_confidence
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	v_dims := @extschema@._check_space(recall.space);
+	IF recall.cue IS NOT NULL AND v_dims IS NOT NULL
+	   AND @extschema@.vector_dims(recall.cue) <> v_dims THEN
+		RAISE EXCEPTION 'cue has % dimensions but memory space "%" has %',
+						@extschema@.vector_dims(recall.cue), recall.space, v_dims
+			USING ERRCODE = 'data_exception',
+				  HINT = 'Embed the cue with the model used for the space''s memories.';
+	END IF;
+	-- similarity is cosine: a zero cue has no direction and would score
+	-- every memory NaN
+	IF recall.cue IS NOT NULL AND @extschema@.l2_norm(recall.cue) = 0 THEN
+		RAISE EXCEPTION 'cue vector is all zeros'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Cosine similarity is undefined for a zero vector; pass a real embedding or only cue_text.';
+	END IF;
+	-- a text cue is a query, not a document: past this size the tsquery
+	-- parser would run out of stack (54001) on a long enough cue
+	IF pg_catalog.octet_length(recall.cue_text) > 65536 THEN
+		RAISE EXCEPTION 'cue_text is % bytes, more than the 65536 bytes recall accepts',
+						pg_catalog.octet_length(recall.cue_text)
+			USING ERRCODE = 'program_limit_exceeded',
+				  HINT = 'Pass the key words of the cue, or embed a long text and pass it as cue.';
+	END IF;
+	IF recall.cue_text IS NOT NULL AND pg_catalog.btrim(recall.cue_text) <> '' THEN
+		v_query := pg_catalog.websearch_to_tsquery('pg_catalog.english'::pg_catalog.regconfig, recall.cue_text);
+		IF pg_catalog.numnode(v_query) = 0 THEN
+			v_query := NULL;	-- only stop words: nothing to match
+		END IF;
+	ELSIF recall.cue IS NULL THEN
+		RAISE EXCEPTION 'recall needs a cue'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Pass an embedding as cue, or text as cue_text, or both.';
+	END IF;
+	-- a text cue without lexemes (blank, only stop words) adds nothing
+	v_mode := CASE WHEN recall.cue IS NOT NULL AND v_query IS NOT NULL THEN 'hybrid'
+				   WHEN recall.cue IS NOT NULL THEN 'vector'
+				   ELSE 'text' END;
+	v_ncand := greatest(@extschema@._setting('engram.recall_candidates')::pg_catalog.int4,
+								   recall.k * 10);
+
+	/*
+	 * An ANN index answers ORDER BY ... LIMIT n in one search round when
+	 * engram.ef_search is at least n; below that it runs expanding rounds
+	 * (slower, and a round can lose nodes it finds late).  So the candidate
+	 * statement runs with ef_search raised to v_ncand (at most its maximum
+	 * 1000), never lowered.  set_config(..., true) would stay in force for
+	 * the caller's transaction, so the previous value is put back right
+	 * after the candidate statement (an error in between aborts the
+	 * (sub)transaction, which undoes the setting too).
+	 */
+	v_ef := pg_catalog.current_setting('engram.ef_search');
+	IF v_ef::pg_catalog.int4 < least(v_ncand, 1000) THEN
+		v_dummy := pg_catalog.set_config('engram.ef_search', least(v_ncand, 1000)::pg_catalog.text, true);
+		v_ef_set := true;
+	END IF;
+
+	/*
+	 * Candidates and their relevance ("similarity" in the result):
+	 *	vector: the v_ncand nearest by cosine distance; relevance = cosine
+	 *		similarity 1 - (embedding <=> cue).  The ORDER BY ... LIMIT shape
+	 *		lets an ANN index on embedding serve it; else it is an exact scan.
+	 *	text:	the v_ncand best by ts_rank(content_tsv, q) among rows with
+	 *		content_tsv @@ websearch_to_tsquery('english', cue_text);
+	 *		relevance = rank / (best rank in the list), so the best text
+	 *		match has 1 and the scale is comparable to cosine similarity.
+	 *	hybrid: both lists fused by reciprocal rank fusion with k = 60:
+	 *		rrf = sum over lists of 1/(60 + rank), normalised by its maximum
+	 *		2/61 so relevance is in [0,1].
+	 * All are restricted to the space, since <= created_at < until, and
+	 * confidence >= min_confidence.
+	 *
+	 * A vector-only recall (the common case) runs the vec list alone: the
+	 * same rows and relevance as the general statement below gives for it
+	 * (its text list is empty), without planning and running the text
+	 * branch, the window and the full join on every call.
+	 */
+	/*
+	 * Vector cue without spread: candidates, scores and the k best in one
+	 * statement, reading each candidate row once (no list of ids to join
+	 * back to engram.memory).  The rows, scores and order are those of the
+	 * general path below (activation without spread is activation_norm
+	 * alone); the loop body is the same as there.
+	 */
+	IF v_mode = 'vector' AND NOT recall.spread THEN
+		v_record := recall.record_access AND @extschema@.writes_allowed();
+		FOR r IN
+			SELECT s.*,
+				   @extschema@.recall_score(s.rel, s.act, s.conf) AS sc
+			FROM (SELECT c.id, c.tid, m.content, (1 - c.dist)::pg_catalog.float4 AS rel,
+						 @extschema@.activation_norm(m.created_at, a.last_access,
+													 a.access_count, pg_catalog.now())::pg_catalog.float4 AS act,
+						 m.confidence AS conf, m.created_at AS created, m.metadata AS meta
+				  /*
+				   * The candidate list stays narrow (an exact scan sorts
+				   * every row of the space) and dist, also the sort key, is
+				   * computed once per row; the other columns come from the
+				   * same row version by its ctid.
+				   */
+				  FROM (SELECT m.id, m.ctid AS tid,
+							   m.embedding OPERATOR(@extschema@.<=>) recall.cue AS dist
+						FROM @extschema@.memory m
+						WHERE m.space = recall.space
+						  AND m.embedding IS NOT NULL
+						  AND (recall.since IS NULL OR m.created_at >= recall.since)
+						  AND (recall.until IS NULL OR m.created_at < recall.until)
+						  AND m.confidence >= recall.min_confidence
+						ORDER BY m.embedding OPERATOR(@extschema@.<=>) recall.cue
+						LIMIT v_ncand) c
+				  JOIN @extschema@.memory m ON m.ctid = c.tid
+				  CROSS JOIN LATERAL @extschema@._access('@extschema@.memory'::pg_catalog.regclass, c.tid) a) s
+			ORDER BY sc DESC, s.id
+			LIMIT recall.k
+		LOOP
+			IF v_record THEN
+				v_recorded := @extschema@._record_access('@extschema@.memory'::pg_catalog.regclass, r.tid);
+			END IF;
+			id := r.id;
+			content := r.content;
+			score := r.sc;
+			similarity := r.rel;
+			activation := r.act;
+			confidence := r.conf;
+			tier := @extschema@._tier('@extschema@.memory'::pg_catalog.regclass, r.tid);
+			created_at := r.created;
+			metadata := r.meta;
+			RETURN NEXT;
+		END LOOP;
+		IF v_ef_set THEN
+			v_dummy := pg_catalog.set_config('engram.ef_search', v_ef, true);
+		END IF;
+		RETURN;
+	END IF;
+
+	IF v_mode = 'vector' THEN
+		SELECT pg_catalog.array_agg(c.id ORDER BY c.id),
+			   pg_catalog.array_agg((1 - c.dist)::pg_catalog.float4 ORDER BY c.id)
+			INTO v_ids, v_rels
+			FROM (SELECT m.id,
+						 m.embedding OPERATOR(@extschema@.<=>) recall.cue AS dist
+				  FROM @extschema@.memory m
+				  WHERE m.space = recall.space
+					AND m.embedding IS NOT NULL
+					AND (recall.since IS NULL OR m.created_at >= recall.since)
+					AND (recall.until IS NULL OR m.created_at < recall.until)
+					AND m.confidence >= recall.min_confidence
+				  ORDER BY m.embedding OPERATOR(@extschema@.<=>) recall.cue
+				  LIMIT v_ncand) c;
+	ELSE
+		WITH vec AS (
+			SELECT c.id, (1 - c.dist)::pg_catalog.float4 AS sim,
+				   pg_catalog.row_number() OVER (ORDER BY c.dist, c.id) AS rnk
+			FROM (SELECT m.id,
+						 m.embedding OPERATOR(@extschema@.<=>) recall.cue AS dist
+				  FROM @extschema@.memory m
+				  WHERE v_mode <> 'text'
+					AND m.space = recall.space
+					AND m.embedding IS NOT NULL
+					AND (recall.since IS NULL OR m.created_at >= recall.since)
+					AND (recall.until IS NULL OR m.created_at < recall.until)
+					AND m.confidence >= recall.min_confidence
+				  ORDER BY m.embedding OPERATOR(@extschema@.<=>) recall.cue
+				  LIMIT v_ncand) c
+		),
+		txt AS (
+			SELECT c.id,
+				   c.rank / NULLIF(pg_catalog.max(c.rank) OVER (), 0) AS rank,
+				   pg_catalog.row_number() OVER (ORDER BY c.rank DESC, c.id) AS rnk
+			FROM (SELECT m.id,
+						 pg_catalog.ts_rank(m.content_tsv, v_query) AS rank
+				  FROM @extschema@.memory m
+				  WHERE v_mode <> 'vector'
+					AND v_query IS NOT NULL
+					AND m.content_tsv OPERATOR(pg_catalog.@@) v_query
+					AND m.space = recall.space
+					AND (recall.since IS NULL OR m.created_at >= recall.since)
+					AND (recall.until IS NULL OR m.created_at < recall.until)
+					AND m.confidence >= recall.min_confidence
+				  ORDER BY 2 DESC, m.id
+				  LIMIT v_ncand) c
+		),
+		fused AS (
+			SELECT coalesce(v.id, t.id) AS id,
+				   (CASE v_mode
+						WHEN 'vector' THEN v.sim
+						WHEN 'text' THEN t.rank
+						ELSE ((coalesce(1.0 / (60 + v.rnk), 0)
+							   + coalesce(1.0 / (60 + t.rnk), 0)) / (2.0 / 61))
+					END)::pg_catalog.float4 AS rel
+			FROM vec v FULL JOIN txt t ON t.id = v.id
+		)
+		SELECT pg_catalog.array_agg(f.id ORDER BY f.id), pg_catalog.array_agg(f.rel ORDER BY f.id)
+			INTO v_ids, v_rels
+			FROM fused f;
+	END IF;
+	IF v_ef_set THEN
+		v_dummy := pg_catalog.set_config('engram.ef_search', v_ef, true);
+	END IF;
+
+	v_ids := coalesce(v_ids, '{}');
+	v_rels := coalesce(v_rels, '{}');
+
+	/*
+	 * spread => true: the top k candidates (by the score below) seed
+	 * engram.spread(); every memory of the space they reach at hop >= 1
+	 * gets activation = greatest(its own activation, spread activation) and
+	 * joins the candidates if not there yet (relevance: cosine similarity
+	 * for a vector cue, else 0).
+	 */
+	IF recall.spread AND pg_catalog.cardinality(v_ids) > 0 THEN
+		SELECT pg_catalog.array_agg(s.id ORDER BY s.score DESC, s.id)
+			INTO v_seeds
+			FROM (SELECT c.id,
+						 @extschema@.recall_score(c.rel,
+												  @extschema@.activation_norm(m.created_at, a.last_access,
+																			  a.access_count, pg_catalog.now())::pg_catalog.float4,
+												  m.confidence) AS score
+				  FROM unnest(v_ids, v_rels) AS c(id, rel)
+				  JOIN @extschema@.memory m ON m.id = c.id
+				  CROSS JOIN LATERAL @extschema@._access('@extschema@.memory'::pg_catalog.regclass, m.ctid) a
+				  ORDER BY 2 DESC, 1
+				  LIMIT recall.k) s;
+		SELECT pg_catalog.array_agg(s.id), pg_catalog.array_agg(s.activation)
+			INTO v_sp_ids, v_sp_acts
+			FROM @extschema@.spread(v_seeds) s
+			JOIN @extschema@.memory m ON m.id = s.id
+			WHERE s.hops > 0
+			  AND m.space = recall.space
+			  AND (recall.since IS NULL OR m.created_at >= recall.since)
+			  AND (recall.until IS NULL OR m.created_at < recall.until)
+			  AND m.confidence >= recall.min_confidence;
+		SELECT v_ids || coalesce(pg_catalog.array_agg(m.id ORDER BY m.id), '{}'),
+			   v_rels || coalesce(pg_catalog.array_agg(
+					(CASE
+						WHEN v_mode = 'vector' AND m.embedding IS NOT NULL
+							THEN 1 - (m.embedding OPERATOR(@extschema@.<=>) recall.cue)
+						ELSE 0
+					 END)::pg_catalog.float4 ORDER BY m.id), '{}')
+			INTO v_ids, v_rels
+			FROM @extschema@.memory m
+			WHERE m.id = ANY (v_sp_ids) AND m.id <> ALL (v_ids);
+	END IF;
+
+	/*
+	 * Score (also in the COMMENT of this function):
+	 *	score = engram.weight_similarity * relevance
+	 *		  + engram.weight_activation * activation
+	 *		  + engram.weight_confidence * confidence
+	 * where activation = engram.activation_norm(created_at, last access,
+	 * access count, now()) in [0,1] (raised to the spread activation when
+	 * spread => true).  Ties are broken by id.
+	 */
+	v_record := recall.record_access AND @extschema@.writes_allowed();
+	FOR r IN
+		SELECT s.*,
+			   @extschema@.recall_score(s.rel, s.act, s.conf) AS sc
+		FROM (SELECT m.id, m.ctid AS tid, m.content, c.rel,
+					 greatest(
+						@extschema@.activation_norm(m.created_at, a.last_access,
+													a.access_count, pg_catalog.now())::pg_catalog.float4,
+						sp.act) AS act,
+					 m.confidence AS conf, m.created_at AS created, m.metadata AS meta
+			  FROM unnest(v_ids, v_rels) AS c(id, rel)
+			  JOIN @extschema@.memory m ON m.id = c.id
+			  CROSS JOIN LATERAL @extschema@._access('@extschema@.memory'::pg_catalog.regclass, m.ctid) a
+			  LEFT JOIN unnest(v_sp_ids, v_sp_acts) AS sp(id, act) ON sp.id = c.id) s
+		ORDER BY sc DESC, s.id
+		LIMIT recall.k
+	LOOP
+		IF v_record THEN
+			-- an assignment, not PERFORM: PL/pgSQL evaluates it as a simple
+			-- expression instead of starting an executor per row
+			v_recorded := @extschema@._record_access('@extschema@.memory'::pg_catalog.regclass, r.tid);
+		END IF;
+		id := r.id;
+		content := r.content;
+		score := r.sc;
+		similarity := r.rel;
+		activation := r.act;
+		confidence := r.conf;
+		tier := @extschema@._tier('@extschema@.memory'::pg_catalog.regclass, r.tid);
+		created_at := r.created;
+		metadata := r.meta;
+		RETURN NEXT;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.recall(@extschema@.vector, pg_catalog.int4, pg_catalog.text, pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.bool, pg_catalog.float4, pg_catalog.bool) IS
+'k best memories of a space for an embedding cue, a text cue (cue_text, websearch syntax, english) or both. score = engram.weight_similarity * similarity + engram.weight_activation * activation + engram.weight_confidence * confidence, where similarity is cosine similarity (vector cue), ts_rank(content_tsv, q) / best rank among candidates (text cue) or reciprocal rank fusion sum 1/(60 + rank) / (2/61) (both), and activation is engram.activation_norm() of the memory, raised to its spread activation with spread => true. Candidates: max(engram.recall_candidates, 10k) nearest by <=> (an ANN index is used when present) and/or best by text rank. Returned rows get an access recorded unless record_access is false, on a standby or in a read-only transaction.';
+
+CREATE OR REPLACE FUNCTION @extschema@.associate(a pg_catalog.int8, b pg_catalog.int8,
+									  weight pg_catalog.float4 DEFAULT 1.0)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+#variable_conflict use_column
+DECLARE
+	v_missing	pg_catalog.int8;
+BEGIN
+	IF associate.a IS NULL OR associate.b IS NULL THEN
+		RAISE EXCEPTION 'memory ids must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF associate.a = associate.b THEN
+		RAISE EXCEPTION 'cannot associate a memory with itself'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass two different memory ids.';
+	END IF;
+	IF associate.weight IS NULL OR associate.weight = 'NaN'
+	   OR associate.weight <= 0 OR associate.weight > 1 THEN
+		RAISE EXCEPTION 'association weight must be in (0, 1], got %', associate.weight
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Spreading activation multiplies by the weight at each hop.';
+	END IF;
+	SELECT x.id INTO v_missing
+		FROM unnest(ARRAY[associate.a, associate.b]) AS x(id)
+		WHERE NOT EXISTS (SELECT 1 FROM @extschema@.memory m WHERE m.id = x.id)
+		LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'memory % does not exist', v_missing
+			USING ERRCODE = 'no_data_found',
+				  HINT = 'Associate memories returned by engram.remember that have not been forgotten.';
+	END IF;
+	PERFORM @extschema@._association_upsert(ARRAY[associate.a], ARRAY[associate.b],
+											ARRAY[associate.weight]);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.associate(pg_catalog.int8, pg_catalog.int8, pg_catalog.float4) IS
+'link two memories (undirected); linking them again replaces the weight';
+
+CREATE OR REPLACE FUNCTION @extschema@.consolidate(space pg_catalog.text DEFAULT NULL)
+	RETURNS TABLE (action pg_catalog.text, count pg_catalog.int8)
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+#variable_conflict use_column
+DECLARE
+	v_threshold pg_catalog.float8;
+	v_after		pg_catalog.interval;
+	v_factor	pg_catalog.float4;
+	v_forget	pg_catalog.float4;
+	v_space		pg_catalog.text;
+	v_done		pg_catalog.int8[];
+	v_seed		record;
+	v_members	pg_catalog.int8[];
+	v_sims		pg_catalog.float4[];
+	v_sum		@extschema@.vector;
+	v_emb		@extschema@.vector;
+	v_best		record;
+	v_agg		record;
+	v_ids		pg_catalog.int8[];
+	v_new		pg_catalog.int8;
+	v_grouped	pg_catalog.int8 := 0;
+	v_created	pg_catalog.int8 := 0;
+	v_decayed	pg_catalog.int8 := 0;
+	v_forgotten pg_catalog.int8 := 0;
+BEGIN
+	IF NOT @extschema@.writes_allowed() THEN
+		RAISE EXCEPTION 'cannot consolidate memories in a read-only transaction'
+			USING ERRCODE = 'read_only_sql_transaction',
+				  HINT = 'Run engram.consolidate() on the primary.';
+	END IF;
+	IF consolidate.space IS NOT NULL THEN
+		PERFORM @extschema@._check_space(consolidate.space);
+	END IF;
+	v_threshold := @extschema@._setting('engram.consolidate_threshold')::pg_catalog.float8;
+	BEGIN
+		v_after := @extschema@._setting('engram.forget_after')::pg_catalog.interval;
+	EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow OR interval_field_overflow THEN
+		RAISE EXCEPTION 'engram.forget_after is not a valid interval: "%"',
+						@extschema@._setting('engram.forget_after')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Set it to an interval such as ''90 days''.';
+	END;
+	v_factor := @extschema@._setting('engram.forget_decay_factor')::pg_catalog.float4;
+	v_forget := @extschema@._setting('engram.forget_threshold')::pg_catalog.float4;
+
+	/*
+	 * 1. Grouping, per space, greedily in id order: each episodic memory not
+	 * yet consolidated seeds a group of the not-yet-grouped episodic
+	 * memories with cosine similarity >= engram.consolidate_threshold to it.
+	 * A group of two or more becomes a new semantic memory: content of the
+	 * most confident member (lowest id on ties), embedding = l2-normalised
+	 * mean of the members, confidence = the members' maximum,
+	 * metadata.sources = member ids; each member gets an association to it
+	 * (weight = its similarity to the seed) and metadata.consolidated_into.
+	 */
+	FOR v_space IN
+		SELECT s.name FROM @extschema@.space s
+		WHERE consolidate.space IS NULL OR s.name = consolidate.space
+		ORDER BY s.name
+	LOOP
+		v_done := '{}';
+		FOR v_seed IN
+			SELECT m.id, m.embedding FROM @extschema@.memory m
+			WHERE m.space = v_space AND m.kind = 'episodic' AND m.embedding IS NOT NULL
+			  AND NOT m.metadata ? 'consolidated_into'
+			ORDER BY m.id
+		LOOP
+			CONTINUE WHEN v_seed.id = ANY (v_done);
+			SELECT pg_catalog.array_agg(m.id ORDER BY m.id),
+				   pg_catalog.array_agg(least(1.0, greatest(0.001,
+						1 - (m.embedding OPERATOR(@extschema@.<=>) v_seed.embedding)))::pg_catalog.float4
+						ORDER BY m.id)
+				INTO v_members, v_sims
+				FROM @extschema@.memory m
+				WHERE m.space = v_space AND m.kind = 'episodic' AND m.embedding IS NOT NULL
+				  AND NOT m.metadata ? 'consolidated_into'
+				  AND m.id <> ALL (v_done)
+				  AND 1 - (m.embedding OPERATOR(@extschema@.<=>) v_seed.embedding) >= v_threshold;
+			CONTINUE WHEN pg_catalog.cardinality(v_members) IS NULL
+				OR pg_catalog.cardinality(v_members) < 2;
+			v_done := v_done || v_members;
+
+			v_sum := NULL;
+			FOR v_emb IN SELECT m.embedding FROM @extschema@.memory m
+						 WHERE m.id = ANY (v_members) ORDER BY m.id
+			LOOP
+				v_sum := CASE WHEN v_sum IS NULL THEN v_emb
+							  ELSE v_sum OPERATOR(@extschema@.+) v_emb END;
+			END LOOP;
+			SELECT m.content, m.occurred_at, m.location INTO v_best
+				FROM @extschema@.memory m WHERE m.id = ANY (v_members)
+				ORDER BY m.confidence DESC, m.id LIMIT 1;
+			SELECT pg_catalog.max(m.confidence) AS conf, pg_catalog.min(m.occurred_at) AS occurred
+				INTO v_agg
+				FROM @extschema@.memory m WHERE m.id = ANY (v_members);
+			v_new := @extschema@._memory_insert(v_space, v_best.content, @extschema@.l2_normalize(v_sum),
+												v_agg.conf, v_agg.occurred, v_best.location, NULL,
+												pg_catalog.jsonb_build_object('sources', pg_catalog.to_jsonb(v_members)),
+												'semantic');
+			PERFORM @extschema@._association_upsert(v_members,
+													pg_catalog.array_fill(v_new, ARRAY[pg_catalog.cardinality(v_members)]),
+													v_sims);
+			PERFORM @extschema@._memory_mark_consolidated(v_members, v_new);
+			v_grouped := v_grouped + pg_catalog.cardinality(v_members);
+			v_created := v_created + 1;
+		END LOOP;
+	END LOOP;
+
+	/*
+	 * 2. Decay: episodic memories not accessed (nor created) within
+	 * engram.forget_after have their confidence multiplied by
+	 * engram.forget_decay_factor (once per consolidate run).
+	 */
+	SELECT pg_catalog.array_agg(m2.id) INTO v_ids
+		FROM @extschema@.memory m2
+		CROSS JOIN LATERAL @extschema@._access('@extschema@.memory'::pg_catalog.regclass, m2.ctid) a
+		WHERE m2.kind = 'episodic'
+		  AND (consolidate.space IS NULL OR m2.space = consolidate.space)
+		  AND greatest(m2.created_at, a.last_access) < pg_catalog.now() - v_after;
+	IF v_ids IS NOT NULL THEN
+		v_decayed := @extschema@._memory_decay(v_ids, v_factor);
+	END IF;
+
+	-- 3. Forget episodic memories whose confidence fell below engram.forget_threshold.
+	SELECT pg_catalog.array_agg(m.id) INTO v_ids
+		FROM @extschema@.memory m
+		WHERE m.kind = 'episodic' AND m.confidence < v_forget
+		  AND (consolidate.space IS NULL OR m.space = consolidate.space);
+	IF v_ids IS NOT NULL THEN
+		v_forgotten := @extschema@._memory_delete(v_ids);
+	END IF;
+
+	RETURN QUERY VALUES ('grouped'::pg_catalog.text, v_grouped),
+						('semantic_created', v_created),
+						('decayed', v_decayed),
+						('forgotten', v_forgotten);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.consolidate(pg_catalog.text) IS
+'group near-duplicate episodic memories (cosine >= engram.consolidate_threshold) into new semantic memories with provenance (associations, metadata.sources), multiply the confidence of episodic memories unused for engram.forget_after by engram.forget_decay_factor, forget episodic memories below engram.forget_threshold; returns the count of each action';
+
+REVOKE EXECUTE ON FUNCTION @extschema@._memory_before_write() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.forget(id pg_catalog.int8)
+	RETURNS pg_catalog.bool
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+#variable_conflict use_column
+BEGIN
+	RETURN forget.id IS NOT NULL
+		   AND @extschema@._memory_delete(ARRAY[forget.id]) > 0;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.forget(pg_catalog.int8) IS
+'delete one memory and its associations; false when there is no such (visible) memory';
+
+CREATE OR REPLACE FUNCTION @extschema@.forget(space pg_catalog.text,
+								   before pg_catalog.timestamptz DEFAULT NULL,
+								   below_confidence pg_catalog.float4 DEFAULT NULL)
+	RETURNS pg_catalog.int8
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+#variable_conflict use_column
+DECLARE
+	v_count		pg_catalog.int8;
+BEGIN
+	PERFORM @extschema@._check_space(forget.space);
+	-- a bad bound must never widen the delete: NaN compares above every
+	-- confidence, so below_confidence => 'NaN' would empty the space
+	IF forget.below_confidence = 'NaN' OR forget.below_confidence < 0
+	   OR forget.below_confidence > 1 THEN
+		RAISE EXCEPTION 'below_confidence must be between 0 and 1, got %', forget.below_confidence
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass NULL to forget regardless of confidence.';
+	END IF;
+	v_count := @extschema@._memory_delete_space(forget.space, forget.before, forget.below_confidence);
+	RETURN v_count;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.forget(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.float4) IS
+'delete the memories of a space created before a time and/or with confidence below a value (all of the space when both are NULL); returns how many';
+
+COMMENT ON FUNCTION @extschema@.recall_score(pg_catalog.float4, pg_catalog.float4, pg_catalog.float4) IS
+'engram.weight_similarity * similarity + engram.weight_activation * activation + engram.weight_confidence * confidence (NULL or NaN counts as 0)';
+
+REVOKE ALL ON SEQUENCE @extschema@.memory_id_seq FROM PUBLIC;
+-- Tenants of 0.1.0 hold INSERT, UPDATE, DELETE on the memory tables and
+-- USAGE on the id sequence (0.1.0's grant_space gave them): take them back,
+-- leaving SELECT, so the ACLs are those grant_space gives now.
+DO $upg$
+DECLARE
+	r	record;
+BEGIN
+	FOR r IN
+		SELECT DISTINCT c.oid::pg_catalog.regclass AS rel, c.relkind, a.grantee
+		FROM pg_catalog.pg_class c, LATERAL pg_catalog.aclexplode(c.relacl) a
+		WHERE c.oid IN ('@extschema@.memory'::pg_catalog.regclass,
+						'@extschema@.association'::pg_catalog.regclass,
+						'@extschema@.memory_id_seq'::pg_catalog.regclass)
+		  AND a.grantee OPERATOR(pg_catalog.<>) c.relowner
+		  AND a.privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'USAGE')
+	LOOP
+		EXECUTE pg_catalog.format('REVOKE %s ON %s %s FROM %s',
+			CASE WHEN r.relkind OPERATOR(pg_catalog.=) 'S' THEN 'USAGE'
+				 ELSE 'INSERT, UPDATE, DELETE, TRUNCATE' END,
+			CASE WHEN r.relkind OPERATOR(pg_catalog.=) 'S' THEN 'SEQUENCE' ELSE 'TABLE' END,
+			r.rel,
+			CASE WHEN r.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+				 ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(r.grantee)) END);
+	END LOOP;
+END
+$upg$;
+-- A REVOKE in an extension script records the object's whole ACL as its
+-- initial privileges (pg_init_privs), tenants' SELECT included, and
+-- pg_dump dumps only what differs from them: a dump of this database
+-- would then lose the tenants' grants.  The two tables have no initial
+-- privileges in a fresh install, so drop what the REVOKEs above recorded
+-- (the sequence's are the owner's alone, as in a fresh install).
+DELETE FROM pg_catalog.pg_init_privs ip
+	WHERE ip.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	  AND ip.objoid IN ('@extschema@.memory'::pg_catalog.regclass,
+						'@extschema@.association'::pg_catalog.regclass)
+	  AND ip.privtype OPERATOR(pg_catalog.=) 'e';

@@ -1,0 +1,517 @@
+/*-------------------------------------------------------------------------
+ *
+ * memory_write.c
+ *	  engram memory API: the only way a tenant's writes reach
+ *	  engram.memory and engram.association.
+ *
+ * Tenants hold SELECT on the memory tables (row-level security narrows it
+ * to their spaces) and nothing else: no INSERT, UPDATE, DELETE or TRUNCATE
+ * (so no explicit ids, no OVERRIDING SYSTEM VALUE, no LOCK TABLE ... IN
+ * ACCESS EXCLUSIVE MODE).  The PL/pgSQL API functions (remember, forget,
+ * associate, consolidate) run as the caller, check their arguments and
+ * read through row-level security, and write through the primitives
+ * below.
+ *
+ * Each primitive is an ordinary (SECURITY INVOKER) C function, so it knows
+ * its real caller: GetUserId().  It then
+ *	 1. works out which spaces the caller may write: all of them for a role
+ *		that bypasses row-level security on engram.memory (superuser,
+ *		BYPASSRLS, a member of the table's owner), else the spaces granted
+ *		(engram.space_grant) to a role whose privileges it has -- the same
+ *		rule as the row-level security policies;
+ *	 2. switches to the owner of engram.memory the way REFRESH MATERIALIZED
+ *		VIEW and the RI triggers do (SECURITY_LOCAL_USERID_CHANGE |
+ *		SECURITY_RESTRICTED_OPERATION), with search_path = pg_catalog,
+ *		pg_temp and row_security = on for the statement;
+ *	 3. runs ONE fixed statement, with the caller's arguments as typed
+ *		parameters (no text is ever interpreted, no value is cast: a
+ *		caller-owned type cannot reach owner code), restricted to rows of
+ *		the permitted spaces;
+ *	 4. switches back.  An error in between aborts the (sub)transaction,
+ *		which restores the user id and the settings.
+ *
+ * The statements fire engram's own trigger on engram.memory (which then
+ * runs as the owner and may fix a space's dimensions) and the built-in
+ * foreign-key triggers; nothing a tenant can define runs as the owner.
+ * docs/architecture/0009-security-model.md lists these functions; the
+ * regress test security checks the list against the catalog.
+ *
+ * IDENTIFICATION
+ *	  src/memory_write.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+#include "memory.h"
+
+/* what the primitive's SQL statement returns */
+typedef enum WriteResult
+{
+	WRITE_COUNT,				/* rows processed */
+	WRITE_FIRST_INT8,			/* first column of the first row, int8 */
+	WRITE_FIRST_TID				/* first column of the first row, tid */
+} WriteResult;
+
+/* schema of the installed extension (get_extension_schema is static in 15) */
+static Oid
+extension_schema(void)
+{
+	Oid			extoid = get_extension_oid("engram", false);
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			nsp = InvalidOid;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(extoid));
+	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (!OidIsValid(nsp))
+		elog(ERROR, "could not find the schema of extension engram");
+	return nsp;
+}
+
+/* engram.memory of the installed extension, and its owner */
+static void
+memory_table(Oid *relid, Oid *owner, const char **schema)
+{
+	Oid			nsp = extension_schema();
+	HeapTuple	tup;
+
+	*relid = get_relname_relid("memory", nsp);
+	if (!OidIsValid(*relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table engram.memory does not exist")));
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(*relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", *relid);
+	*owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	*schema = quote_identifier(get_namespace_name(nsp));
+}
+
+/*
+ * Does row-level security on engram.memory not apply to the role?  The
+ * rule of engram._rls_bypassed() and of the executor: superuser, BYPASSRLS,
+ * or the privileges of the table's owner.
+ */
+static bool
+memory_bypasses(Oid user, Oid owner)
+{
+	return superuser_arg(user) || has_bypassrls_privilege(user) ||
+		has_privs_of_role(user, owner);
+}
+
+/*
+ * Run sql (a format with the schema name as %1$s) as the owner of
+ * engram.memory for the current user: the parameters are args[0..nargs-1]
+ * and, as the last one, the text[] of the spaces the caller may write
+ * (NULL: every space).  Inside a connected SPI session.
+ */
+static Datum
+write_as_owner(const char *sqlfmt, int nargs, Oid *types, Datum *values,
+			   char *nulls, WriteResult result, bool *isnull)
+{
+	Oid			caller = GetUserId();
+	Oid			relid;
+	Oid			owner;
+	const char *schema;
+	char	   *sql;
+	Oid			save_userid;
+	int			save_sec;
+	int			save_nestlevel;
+	Oid		   *ptypes = palloc(sizeof(Oid) * (nargs + 1));
+	Datum	   *pvalues = palloc(sizeof(Datum) * (nargs + 1));
+	char	   *pnulls = palloc(nargs + 2);
+	bool		unrestricted;
+	int			rc;
+	Datum		ret = (Datum) 0;
+	MemoryContext outer = CurrentMemoryContext;
+
+	memory_table(&relid, &owner, &schema);
+	unrestricted = memory_bypasses(caller, owner);
+	sql = psprintf(sqlfmt, schema);
+
+	memcpy(ptypes, types, sizeof(Oid) * nargs);
+	memcpy(pvalues, values, sizeof(Datum) * nargs);
+	memcpy(pnulls, nulls, nargs);
+	ptypes[nargs] = TEXTARRAYOID;
+	pnulls[nargs + 1] = '\0';
+	*isnull = true;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(owner,
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("row_security", "on",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	/* the caller's spaces, by the rule of the row-level security policies */
+	if (unrestricted)
+	{
+		pvalues[nargs] = (Datum) 0;
+		pnulls[nargs] = 'n';
+	}
+	else
+	{
+		Oid			gtype = OIDOID;
+		Datum		garg = ObjectIdGetDatum(caller);
+		char	   *gsql;
+		bool		gnull;
+
+		gsql = psprintf("SELECT pg_catalog.array_agg(g.space) FILTER (WHERE g.space IS NOT NULL)"
+						" FROM %s.space_grant g"
+						" JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) g.role::pg_catalog.oid"
+						" WHERE pg_catalog.pg_has_role($1, r.oid, 'USAGE')",
+						schema);
+		rc = SPI_execute_with_args(gsql, 1, &gtype, &garg, NULL, true, 1);
+		if (rc != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "could not read the space grants: %s",
+				 SPI_result_code_string(rc));
+		pvalues[nargs] = SPI_getbinval(SPI_tuptable->vals[0],
+									   SPI_tuptable->tupdesc, 1, &gnull);
+		if (gnull)
+			pvalues[nargs] = PointerGetDatum(construct_empty_array(TEXTOID));
+		pnulls[nargs] = ' ';
+	}
+
+	rc = SPI_execute_with_args(sql, nargs + 1, ptypes, pvalues, pnulls, false, 0);
+	if (rc < 0)
+		elog(ERROR, "memory write failed: %s", SPI_result_code_string(rc));
+	if (result == WRITE_COUNT)
+	{
+		ret = Int64GetDatum((int64) SPI_processed);
+		*isnull = false;
+	}
+	else if (SPI_processed > 0 && SPI_tuptable != NULL)
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0],
+									  SPI_tuptable->tupdesc, 1, isnull);
+
+		if (!*isnull)
+		{
+			if (result == WRITE_FIRST_INT8)
+				ret = d;
+			else
+			{
+				MemoryContext old = MemoryContextSwitchTo(outer);
+				ItemPointer tid = palloc(sizeof(ItemPointerData));
+
+				ItemPointerCopy((ItemPointer) DatumGetPointer(d), tid);
+				MemoryContextSwitchTo(old);
+				ret = PointerGetDatum(tid);
+			}
+		}
+	}
+	SPI_finish();
+
+	AtEOXact_GUC(false, save_nestlevel);
+	SetUserIdAndSecContext(save_userid, save_sec);
+	return ret;
+}
+
+static void
+space_denied(const char *space)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied for memory space \"%s\"", space),
+			 errhint("The space's owner can run SELECT engram.grant_space('%s', '%s').",
+					 space, GetUserNameFromId(GetUserId(), false))));
+}
+
+/* the argument types of the called function, from its pg_proc row */
+static Oid *
+arg_types(FunctionCallInfo fcinfo, int nargs)
+{
+	Oid		   *types;
+	int			n;
+
+	(void) get_func_signature(fcinfo->flinfo->fn_oid, &types, &n);
+	if (n != nargs)
+		elog(ERROR, "function %u has %d arguments, expected %d",
+			 fcinfo->flinfo->fn_oid, n, nargs);
+	return types;
+}
+
+static void
+collect_args(FunctionCallInfo fcinfo, int nargs, Datum *values, char *nulls)
+{
+	int			i;
+
+	for (i = 0; i < nargs; i++)
+	{
+		values[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+	}
+}
+
+static void
+require_args(FunctionCallInfo fcinfo, int nargs)
+{
+	int			i;
+
+	for (i = 0; i < nargs; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("argument %d of %s must not be NULL", i + 1,
+							get_func_name(fcinfo->flinfo->fn_oid))));
+}
+
+/*
+ * engram._memory_insert(space, content, embedding, confidence, occurred_at,
+ *						 location, participants, metadata, kind) RETURNS bigint
+ *
+ * INSERT of one memory into a space the caller may write; the id.  The
+ * trigger engram._memory_before_write checks content, space and dimensions.
+ */
+PG_FUNCTION_INFO_V1(engram_write_memory_insert);
+Datum
+engram_write_memory_insert(PG_FUNCTION_ARGS)
+{
+	Datum		values[9];
+	char		nulls[9];
+	Datum		id;
+	bool		isnull;
+	char	   *space;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("memory space must not be NULL")));
+	space = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	collect_args(fcinfo, 9, values, nulls);
+	id = write_as_owner("INSERT INTO %1$s.memory (space, content, embedding, confidence,"
+						" occurred_at, location, participants, metadata, kind)"
+						" SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9"
+						" WHERE $10 IS NULL OR $1 = ANY ($10)"
+						" RETURNING id",
+						9, arg_types(fcinfo, 9), values, nulls, WRITE_FIRST_INT8, &isnull);
+	if (isnull)
+		space_denied(space);
+	PG_RETURN_DATUM(id);
+}
+
+/*
+ * engram._memory_delete(ids bigint[]) RETURNS bigint
+ *
+ * DELETE of the memories with these ids in spaces the caller may write
+ * (their associations go by the foreign keys); how many.
+ */
+PG_FUNCTION_INFO_V1(engram_write_memory_delete);
+Datum
+engram_write_memory_delete(PG_FUNCTION_ARGS)
+{
+	Datum		values[1];
+	char		nulls[1];
+	bool		isnull;
+
+	require_args(fcinfo, 1);
+	collect_args(fcinfo, 1, values, nulls);
+	PG_RETURN_DATUM(write_as_owner("DELETE FROM %1$s.memory m"
+								   " WHERE m.id = ANY ($1)"
+								   " AND ($2 IS NULL OR m.space = ANY ($2))",
+								   1, arg_types(fcinfo, 1), values, nulls,
+								   WRITE_COUNT, &isnull));
+}
+
+/*
+ * engram._memory_delete_space(space, before, below_confidence) RETURNS bigint
+ *
+ * DELETE of the memories of a space created before a time (NULL: any) with
+ * confidence below a value (NULL: any); how many.  The bounds are checked
+ * by the caller (engram.forget) and again here.
+ */
+PG_FUNCTION_INFO_V1(engram_write_memory_delete_space);
+Datum
+engram_write_memory_delete_space(PG_FUNCTION_ARGS)
+{
+	Datum		values[3];
+	char		nulls[3];
+	bool		isnull;
+
+	require_args(fcinfo, 1);
+	if (!PG_ARGISNULL(2))
+	{
+		float4		c = PG_GETARG_FLOAT4(2);
+
+		if (isnan(c) || c < 0 || c > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("below_confidence must be between 0 and 1")));
+	}
+	collect_args(fcinfo, 3, values, nulls);
+	PG_RETURN_DATUM(write_as_owner("DELETE FROM %1$s.memory m"
+					   " WHERE m.space = $1"
+					   " AND ($2 IS NULL OR m.created_at < $2)"
+					   " AND ($3 IS NULL OR m.confidence < $3)"
+					   " AND ($4 IS NULL OR $1 = ANY ($4))",
+					   3, arg_types(fcinfo, 3), values, nulls, WRITE_COUNT, &isnull));
+}
+
+/*
+ * engram._memory_reinforce(id bigint, confidence real) RETURNS tid
+ *
+ * remember()'s dedup reinforcement of one memory: confidence c becomes
+ * least(1, c + (1 - c) * confidence / 2), in one UPDATE (a concurrent
+ * reinforcement of the same row waits and builds on it).  The new row
+ * version's tid, NULL when no such memory may be written by the caller.
+ */
+PG_FUNCTION_INFO_V1(engram_write_memory_reinforce);
+Datum
+engram_write_memory_reinforce(PG_FUNCTION_ARGS)
+{
+	Datum		values[2];
+	char		nulls[2];
+	bool		isnull;
+	Datum		tid;
+	float4		c;
+
+	require_args(fcinfo, 2);
+	c = PG_GETARG_FLOAT4(1);
+	if (isnan(c) || c < 0 || c > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("confidence must be between 0 and 1")));
+	collect_args(fcinfo, 2, values, nulls);
+	tid = write_as_owner("UPDATE %1$s.memory m"
+						 " SET confidence = least(1.0::float4, m.confidence + (1 - m.confidence) * $2 / 2)"
+						 " WHERE m.id = $1"
+						 " AND ($3 IS NULL OR m.space = ANY ($3))"
+						 " RETURNING m.ctid",
+						 2, arg_types(fcinfo, 2), values, nulls, WRITE_FIRST_TID, &isnull);
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(tid);
+}
+
+/*
+ * engram._memory_decay(ids bigint[], factor real) RETURNS bigint
+ *
+ * consolidate()'s decay: confidence multiplied by factor (in [0, 1]).
+ */
+PG_FUNCTION_INFO_V1(engram_write_memory_decay);
+Datum
+engram_write_memory_decay(PG_FUNCTION_ARGS)
+{
+	Datum		values[2];
+	char		nulls[2];
+	bool		isnull;
+	float4		f;
+
+	require_args(fcinfo, 2);
+	f = PG_GETARG_FLOAT4(1);
+	if (isnan(f) || f < 0 || f > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("decay factor must be between 0 and 1")));
+	collect_args(fcinfo, 2, values, nulls);
+	PG_RETURN_DATUM(write_as_owner("UPDATE %1$s.memory m"
+								   " SET confidence = m.confidence * $2"
+								   " WHERE m.id = ANY ($1)"
+								   " AND ($3 IS NULL OR m.space = ANY ($3))",
+								   2, arg_types(fcinfo, 2), values, nulls,
+								   WRITE_COUNT, &isnull));
+}
+
+/*
+ * engram._memory_mark_consolidated(ids bigint[], into_id bigint) RETURNS bigint
+ *
+ * consolidate()'s provenance: metadata.consolidated_into = into_id.
+ */
+PG_FUNCTION_INFO_V1(engram_write_memory_mark_consolidated);
+Datum
+engram_write_memory_mark_consolidated(PG_FUNCTION_ARGS)
+{
+	Datum		values[2];
+	char		nulls[2];
+	bool		isnull;
+
+	require_args(fcinfo, 2);
+	collect_args(fcinfo, 2, values, nulls);
+	PG_RETURN_DATUM(write_as_owner("UPDATE %1$s.memory m"
+								   " SET metadata = m.metadata || jsonb_build_object('consolidated_into', $2)"
+								   " WHERE m.id = ANY ($1)"
+								   " AND ($3 IS NULL OR m.space = ANY ($3))",
+								   2, arg_types(fcinfo, 2), values, nulls,
+								   WRITE_COUNT, &isnull));
+}
+
+/*
+ * engram._association_upsert(a bigint[], b bigint[], weight real[]) RETURNS bigint
+ *
+ * Links (least, greatest) with their weights; an existing link gets the new
+ * weight.  Every pair must join two memories in spaces the caller may
+ * write, else nothing is written and the error is insufficient_privilege.
+ */
+PG_FUNCTION_INFO_V1(engram_write_association_upsert);
+Datum
+engram_write_association_upsert(PG_FUNCTION_ARGS)
+{
+	Datum		values[3];
+	char		nulls[3];
+	bool		isnull;
+	int64		n;
+	int			want;
+	ArrayType  *a;
+
+	require_args(fcinfo, 3);
+	a = PG_GETARG_ARRAYTYPE_P(0);
+	want = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+	collect_args(fcinfo, 3, values, nulls);
+	n = DatumGetInt64(write_as_owner("INSERT INTO %1$s.association AS x (src, dst, weight)"
+									 " SELECT least(u.a, u.b), greatest(u.a, u.b), u.w"
+									 " FROM unnest($1, $2, $3) AS u(a, b, w)"
+									 " WHERE $4 IS NULL"
+									 " OR (EXISTS (SELECT 1 FROM %1$s.memory m WHERE m.id = u.a AND m.space = ANY ($4))"
+									 " AND EXISTS (SELECT 1 FROM %1$s.memory m WHERE m.id = u.b AND m.space = ANY ($4)))"
+									 " ON CONFLICT (src, dst) DO UPDATE SET weight = EXCLUDED.weight",
+									 3, arg_types(fcinfo, 3), values, nulls,
+									 WRITE_COUNT, &isnull));
+	if (n != want)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to associate memories outside the spaces granted to role \"%s\"",
+						GetUserNameFromId(GetUserId(), false)),
+				 errhint("Associate memories returned by engram.remember or engram.recall.")));
+	PG_RETURN_INT64(n);
+}
