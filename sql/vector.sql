@@ -71,6 +71,23 @@ SELECT '[0,0]'::vector <=> '[1,2]' AS nan1, cosine_distance('[1,2]', '[0,0]') AS
 SELECT vector_dims('[1,2,3]'), l2_norm('[3,4]'), l2_norm('[0,0,0]'),
        l2_normalize('[3,4]'), l2_normalize('[0,0]'), l2_normalize('[-2]');
 SELECT '[1,2,3]'::vector + '[0.5,-2,10]', '[1,2,3]'::vector - '[0.5,-2,10]';
+-- pgvector's other operators and functions
+SELECT '[1,2,3]'::vector <+> '[4,0,6]' AS l1, l1_distance('[-1,-2]', '[1,2]') AS l1_fn,
+       ('[1,2]'::vector <+> '[5,-1]') = ('[5,-1]'::vector <+> '[1,2]') AS l1_comm;
+-- l1 over every length 1..40 against an exact SQL sum (all tails of the lanes)
+SELECT count(*) AS lengths, count(*) FILTER (WHERE l1_distance(a::vector, b::vector) = l1) AS l1_ok
+  FROM (SELECT n, array_agg((i % 7 - 3)::real ORDER BY i) AS a,
+               array_agg(((i * 3) % 5 - 2)::real ORDER BY i) AS b,
+               sum(abs((i % 7 - 3) - ((i * 3) % 5 - 2))) AS l1
+          FROM generate_series(1, 40) n, generate_series(1, n) i GROUP BY n) d;
+SELECT '[1,2,3]'::vector * '[0.5,-2,0]' AS mul, '[-0.5]'::vector * '[0]' AS neg_zero;
+SELECT '[1]'::vector || '[2,3]' AS cat, vector_dims('[1,2,3]'::vector || '[4,5]') AS dims;
+SELECT vector_norm('[3,4]') = l2_norm('[3,4]') AS same_norm, vector_norm('[1,1]');
+SELECT subvector('[1,2,3,4,5]', 2, 2), subvector('[1,2,3,4,5]', 0, 2),
+       subvector('[1,2,3,4,5]', 4, 100), subvector('[1,2,3,4,5]', 5, 1);
+SELECT binary_quantize('[1]'), binary_quantize('[-1,0,2]'),
+       binary_quantize('[1,1,1,1,1,1,1,1]'), binary_quantize('[1,-1,1,-1,1,-1,1,-1,1]'),
+       length(binary_quantize(array_fill(1::real, ARRAY[16000])::vector)) AS bits;
 -- operators qualified explicitly work without the schema on search_path
 SET search_path = public;
 SELECT '[1,2,3]'::engram.vector OPERATOR(engram.<->) '[4,5,6]'::engram.vector;

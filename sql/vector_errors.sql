@@ -187,6 +187,41 @@ SELECT count(*) AS rows_loaded FROM vr3;
 
 DROP TABLE ve, vr, vr3;
 RESET search_path;
--- the aggregate's support functions called by hand with a malformed state
+-- the aggregate's support functions called by hand with a malformed state:
+-- pgvector's message and SQLSTATE (XX000, as PostgreSQL's own float8_accum
+-- family answers a malformed transition state), with a hint
+\set VERBOSITY default
 SELECT engram.vector_avg('{}'::float8[]);
 SELECT engram.vector_avg('{1,NULL}'::float8[]);
+SELECT engram.vector_accum('{{0}}'::float8[], '[1]');
+SELECT engram.vector_combine('{0}'::float8[], '{1,NULL}'::float8[]);
+\set VERBOSITY terse
+-- states that no vector can have: a count without sums, too many sums
+SELECT engram.vector_avg('{1}'::float8[]);
+SELECT engram.vector_avg(array_fill(1::float8, ARRAY[16002]));
+SELECT engram.vector_combine('{1}'::float8[], '{0}'::float8[]);
+SELECT engram.vector_combine('{1,2}'::float8[], '{1,2,3}'::float8[]);
+SELECT engram.vector_accum('{1,2}'::float8[], '[1,2]');
+-- sums beyond double range (22003), averages beyond float range (22000)
+SELECT engram.vector_combine('{1,1e308}'::float8[], '{1,1e308}'::float8[]);
+SELECT engram.vector_avg('{1,1e300}'::float8[]);
+-- two empty states combine to an empty state (pgvector 0.8.6 fails here)
+SELECT engram.vector_combine('{0}'::float8[], '{0}'::float8[]);
+
+-- pgvector's other operators and functions
+SET search_path = engram, public;
+SELECT '[1,2]'::vector * '[3]';                    -- 22000
+SELECT '[1e37]'::vector * '[1e37]';                -- 22003 overflow
+SELECT '[1e-37]'::vector * '[1e-37]';              -- 22003 underflow
+SELECT '[0,1e-37]'::vector * '[1e-37,0]';          -- zero factors: fine
+SELECT '[1,2]'::vector <+> '[3]';
+SELECT l1_distance('[1]', '[1,2]');
+SELECT array_fill(0, ARRAY[16000])::vector || '[1]';   -- 54000
+SELECT vector_dims(array_fill(0, ARRAY[15999])::vector || '[1]');
+SELECT subvector('[1,2,3]', 1, 0);
+SELECT subvector('[1,2,3]', 4, 1);
+SELECT subvector('[1,2,3]', -5, 6);
+SELECT subvector('[1,2,3]', -2147483648, 2147483647);
+SELECT subvector('[1,2,3]', 2147483647, 2147483647);
+SELECT subvector('[1,2,3]', 3, 2147483647);
+RESET search_path;

@@ -38,6 +38,7 @@
 #include "utils/float.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
+#include "utils/varbit.h"
 
 #include "vector.h"
 #include "vector_kernels.h"
@@ -379,7 +380,7 @@ vector_typmod_in(PG_FUNCTION_ARGS)
 	if (n != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid type modifier for type vector"),
+				 errmsg("invalid type modifier"),
 				 errhint("Give exactly one dimension count, as in vector(384).")));
 	if (mods[0] < 1)
 		ereport(ERROR,
@@ -469,7 +470,15 @@ vector_typmod_coerce(PG_FUNCTION_ARGS)
 	PG_RETURN_ENGRAM_VECTOR_P(v);
 }
 
-/* real[] / double precision[] / integer[] / numeric[] -> vector */
+/*
+ * real[] / double precision[] / integer[] / numeric[] -> vector.
+ *
+ * Checks in pgvector's order, with its messages and SQLSTATEs: shape,
+ * NULLs, dimension count, typmod, then every element (a double that does
+ * not fit a float becomes infinite and is refused as such, 22000, exactly
+ * as pgvector does; a numeric out of float range is refused by
+ * numeric_float4 itself, 22003).
+ */
 PG_FUNCTION_INFO_V1(array_to_vector);
 Datum
 array_to_vector(PG_FUNCTION_ARGS)
@@ -481,7 +490,6 @@ array_to_vector(PG_FUNCTION_ARGS)
 	bool		typbyval;
 	char		typalign;
 	Datum	   *elems;
-	bool	   *nulls;
 	int			n;
 	int			i;
 	EngramVector *result;
@@ -489,24 +497,25 @@ array_to_vector(PG_FUNCTION_ARGS)
 	if (ARR_NDIM(arr) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("array must be one-dimensional to convert to vector")));
+				 errmsg("array must be 1-D"),
+				 errhint("Only a one-dimensional array converts to a vector.")));
+	if (ARR_HASNULL(arr) && array_contains_nulls(arr))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("array must not contain nulls"),
+				 errhint("Replace the NULL elements before the cast, for example with coalesce().")));
 	if (elemtype != FLOAT4OID && elemtype != FLOAT8OID &&
 		elemtype != INT4OID && elemtype != NUMERICOID)
 		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("cannot convert array of %s to vector", format_type_be(elemtype))));
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("unsupported array type"),
+				 errdetail("Arrays of %s do not convert to vector.", format_type_be(elemtype)),
+				 errhint("Cast the array to real[] first.")));
 
 	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-	deconstruct_array(arr, elemtype, typlen, typbyval, typalign, &elems, &nulls, &n);
+	deconstruct_array(arr, elemtype, typlen, typbyval, typalign, &elems, NULL, &n);
 
 	vector_check_dim(n);
-	for (i = 0; i < n; i++)
-	{
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("array must not contain nulls to convert to vector")));
-	}
 	vector_check_typmod(n, typmod);
 
 	result = vector_new(n);
@@ -520,27 +529,20 @@ array_to_vector(PG_FUNCTION_ARGS)
 				f = DatumGetFloat4(elems[i]);
 				break;
 			case FLOAT8OID:
-				{
-					double		d = DatumGetFloat8(elems[i]);
-
-					f = (float) d;
-					if (isinf(f) && !isinf(d))
-						ereport(ERROR,
-								(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-								 errmsg("value %g is out of range for type vector", d)));
-					break;
-				}
+				f = (float) DatumGetFloat8(elems[i]);
+				break;
 			case INT4OID:
 				f = (float) DatumGetInt32(elems[i]);
 				break;
 			default:
-				/* numeric_float4 rejects out-of-range values itself */
 				f = DatumGetFloat4(DirectFunctionCall1(numeric_float4, elems[i]));
 				break;
 		}
-		vector_check_element(f);
 		result->x[i] = f;
 	}
+	pfree(elems);
+	for (i = 0; i < n; i++)
+		vector_check_element(result->x[i]);
 	PG_RETURN_ENGRAM_VECTOR_P(result);
 }
 
@@ -618,6 +620,21 @@ vector_cosine_distance(PG_FUNCTION_ARGS)
 
 	vector_check_dims_match(a, b);
 	PG_RETURN_FLOAT8(vector_cosine_distance_raw(a->x, b->x, a->dim));
+}
+
+/*
+ * Taxicab distance (operator <+>), summed in float like the other
+ * distances: a sum beyond float range is Infinity, as in pgvector.
+ */
+PG_FUNCTION_INFO_V1(vector_l1_distance);
+Datum
+vector_l1_distance(PG_FUNCTION_ARGS)
+{
+	EngramVector *a = PG_GETARG_ENGRAM_VECTOR_P(0);
+	EngramVector *b = PG_GETARG_ENGRAM_VECTOR_P(1);
+
+	vector_check_dims_match(a, b);
+	PG_RETURN_FLOAT8((double) vk_l1_portable(a->x, b->x, a->dim));
 }
 
 PG_FUNCTION_INFO_V1(vector_dims);
@@ -709,24 +726,148 @@ vector_sub(PG_FUNCTION_ARGS)
 	PG_RETURN_ENGRAM_VECTOR_P(result);
 }
 
+/*
+ * vector_mul(): element-wise product (operator *).  Like pgvector, a
+ * product that overflows to infinity is 22003 "value out of range:
+ * overflow", and one that underflows to zero although neither factor is
+ * zero is 22003 "value out of range: underflow".
+ */
+PG_FUNCTION_INFO_V1(vector_mul);
+Datum
+vector_mul(PG_FUNCTION_ARGS)
+{
+	EngramVector *a = PG_GETARG_ENGRAM_VECTOR_P(0);
+	EngramVector *b = PG_GETARG_ENGRAM_VECTOR_P(1);
+	EngramVector *result;
+	int			i;
+
+	vector_check_dims_match(a, b);
+	result = vector_new(a->dim);
+	for (i = 0; i < a->dim; i++)
+		result->x[i] = a->x[i] * b->x[i];
+	for (i = 0; i < a->dim; i++)
+	{
+		if (isinf(result->x[i]))
+			float_overflow_error();
+		if (result->x[i] == 0.0f && a->x[i] != 0.0f && b->x[i] != 0.0f)
+			float_underflow_error();
+	}
+	PG_RETURN_ENGRAM_VECTOR_P(result);
+}
+
+/*
+ * vector_concat(): a's elements then b's (operator ||); the result must
+ * still fit VECTOR_MAX_DIM (54000 otherwise).
+ */
+PG_FUNCTION_INFO_V1(vector_concat);
+Datum
+vector_concat(PG_FUNCTION_ARGS)
+{
+	EngramVector *a = PG_GETARG_ENGRAM_VECTOR_P(0);
+	EngramVector *b = PG_GETARG_ENGRAM_VECTOR_P(1);
+	int			dim = (int) a->dim + (int) b->dim;
+	EngramVector *result;
+
+	vector_check_dim(dim);
+	result = vector_new(dim);
+	memcpy(result->x, a->x, sizeof(float) * a->dim);
+	memcpy(result->x + a->dim, b->x, sizeof(float) * b->dim);
+	PG_RETURN_ENGRAM_VECTOR_P(result);
+}
+
+/*
+ * subvector(v, start, count): count elements from position start
+ * (1-based, like substring()).  A start before 1 is clamped to 1, as
+ * substring() does, which shortens the result; a range reaching past the
+ * end stops at the end.  An empty result is an error (22000), as a vector
+ * has at least one dimension.  Written so that no int32 sum can overflow.
+ */
+PG_FUNCTION_INFO_V1(vector_subvector);
+Datum
+vector_subvector(PG_FUNCTION_ARGS)
+{
+	EngramVector *v = PG_GETARG_ENGRAM_VECTOR_P(0);
+	int32		start = PG_GETARG_INT32(1);
+	int32		count = PG_GETARG_INT32(2);
+	int64		first;
+	int64		last;			/* one past the last position taken */
+	EngramVector *result;
+
+	if (count < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("vector must have at least 1 dimension"),
+				 errdetail("subvector() was asked for %d elements.", count)));
+	first = Max((int64) start, 1);
+	last = Min((int64) start + (int64) count, (int64) v->dim + 1);
+	if (first > v->dim || last <= first)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("vector must have at least 1 dimension"),
+				 errdetail("Positions %d to %lld of a vector of %d dimensions hold no element.",
+						   start, (long long) start + count - 1, v->dim)));
+	result = vector_new((int) (last - first));
+	memcpy(result->x, v->x + (first - 1), sizeof(float) * (last - first));
+	PG_RETURN_ENGRAM_VECTOR_P(result);
+}
+
+/*
+ * binary_quantize(v): a bit string of v's length, bit i set when
+ * element i is greater than zero (pgvector's quantisation for Hamming
+ * search).
+ */
+PG_FUNCTION_INFO_V1(vector_binary_quantize);
+Datum
+vector_binary_quantize(PG_FUNCTION_ARGS)
+{
+	EngramVector *v = PG_GETARG_ENGRAM_VECTOR_P(0);
+	Size		size = VARBITTOTALLEN(v->dim);
+	VarBit	   *result = (VarBit *) palloc0(size);
+	bits8	   *r;
+	int			i;
+
+	SET_VARSIZE(result, size);
+	VARBITLEN(result) = v->dim;
+	r = VARBITS(result);
+	for (i = 0; i < v->dim; i++)
+	{
+		if (v->x[i] > 0.0f)
+			r[i / BITS_PER_BYTE] |= (bits8) (1 << (BITS_PER_BYTE - 1 - i % BITS_PER_BYTE));
+	}
+	PG_RETURN_VARBIT_P(result);
+}
+
 /* ----------------------------------------------------------------
  * avg(vector): state is float8[] {count, sum_1, ..., sum_dim}, '{0}' when
  * empty.  Sums in double so long averages do not lose precision.
+ *
+ * The three support functions behave as pgvector's on a state passed by
+ * hand: a state that is not a one-dimensional float8 array without NULLs
+ * is "<function>: expected state array" with SQLSTATE XX000, the way
+ * PostgreSQL's own float8_accum / float8_combine / float8_avg treat a
+ * malformed transition state (only a direct call can produce one); a
+ * state with more than VECTOR_MAX_DIM sums, or a count but no sums, is
+ * refused like a vector of that many dimensions; sums that overflow
+ * double are 22003.  One deliberate difference: combining two empty
+ * states gives an empty state, where pgvector 0.8.6 fails with "vector
+ * must have at least 1 dimension" -- which breaks its own parallel
+ * avg(vector) over a table with no rows.
  * ----------------------------------------------------------------
  */
 static float8 *
-vector_avg_state(ArrayType *state, int *nelems)
+vector_avg_state(ArrayType *state, const char *caller, int *dims)
 {
-	if (ARR_NDIM(state) != 1 || ARR_HASNULL(state) ||
-		ARR_ELEMTYPE(state) != FLOAT8OID || ARR_DIMS(state)[0] < 1)
+	if (ARR_NDIM(state) != 1 || ARR_DIMS(state)[0] < 1 || ARR_HASNULL(state) ||
+		ARR_ELEMTYPE(state) != FLOAT8OID)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid state array for avg(engram.vector)"),
-				 errhint("The state must be a one-dimensional float8 array without NULLs: {count, sum_1, ..., sum_n}.")));
-	*nelems = ARR_DIMS(state)[0];
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("%s: expected state array", caller),
+				 errhint("The state of avg(vector) is a one-dimensional float8 array without NULLs: {count, sum_1, ..., sum_n}; call avg() rather than its support functions.")));
+	*dims = ARR_DIMS(state)[0] - 1;
 	return (float8 *) ARR_DATA_PTR(state);
 }
 
+/* a state of dim sums, all zero, with count 0 */
 static ArrayType *
 vector_avg_new_state(int dim)
 {
@@ -747,10 +888,10 @@ vector_accum(PG_FUNCTION_ARGS)
 {
 	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
 	EngramVector *v = PG_GETARG_ENGRAM_VECTOR_P(1);
-	int			n;
-	float8	   *s = vector_avg_state(state, &n);
+	int			dims;
+	float8	   *s = vector_avg_state(state, "vector_accum", &dims);
 
-	if (n == 1)
+	if (dims == 0)
 	{
 		/* first row: size the state to this vector */
 		float8		count = s[0];
@@ -759,20 +900,24 @@ vector_accum(PG_FUNCTION_ARGS)
 		s = (float8 *) ARR_DATA_PTR(state);
 		s[0] = count;
 	}
-	else if (n - 1 != v->dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("different vector dimensions %d and %d", n - 1, v->dim)));
-	else if (!AggCheckCallContext(fcinfo, NULL))
+	else
 	{
-		/* outside an aggregate the input must not be modified */
-		state = DatumGetArrayTypePCopy(PG_GETARG_DATUM(0));
-		s = (float8 *) ARR_DATA_PTR(state);
+		vector_check_typmod(v->dim, dims);
+		if (!AggCheckCallContext(fcinfo, NULL))
+		{
+			/* outside an aggregate the input must not be modified */
+			state = DatumGetArrayTypePCopy(PG_GETARG_DATUM(0));
+			s = (float8 *) ARR_DATA_PTR(state);
+		}
 	}
 
 	s[0] += 1.0;
 	for (int i = 0; i < v->dim; i++)
+	{
 		s[i + 1] += (double) v->x[i];
+		if (isinf(s[i + 1]))
+			float_overflow_error();
+	}
 	PG_RETURN_ARRAYTYPE_P(state);
 }
 
@@ -782,25 +927,39 @@ vector_combine(PG_FUNCTION_ARGS)
 {
 	ArrayType  *sa = PG_GETARG_ARRAYTYPE_P(0);
 	ArrayType  *sb = PG_GETARG_ARRAYTYPE_P(1);
-	int			na,
-				nb;
-	float8	   *a = vector_avg_state(sa, &na);
-	float8	   *b = vector_avg_state(sb, &nb);
+	int			da,
+				db;
+	float8	   *a = vector_avg_state(sa, "vector_combine", &da);
+	float8	   *b = vector_avg_state(sb, "vector_combine", &db);
 	ArrayType  *result;
 	float8	   *r;
 
-	if (nb == 1)
-		PG_RETURN_ARRAYTYPE_P(sa);
-	if (na == 1)
-		PG_RETURN_ARRAYTYPE_P(sb);
-	if (na != nb)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("different vector dimensions %d and %d", na - 1, nb - 1)));
-	result = vector_avg_new_state(na - 1);
+	if (a[0] == 0.0 && b[0] == 0.0)
+	{
+		/* nothing accumulated on either side */
+		PG_RETURN_ARRAYTYPE_P(vector_avg_new_state(0));
+	}
+	if (a[0] == 0.0 || b[0] == 0.0)
+	{
+		/* one side is empty: the other one, checked */
+		float8	   *src = (a[0] == 0.0) ? b : a;
+		int			dims = (a[0] == 0.0) ? db : da;
+
+		vector_check_dim(dims);
+		result = vector_avg_new_state(dims);
+		memcpy(ARR_DATA_PTR(result), src, sizeof(float8) * (dims + 1));
+		PG_RETURN_ARRAYTYPE_P(result);
+	}
+	vector_check_dim(da);
+	vector_check_typmod(db, da);
+	result = vector_avg_new_state(da);
 	r = (float8 *) ARR_DATA_PTR(result);
-	for (int i = 0; i < na; i++)
+	for (int i = 0; i <= da; i++)
+	{
 		r[i] = a[i] + b[i];
+		if (isinf(r[i]))
+			float_overflow_error();
+	}
 	PG_RETURN_ARRAYTYPE_P(result);
 }
 
@@ -809,15 +968,20 @@ Datum
 vector_avg(PG_FUNCTION_ARGS)
 {
 	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
-	int			n;
-	float8	   *s = vector_avg_state(state, &n);
+	int			dims;
+	float8	   *s = vector_avg_state(state, "vector_avg", &dims);
 	EngramVector *result;
 
-	if (n == 1 || s[0] == 0.0)
+	/* the average of no values is NULL */
+	if (s[0] == 0.0)
 		PG_RETURN_NULL();
-	result = vector_new(n - 1);
-	for (int i = 0; i < n - 1; i++)
+	vector_check_dim(dims);
+	result = vector_new(dims);
+	for (int i = 0; i < dims; i++)
+	{
 		result->x[i] = (float) (s[i + 1] / s[0]);
+		vector_check_element(result->x[i]);
+	}
 	PG_RETURN_ENGRAM_VECTOR_P(result);
 }
 

@@ -109,6 +109,26 @@ vk_inner_product_portable(const float *a, const float *b, int n)
 	return s;
 }
 
+/* taxicab (L1) distance, portable (one family: it is not an index metric) */
+static inline float
+vk_l1_portable(const float *a, const float *b, int n)
+{
+	float		acc[VK_LANES] = {0};
+	float		s;
+	int			i = 0;
+	int			j;
+
+	for (; i + VK_LANES <= n; i += VK_LANES)
+	{
+		for (j = 0; j < VK_LANES; j++)
+			acc[j] += fabsf(a[i + j] - b[i + j]);
+	}
+	s = vk_sum_lanes(acc);
+	for (; i < n; i++)
+		s += fabsf(a[i] - b[i]);
+	return s;
+}
+
 /*
  * The three sums cosine distance needs (a.b, |a|^2, |b|^2) in one pass over
  * both arrays, portable.
