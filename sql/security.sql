@@ -153,6 +153,20 @@ SELECT engram._memory_insert('sec_victim', 'planted', NULL, 1, now(), NULL, NULL
 SELECT engram._association_upsert(ARRAY[:v1]::bigint[], ARRAY[:v2]::bigint[], ARRAY[1]::real[]);
 \echo :LAST_ERROR_SQLSTATE
 SELECT engram.forget(:v1) AS forgot;
+-- nor can she administer spaces: grant herself the victim's, make her own
+-- spaces, grant or drop them
+SELECT engram.grant_space('sec_victim', 'regress_sec_mallory');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.grant_space('sec_mallory', 'regress_sec_victim');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.revoke_space('sec_mallory', 'regress_sec_mallory');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.create_space('sec_mallory_2');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.drop_space('sec_victim', cascade => true);
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.drop_space('sec_mallory', cascade => true);
+\echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 SELECT count(*) AS victim_rows, min(confidence) AS min_conf, count(*) FILTER (WHERE metadata <> '{}') AS marked
 FROM engram.memory WHERE space = 'sec_victim';
