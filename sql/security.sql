@@ -59,6 +59,16 @@ CREATE CAST (regress_sec_mal.payload AS engram.vector)
 SELECT engram.remember('mallory 1', ROW('x')::regress_sec_mal.payload, space => 'sec_mallory') > 0 AS remembered;
 SELECT engram._memory_insert('sec_mallory', 'mallory 2', ROW('x')::regress_sec_mal.payload,
 							 1, now(), NULL, NULL, '{}', 'episodic') > 0 AS inserted;
+-- and her own "=" for bigint, for a session whose search_path puts her
+-- schema before pg_catalog
+CREATE FUNCTION regress_sec_mal.eq(bigint, bigint) RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE NOTICE 'operator runs as %', current_user;
+	RETURN $1 OPERATOR(pg_catalog.=) $2;
+END $$;
+CREATE OPERATOR regress_sec_mal.= (LEFTARG = bigint, RIGHTARG = bigint,
+								   FUNCTION = regress_sec_mal.eq);
 RESET ROLE;
 SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_sec_mallory';
 
@@ -293,6 +303,16 @@ SELECT content FROM engram.recall('[1,0,0,0]', 2, 'sec_victim', record_access =>
 SELECT engram.associate(:v1, :v2);
 SELECT count(*) AS links FROM engram.association;
 SELECT count(*) AS spread FROM engram.spread(ARRAY[:v1]::bigint[]) WHERE hops > 0;
+RESET ROLE;
+-- a superuser whose search_path puts mallory's schema (and her "=" for
+-- bigint, see 1.) before pg_catalog: engram's functions never use her
+-- operator (SQL functions pin their search_path, C queries qualify it)
+SET search_path = regress_sec_mal, pg_catalog;
+SELECT count(*) AS spread FROM engram.spread(ARRAY[:v1]::bigint[]);
+SELECT count(*) AS recalled FROM engram.recall('[1,0,0,0]', 3, 'sec_victim', spread => true, record_access => false);
+SELECT engram.access_count(:v1) AS accesses;
+RESET search_path;
+SET ROLE regress_sec_victim;
 SET engram.dedup_threshold = 0.99;
 SELECT engram.remember('victim: the launch code is 0000 (again)', '[1,0,0,0]', space => 'sec_victim') = :v1 AS reinforced;
 RESET engram.dedup_threshold;
