@@ -59,6 +59,16 @@ CREATE CAST (regress_sec_mal.payload AS engram.vector)
 SELECT engram.remember('mallory 1', ROW('x')::regress_sec_mal.payload, space => 'sec_mallory') > 0 AS remembered;
 SELECT engram._memory_insert('sec_mallory', 'mallory 2', ROW('x')::regress_sec_mal.payload,
 							 1, now(), NULL, NULL, '{}', 'episodic') > 0 AS inserted;
+-- and her own "=" for bigint, for a session whose search_path puts her
+-- schema before pg_catalog
+CREATE FUNCTION regress_sec_mal.eq(bigint, bigint) RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE NOTICE 'operator runs as %', current_user;
+	RETURN $1 OPERATOR(pg_catalog.=) $2;
+END $$;
+CREATE OPERATOR regress_sec_mal.= (LEFTARG = bigint, RIGHTARG = bigint,
+								   FUNCTION = regress_sec_mal.eq);
 RESET ROLE;
 SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_sec_mallory';
 
@@ -153,6 +163,20 @@ SELECT engram._memory_insert('sec_victim', 'planted', NULL, 1, now(), NULL, NULL
 SELECT engram._association_upsert(ARRAY[:v1]::bigint[], ARRAY[:v2]::bigint[], ARRAY[1]::real[]);
 \echo :LAST_ERROR_SQLSTATE
 SELECT engram.forget(:v1) AS forgot;
+-- nor can she administer spaces: grant herself the victim's, make her own
+-- spaces, grant or drop them
+SELECT engram.grant_space('sec_victim', 'regress_sec_mallory');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.grant_space('sec_mallory', 'regress_sec_victim');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.revoke_space('sec_mallory', 'regress_sec_mallory');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.create_space('sec_mallory_2');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.drop_space('sec_victim', cascade => true);
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.drop_space('sec_mallory', cascade => true);
+\echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 SELECT count(*) AS victim_rows, min(confidence) AS min_conf, count(*) FILTER (WHERE metadata <> '{}') AS marked
 FROM engram.memory WHERE space = 'sec_victim';
@@ -279,6 +303,16 @@ SELECT content FROM engram.recall('[1,0,0,0]', 2, 'sec_victim', record_access =>
 SELECT engram.associate(:v1, :v2);
 SELECT count(*) AS links FROM engram.association;
 SELECT count(*) AS spread FROM engram.spread(ARRAY[:v1]::bigint[]) WHERE hops > 0;
+RESET ROLE;
+-- a superuser whose search_path puts mallory's schema (and her "=" for
+-- bigint, see 1.) before pg_catalog: engram's functions never use her
+-- operator (SQL functions pin their search_path, C queries qualify it)
+SET search_path = regress_sec_mal, pg_catalog;
+SELECT count(*) AS spread FROM engram.spread(ARRAY[:v1]::bigint[]);
+SELECT count(*) AS recalled FROM engram.recall('[1,0,0,0]', 3, 'sec_victim', spread => true, record_access => false);
+SELECT engram.access_count(:v1) AS accesses;
+RESET search_path;
+SET ROLE regress_sec_victim;
 SET engram.dedup_threshold = 0.99;
 SELECT engram.remember('victim: the launch code is 0000 (again)', '[1,0,0,0]', space => 'sec_victim') = :v1 AS reinforced;
 RESET engram.dedup_threshold;

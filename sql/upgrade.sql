@@ -49,7 +49,17 @@ SELECT count(*) AS associations FROM engram.association;
 SELECT space, role::text FROM engram.space_grant ORDER BY 1, 2;
 SET ROLE regress_upg_role;
 SELECT count(*) AS recalled FROM engram.recall(engram.embed_text('memory 3', 16), 5, 'upg');
+SELECT engram.remember('written after the upgrade', space => 'upg') > 0 AS remembered;
 RESET ROLE;
+-- the 0.1.0 tenant keeps SELECT and loses table-level writes (ADR 0009),
+-- and the upgrade's REVOKEs leave no initial privileges on the tables
+-- (pg_dump would then omit the tenant's SELECT)
+SELECT has_table_privilege('regress_upg_role', 'engram.memory', 'SELECT') AS sel,
+	   has_table_privilege('regress_upg_role', 'engram.memory', 'INSERT') AS ins,
+	   has_table_privilege('regress_upg_role', 'engram.association', 'DELETE') AS del,
+	   has_sequence_privilege('regress_upg_role', 'engram.memory_id_seq', 'USAGE') AS seq;
+SELECT count(*) AS table_init_privs FROM pg_init_privs
+WHERE objoid IN ('engram.memory'::regclass, 'engram.association'::regclass);
 
 -- the catalog of the extension, rendered without OIDs
 CREATE FUNCTION public.engram_fingerprint() RETURNS TABLE (obj text, def text)

@@ -170,8 +170,14 @@ engram_spread(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	plan = SPI_prepare("SELECT src, dst, weight::float8 FROM engram.association"
-					   " WHERE src = ANY($1) OR dst = ANY($1) ORDER BY src, dst",
+	/*
+	 * Every operator and type qualified: spread() runs with the caller's
+	 * search_path, and a schema searched before pg_catalog could otherwise
+	 * supply "=" for bigint (run as whoever calls spread, a superuser too).
+	 */
+	plan = SPI_prepare("SELECT src, dst, weight::pg_catalog.float8 FROM engram.association"
+					   " WHERE src OPERATOR(pg_catalog.=) ANY ($1)"
+					   " OR dst OPERATOR(pg_catalog.=) ANY ($1) ORDER BY src, dst",
 					   1, argtypes);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));

@@ -34,7 +34,9 @@
  * runs as the owner and may fix a space's dimensions) and the built-in
  * foreign-key triggers; nothing a tenant can define runs as the owner.
  * docs/architecture/0009-security-model.md lists these functions; the
- * regress test security checks the list against the catalog.
+ * regress test security checks the list against the catalog, finding them
+ * by their C symbol: every function that switches user is named
+ * engram_write_* and lives in this file.
  *
  * IDENTIFICATION
  *	  src/memory_write.c

@@ -68,10 +68,15 @@ tier_worker_tables(MemoryContext outer)
 	uint64		i;
 
 	SPI_connect();
+	/*
+	 * The worker is a superuser: operators qualified, so that no schema on
+	 * the database's default search_path can supply one.
+	 */
 	ret = SPI_execute("SELECT c.oid FROM pg_catalog.pg_class c "
-					  "JOIN pg_catalog.pg_am a ON a.oid = c.relam "
-					  "WHERE a.amname = 'engram' AND c.relkind IN ('r', 'm') "
-					  "AND c.relpersistence <> 't' ORDER BY c.oid",
+					  "JOIN pg_catalog.pg_am a ON a.oid OPERATOR(pg_catalog.=) c.relam "
+					  "WHERE a.amname OPERATOR(pg_catalog.=) 'engram' "
+					  "AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,m}'::pg_catalog.\"char\"[]) "
+					  "AND c.relpersistence OPERATOR(pg_catalog.<>) 't' ORDER BY c.oid",
 					  true, 0);
 	if (ret == SPI_OK_SELECT)
 	{

@@ -417,6 +417,11 @@ CREATE FUNCTION @extschema@.create_space(name pg_catalog.text, dims pg_catalog.i
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 BEGIN
+	IF NOT pg_catalog.has_table_privilege('@extschema@.space', 'INSERT') THEN
+		RAISE EXCEPTION 'permission denied to create memory spaces'
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'Space administration is for the extension''s owner and superusers.';
+	END IF;
 	PERFORM @extschema@._check_space_name(create_space.name);
 	IF create_space.dims IS NOT NULL AND (create_space.dims < 1 OR create_space.dims > 16000) THEN
 		RAISE EXCEPTION 'space dimensions must be between 1 and 16000, got %', create_space.dims
@@ -439,6 +444,11 @@ CREATE FUNCTION @extschema@.drop_space(name pg_catalog.text, "cascade" pg_catalo
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 BEGIN
+	IF NOT pg_catalog.has_table_privilege('@extschema@.space', 'DELETE') THEN
+		RAISE EXCEPTION 'permission denied to drop memory spaces'
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'Space administration is for the extension''s owner and superusers.';
+	END IF;
 	PERFORM @extschema@._check_space_name(drop_space.name);
 	IF NOT EXISTS (SELECT 1 FROM @extschema@.space s WHERE s.name = drop_space.name) THEN
 		RAISE EXCEPTION 'memory space "%" does not exist', drop_space.name
@@ -469,6 +479,11 @@ CREATE FUNCTION @extschema@.grant_space(space pg_catalog.text, role pg_catalog.r
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 BEGIN
+	IF NOT pg_catalog.has_table_privilege('@extschema@.space_grant', 'INSERT') THEN
+		RAISE EXCEPTION 'permission denied to grant memory spaces'
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'Space administration is for the extension''s owner and superusers.';
+	END IF;
 	PERFORM @extschema@._check_space(grant_space.space);
 	IF grant_space.role IS NULL OR grant_space.role::pg_catalog.oid OPERATOR(pg_catalog.=) 0 THEN
 		RAISE EXCEPTION 'role must name an existing role'
@@ -495,6 +510,11 @@ CREATE FUNCTION @extschema@.revoke_space(space pg_catalog.text, role pg_catalog.
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 BEGIN
+	IF NOT pg_catalog.has_table_privilege('@extschema@.space_grant', 'DELETE') THEN
+		RAISE EXCEPTION 'permission denied to revoke memory spaces'
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'Space administration is for the extension''s owner and superusers.';
+	END IF;
 	PERFORM @extschema@._check_space(revoke_space.space);
 	IF revoke_space.role IS NULL OR revoke_space.role::pg_catalog.oid OPERATOR(pg_catalog.=) 0 THEN
 		RAISE EXCEPTION 'role must name an existing role'

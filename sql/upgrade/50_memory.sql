@@ -131,12 +131,79 @@ $$;
 COMMENT ON FUNCTION @extschema@._check_space(pg_catalog.text) IS
 'internal: raises an error unless the space exists and the current role may use it (for a role under row-level security both are permission denied); returns its dimensions';
 
+CREATE OR REPLACE FUNCTION @extschema@.create_space(name pg_catalog.text, dims pg_catalog.int4 DEFAULT NULL)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	IF NOT pg_catalog.has_table_privilege('@extschema@.space', 'INSERT') THEN
+		RAISE EXCEPTION 'permission denied to create memory spaces'
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'Space administration is for the extension''s owner and superusers.';
+	END IF;
+	PERFORM @extschema@._check_space_name(create_space.name);
+	IF create_space.dims IS NOT NULL AND (create_space.dims < 1 OR create_space.dims > 16000) THEN
+		RAISE EXCEPTION 'space dimensions must be between 1 and 16000, got %', create_space.dims
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass the embedding model''s dimensions, or NULL to fix them at the first embedding.';
+	END IF;
+	IF EXISTS (SELECT 1 FROM @extschema@.space s WHERE s.name = create_space.name) THEN
+		RAISE EXCEPTION 'memory space "%" already exists', create_space.name
+			USING ERRCODE = 'duplicate_object';
+	END IF;
+	INSERT INTO @extschema@.space (name, dims) VALUES (create_space.name, create_space.dims);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.create_space(pg_catalog.text, pg_catalog.int4) IS
+'create a memory space; dims fixes its embedding dimensions (NULL: fixed by the first embedding remembered)';
+
+CREATE OR REPLACE FUNCTION @extschema@.drop_space(name pg_catalog.text, "cascade" pg_catalog.bool DEFAULT false)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	IF NOT pg_catalog.has_table_privilege('@extschema@.space', 'DELETE') THEN
+		RAISE EXCEPTION 'permission denied to drop memory spaces'
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'Space administration is for the extension''s owner and superusers.';
+	END IF;
+	PERFORM @extschema@._check_space_name(drop_space.name);
+	IF NOT EXISTS (SELECT 1 FROM @extschema@.space s WHERE s.name = drop_space.name) THEN
+		RAISE EXCEPTION 'memory space "%" does not exist', drop_space.name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	IF drop_space.name = 'default' THEN
+		RAISE EXCEPTION 'cannot drop the default memory space'
+			USING ERRCODE = 'object_in_use',
+				  HINT = 'Empty it with SELECT engram.forget(''default'') instead.';
+	END IF;
+	IF EXISTS (SELECT 1 FROM @extschema@.memory m WHERE m.space = drop_space.name) THEN
+		IF NOT drop_space."cascade" THEN
+			RAISE EXCEPTION 'memory space "%" is not empty', drop_space.name
+				USING ERRCODE = 'dependent_objects_still_exist',
+					  HINT = 'Pass cascade => true to forget its memories too.';
+		END IF;
+		DELETE FROM @extschema@.memory m WHERE m.space = drop_space.name;
+	END IF;
+	DELETE FROM @extschema@.space s WHERE s.name = drop_space.name;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.drop_space(pg_catalog.text, pg_catalog.bool) IS
+'drop an empty memory space, or with cascade => true its memories too; the default space cannot be dropped';
+
 CREATE OR REPLACE FUNCTION @extschema@.grant_space(space pg_catalog.text, role pg_catalog.regrole)
 	RETURNS void
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 BEGIN
+	IF NOT pg_catalog.has_table_privilege('@extschema@.space_grant', 'INSERT') THEN
+		RAISE EXCEPTION 'permission denied to grant memory spaces'
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'Space administration is for the extension''s owner and superusers.';
+	END IF;
 	PERFORM @extschema@._check_space(grant_space.space);
 	IF grant_space.role IS NULL OR grant_space.role::pg_catalog.oid OPERATOR(pg_catalog.=) 0 THEN
 		RAISE EXCEPTION 'role must name an existing role'
@@ -163,6 +230,11 @@ CREATE OR REPLACE FUNCTION @extschema@.revoke_space(space pg_catalog.text, role 
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 BEGIN
+	IF NOT pg_catalog.has_table_privilege('@extschema@.space_grant', 'DELETE') THEN
+		RAISE EXCEPTION 'permission denied to revoke memory spaces'
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'Space administration is for the extension''s owner and superusers.';
+	END IF;
 	PERFORM @extschema@._check_space(revoke_space.space);
 	IF revoke_space.role IS NULL OR revoke_space.role::pg_catalog.oid OPERATOR(pg_catalog.=) 0 THEN
 		RAISE EXCEPTION 'role must name an existing role'
