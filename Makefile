@@ -56,7 +56,7 @@ sql/$(EXTENSION)--0.1.0--$(EXTVERSION).sql: $(UPGRADE_PARTS)
 
 $(OBJS): $(HEADERS)
 
-.PHONY: demo test deps bench bench-quick
+.PHONY: demo test test-long deps bench bench-quick
 
 deps:
 	@bash test/scripts/deps.sh
@@ -67,6 +67,11 @@ demo:
 
 test:
 	@bash test/scripts/run_tests.sh
+
+# Longer runs of the randomised tests (page decoder fuzzing: many rounds).
+test-long:
+	@ENGRAM_TESTS=tap PROVE_TESTS="test/t/062_page_fuzz.pl" \
+		ENGRAM_FUZZ_ITERATIONS=$${ENGRAM_FUZZ_ITERATIONS:-300} bash test/scripts/run_tests.sh
 
 bench:
 	@bash test/bench/run.sh

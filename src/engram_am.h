@@ -91,6 +91,19 @@ typedef union EngramHeaderCopy
 	double		force_align;
 } EngramHeaderCopy;
 
+/*
+ * The rule every reader applies to an item before it touches the row: the
+ * line pointer is a normal item inside the page's item area, MAXALIGNed,
+ * long enough for both headers; the tier is known; the row has at most
+ * maxnatts attributes; t_hoff is exactly what heap_form_tuple makes for
+ * that natts and null bitmap (hence MAXALIGNed, within an EngramHeaderCopy)
+ * and lies within the item.  NULL if so (and *itemlen, if given, set),
+ * else a short description ("item lies outside ...").  Never errors, so
+ * soft checkers (verify, access history, migration) use it too.
+ */
+extern const char *engram_item_problem(Page page, OffsetNumber off,
+									   int maxnatts, Size *itemlen);
+
 extern void engram_copy_header(Relation rel, BlockNumber blkno, Page page,
 							   OffsetNumber off,
 							   EngramHeaderCopy *copy, HeapTuple tup);

@@ -13,6 +13,7 @@
 
 #include "access/heapam.h"
 #include "access/htup_details.h"
+#include "access/multixact.h"
 #include "access/transam.h"
 #include "access/xact.h"
 #include "storage/bufmgr.h"
@@ -100,44 +101,155 @@ engram_page_has_row(Relation rel, BlockNumber blkno, Page page,
 		ItemIdIsNormal(PageGetItemId(page, off));
 }
 
-/* Raise a clean error for an item that cannot be a row */
-static void
-engram_bad_item(Relation rel, BlockNumber blkno, OffsetNumber off)
+/* the largest tuple header a valid row can have fits a header copy */
+StaticAssertDecl(MAXALIGN(SizeofHeapTupleHeader + BITMAPLEN(MaxTupleAttributeNumber)) <=
+				 sizeof(EngramHeaderCopy),
+				 "EngramHeaderCopy must hold the largest valid tuple header");
+
+const char *
+engram_item_problem(Page page, OffsetNumber off, int maxnatts, Size *itemlen)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_DATA_CORRUPTED),
-			 errmsg("corrupt row at (%u,%u) in relation \"%s\"",
-					blkno, off, RelationGetRelationName(rel)),
-			 errhint("Run SELECT * FROM engram.verify('%s') for details.",
-					 RelationGetRelationName(rel))));
+	PageHeader	ph = (PageHeader) page;
+	ItemId		lp;
+	Size		lpoff;
+	Size		len;
+	Item		item;
+	HeapTupleHeader th;
+	int			natts;
+	Size		expected_hoff;
+
+	if (off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
+		return "line pointer is out of range";
+	lp = PageGetItemId(page, off);
+	if (!ItemIdIsNormal(lp))
+		return "line pointer is not a normal item";
+	lpoff = ItemIdGetOffset(lp);
+	len = ItemIdGetLength(lp);
+	if (lpoff < ph->pd_upper || lpoff + len > ph->pd_special ||
+		lpoff != MAXALIGN(lpoff))
+		return "item lies outside the item area of the page";
+	if (len < SizeOfEngramItemHeader + SizeofHeapTupleHeader)
+		return "item is shorter than its headers";
+
+	item = PageGetItem(page, lp);
+	if (((EngramItemHeader) item)->tier >= ENGRAM_NUM_TIERS)
+		return "item has an unknown tier";
+	th = EngramItemGetTupleHeader(item);
+	natts = HeapTupleHeaderGetNatts(th);
+	if (natts > maxnatts)
+		return "row has more attributes than the table";
+
+	/*
+	 * heap_form_tuple and the toaster always make t_hoff exactly this (no
+	 * OIDs since PG 12), as amcheck's verify_heapam also requires: it is
+	 * MAXALIGNed, covers the null bitmap, and never exceeds an
+	 * EngramHeaderCopy.
+	 */
+	expected_hoff = SizeofHeapTupleHeader;
+	if (th->t_infomask & HEAP_HASNULL)
+		expected_hoff += BITMAPLEN(natts);
+	expected_hoff = MAXALIGN(expected_hoff);
+	if (th->t_hoff != expected_hoff)
+		return "tuple header length t_hoff does not match the null bitmap";
+	if (SizeOfEngramItemHeader + th->t_hoff > len)
+		return "tuple header is longer than the item";
+
+	if (itemlen)
+		*itemlen = len;
+	return NULL;
 }
 
-/* Validate an item's length against its headers; returns the item */
+/* newest xid / multixact known to exist; refreshed when a row has newer */
+static TransactionId engram_next_xid_seen = InvalidTransactionId;
+static MultiXactId engram_next_multi_seen = InvalidMultiXactId;
+
+static bool
+engram_xid_in_range(Relation rel, TransactionId xid)
+{
+	TransactionId frozen = rel->rd_rel->relfrozenxid;
+
+	if (!TransactionIdIsNormal(xid))
+		return true;
+	/* relfrozenxid only advances: a stale relcache value is older, safe */
+	if (TransactionIdIsNormal(frozen) && TransactionIdPrecedes(xid, frozen))
+		return false;
+	if (!TransactionIdIsValid(engram_next_xid_seen) ||
+		!TransactionIdPrecedes(xid, engram_next_xid_seen))
+		engram_next_xid_seen = ReadNextTransactionId();
+	return TransactionIdPrecedes(xid, engram_next_xid_seen);
+}
+
+static bool
+engram_multi_in_range(Relation rel, MultiXactId multi)
+{
+	MultiXactId minmulti = rel->rd_rel->relminmxid;
+
+	if (!MultiXactIdIsValid(multi))
+		return false;
+	if (MultiXactIdIsValid(minmulti) && MultiXactIdPrecedes(multi, minmulti))
+		return false;
+	if (!MultiXactIdIsValid(engram_next_multi_seen) ||
+		!MultiXactIdPrecedes(multi, engram_next_multi_seen))
+		engram_next_multi_seen = ReadNextMultiXactId();
+	return MultiXactIdPrecedes(multi, engram_next_multi_seen);
+}
+
+/*
+ * An xmin or xmax whose outcome is not hinted is looked up in pg_xact (or
+ * pg_multixact) by every visibility check.  One outside the range the table
+ * can hold (before relfrozenxid/relminmxid, or not yet assigned) can only
+ * be damage; looking it up would fail with "could not access status of
+ * transaction" or, worse, read the status of an unrelated xid.  Hinted xids
+ * are never looked up, so they are not checked.
+ */
+static const char *
+engram_xid_problem(Relation rel, HeapTupleHeader th)
+{
+	uint16		infomask = th->t_infomask;
+
+	if ((infomask & (HEAP_XMIN_COMMITTED | HEAP_XMIN_INVALID)) == 0 &&
+		!engram_xid_in_range(rel, HeapTupleHeaderGetRawXmin(th)))
+		return "row's xmin is outside the range of transaction ids the table can hold";
+	if ((infomask & (HEAP_XMAX_INVALID | HEAP_XMAX_COMMITTED)) == 0)
+	{
+		TransactionId xmax = HeapTupleHeaderGetRawXmax(th);
+
+		if (infomask & HEAP_XMAX_IS_MULTI)
+		{
+			if (!HEAP_LOCKED_UPGRADED(infomask) && !engram_multi_in_range(rel, xmax))
+				return "row's xmax is outside the range of multixact ids the table can hold";
+		}
+		else if (!engram_xid_in_range(rel, xmax))
+			return "row's xmax is outside the range of transaction ids the table can hold";
+	}
+	return NULL;
+}
+
+/*
+ * Validate the item at off with engram_item_problem and its unhinted xids
+ * with engram_xid_problem; returns it, or raises ERRCODE_DATA_CORRUPTED
+ * naming the relation, block and offset.
+ */
 static Item
 engram_get_item(Relation rel, BlockNumber blkno, Page page, OffsetNumber off,
 				Size *len)
 {
-	ItemId		lp;
-	Item		item;
-	HeapTupleHeader hdr;
+	const char *problem;
 
-	if (off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
-		engram_bad_item(rel, blkno, off);
-	lp = PageGetItemId(page, off);
-	if (!ItemIdIsNormal(lp) ||
-		ItemIdGetLength(lp) < SizeOfEngramItemHeader + SizeofHeapTupleHeader ||
-		ItemIdGetOffset(lp) + ItemIdGetLength(lp) > BLCKSZ)
-		engram_bad_item(rel, blkno, off);
-
-	item = PageGetItem(page, lp);
-	hdr = EngramItemGetTupleHeader(item);
-	if (hdr->t_hoff < SizeofHeapTupleHeader ||
-		SizeOfEngramItemHeader + hdr->t_hoff > ItemIdGetLength(lp) ||
-		((EngramItemHeader) item)->tier >= ENGRAM_NUM_TIERS)
-		engram_bad_item(rel, blkno, off);
-
-	*len = ItemIdGetLength(lp);
-	return item;
+	problem = engram_item_problem(page, off, RelationGetNumberOfAttributes(rel),
+								  len);
+	if (problem == NULL)
+		problem = engram_xid_problem(rel,
+									 EngramItemGetTupleHeader(PageGetItem(page, PageGetItemId(page, off))));
+	if (problem != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("corrupt row at (%u,%u) in relation \"%s\"",
+						blkno, off, RelationGetRelationName(rel)),
+				 errdetail("The %s.", problem),
+				 errhint("Run SELECT * FROM engram.verify('%s') for details.",
+						 RelationGetRelationName(rel))));
+	return PageGetItem(page, PageGetItemId(page, off));
 }
 
 HeapTuple

@@ -717,29 +717,8 @@ tier_page_problem(Page page)
 Item
 tier_page_item(Page page, OffsetNumber off, Size *itemlen)
 {
-	PageHeader	ph = (PageHeader) page;
-	ItemId		lp;
-	Item		item;
-	Size		len;
-	HeapTupleHeader th;
-
-	if (off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
+	/* the readers' rule (engram_item_problem), without the table's natts */
+	if (engram_item_problem(page, off, MaxTupleAttributeNumber, itemlen) != NULL)
 		return NULL;
-	lp = PageGetItemId(page, off);
-	if (!ItemIdIsNormal(lp))
-		return NULL;
-	len = ItemIdGetLength(lp);
-	if (ItemIdGetOffset(lp) < ph->pd_upper ||
-		ItemIdGetOffset(lp) + len > ph->pd_special ||
-		ItemIdGetOffset(lp) != MAXALIGN(ItemIdGetOffset(lp)) ||
-		len < SizeOfEngramItemHeader + SizeofHeapTupleHeader)
-		return NULL;
-	item = PageGetItem(page, lp);
-	th = EngramItemGetTupleHeader(item);
-	if (th->t_hoff < SizeofHeapTupleHeader ||
-		SizeOfEngramItemHeader + th->t_hoff > len ||
-		((EngramItemHeader) item)->tier >= ENGRAM_NUM_TIERS)
-		return NULL;
-	*itemlen = len;
-	return item;
+	return PageGetItem(page, PageGetItemId(page, off));
 }

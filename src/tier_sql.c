@@ -506,7 +506,9 @@ verify_data_page(VerifyState *vs, Relation rel, BlockNumber blk, Page page,
 		th = EngramItemGetTupleHeader(item);
 		natts = HeapTupleHeaderGetNatts(th);
 		if (th->t_hoff < SizeofHeapTupleHeader || th->t_hoff != MAXALIGN(th->t_hoff) ||
-			SizeOfEngramItemHeader + th->t_hoff > len)
+			SizeOfEngramItemHeader + th->t_hoff > len ||
+			th->t_hoff != MAXALIGN(SizeofHeapTupleHeader +
+								   ((th->t_infomask & HEAP_HASNULL) ? BITMAPLEN(natts) : 0)))
 		{
 			verify_report(vs, blk, off, psprintf("tuple header length t_hoff %u is invalid", th->t_hoff));
 			continue;

@@ -18,7 +18,8 @@ suites=${ENGRAM_TESTS:-regress isolation tap bench}
 
 if [ "${1:-}" != "--inner" ]; then
 	source "$here/test/scripts/pg_env.sh"
-	run_unprivileged_copy "$here" test/scripts/run_tests.sh ENGRAM_TESTS="$suites" PROVE_TESTS="${PROVE_TESTS:-}"
+	run_unprivileged_copy "$here" test/scripts/run_tests.sh ENGRAM_TESTS="$suites" PROVE_TESTS="${PROVE_TESTS:-}" \
+		ENGRAM_FUZZ_ITERATIONS="${ENGRAM_FUZZ_ITERATIONS:-}"
 	exit $?
 fi
 
