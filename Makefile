@@ -56,7 +56,7 @@ sql/$(EXTENSION)--0.1.0--$(EXTVERSION).sql: $(UPGRADE_PARTS)
 
 $(OBJS): $(HEADERS)
 
-.PHONY: demo test deps bench bench-quick
+.PHONY: demo test test-long deps bench bench-quick
 
 deps:
 	@bash test/scripts/deps.sh
@@ -67,6 +67,10 @@ demo:
 
 test:
 	@bash test/scripts/run_tests.sh
+
+# Tests too heavy for every CI run (test/t/long/, see docs/test-plan.md).
+test-long:
+	@ENGRAM_TESTS=long bash test/scripts/run_tests.sh
 
 bench:
 	@bash test/bench/run.sh
