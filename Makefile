@@ -68,8 +68,10 @@ demo:
 test:
 	@bash test/scripts/run_tests.sh
 
-# Longer runs of the randomised tests (page decoder fuzzing: many rounds).
+# Tests too heavy for every CI run (test/t/long/, see docs/test-plan.md),
+# and the page decoder fuzzing of 062 with many rounds.
 test-long:
+	@ENGRAM_TESTS=long bash test/scripts/run_tests.sh
 	@ENGRAM_TESTS=tap PROVE_TESTS="test/t/062_page_fuzz.pl" \
 		ENGRAM_FUZZ_ITERATIONS=$${ENGRAM_FUZZ_ITERATIONS:-300} bash test/scripts/run_tests.sh
 

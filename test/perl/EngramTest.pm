@@ -26,15 +26,9 @@ PostgreSQL::Test::Cluster nodes; the binaries on PATH are the private
 installation WITH engram, and $ENV{ENGRAM_NOLIB_INSTALL} is the same server
 WITHOUT engram.
 
-Every test asks features() what the installed extension provides and skips
-(with a message naming the missing piece) the parts that need something not
-there yet.  A test never skips something that exists and fails.
-
-Developer aid: with ENGRAM_TAP_FALLBACK_AM=heap in the environment, the
-"table under test" is a heap table when the engram table AM does not exist,
-so the harness itself (writers, crash loops, comparisons) can be exercised
-before the AM lands.  The runner does not pass this variable, so normal runs
-skip instead.
+features() checks that the installed extension provides everything the
+tests exercise and dies (failing the test file) when something is missing:
+a missing piece is a failure, never a skip.
 
 =cut
 
@@ -63,6 +57,9 @@ sub _base_conf
 {
 	my (%opts) = @_;
 	my $conf = join("\n",
+		# durable commits: every engram node flushes WAL and data files as
+		# production does (Cluster.pm's default is fsync = off)
+		"fsync = on",
 		"shared_buffers = 32MB",
 		"max_connections = 30",
 		"max_wal_size = 256MB",
@@ -96,7 +93,9 @@ Create and start a primary with wal_level replica and room for standbys,
 then CREATE EXTENSION engram (the with-library installation).  Options:
 wcc => 1 (wal_consistency_checking = 'generic', checked by standbys),
 preload => 1 (shared_preload_libraries = 'engram'), has_archiving => 1,
-extra_conf => "...", autovacuum => 1, no_start => 1, no_extension => 1.
+extra_conf => "...", autovacuum => 1, no_start => 1, no_extension => 1,
+checksums => 1 (initdb --data-checksums; standbys made from its backups
+inherit them).  Every node runs with fsync = on.
 
 =cut
 
@@ -108,7 +107,8 @@ sub new_primary
 	$node->init(
 		allows_streaming => 1,
 		has_archiving => $opts{has_archiving} // 0,
-		extra => $opts{initdb_extra} // []);
+		extra => [ @{ $opts{initdb_extra} // [] },
+			$opts{checksums} ? ('--data-checksums') : () ]);
 	$node->append_conf('postgresql.conf', _base_conf(%opts));
 	return $node if $opts{no_start};
 	$node->start;
@@ -373,8 +373,9 @@ sub wait_catchup
 Hashref of what the installed engram provides: am (table AM engram), hnsw
 (index AM engram_hnsw), cosine_ops, migrate, verify, memory
 (engram.memory table), remember, recall, forget, associate, consolidate,
-fault (engram.fault_point exists), amcheck (extension available), and
-test_am: the table AM the tests use ('engram', or the developer fallback).
+fault (engram.fault_point exists), amcheck (extension available),
+embed_text, and test_am ('engram', the table AM under test).  Dies when any
+of them is missing.
 
 =cut
 
@@ -405,15 +406,14 @@ SQL
 	my ($rc, $o) = $node->psql($db,
 		"LOAD 'engram'; SELECT current_setting('engram.fault_point', true) IS NOT NULL");
 	$f{fault} = 1 if $rc == 0 && defined $o && $o eq 't';
-	if ($f{am})
-	{
-		$f{test_am} = 'engram';
-	}
-	elsif (($ENV{ENGRAM_TAP_FALLBACK_AM} // '') ne '')
-	{
-		$f{test_am} = $ENV{ENGRAM_TAP_FALLBACK_AM};
-		diag("engram table AM missing: developer fallback to $f{test_am}");
-	}
+	$f{embed_text} = 1 if $node->safe_psql($db,
+		"SELECT to_regproc('engram.embed_text') IS NOT NULL") eq 't';
+	# Hard requirements: every test runs against the whole extension.
+	my @missing = grep { !$f{$_} } qw(am hnsw cosine_ops migrate verify memory
+	  remember recall forget associate consolidate vector embed_text amcheck fault);
+	croak "the installed engram lacks: @missing (every TAP test needs the whole extension)"
+	  if @missing;
+	$f{test_am} = 'engram';
 	return \%f;
 }
 
@@ -461,7 +461,7 @@ sub fault_points
 
 =pod
 
-=item table_checksum($node, $table, $key, $db)
+=item table_checksum($node, $table, $key, $db, $where)
 
 md5 of the text of every row, ordered by $key, plus the row count:
 "count:md5".  Two nodes with the same rows give the same string.
@@ -470,10 +470,11 @@ md5 of the text of every row, ordered by $key, plus the row count:
 
 sub table_checksum
 {
-	my ($node, $table, $key, $db) = @_;
+	my ($node, $table, $key, $db, $where) = @_;
 	$db //= 'postgres';
+	$where //= 'true';
 	return $node->safe_psql($db,
-		"SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, E'\\n' ORDER BY $key)), '-') FROM $table t"
+		"SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, E'\\n' ORDER BY $key)), '-') FROM $table t WHERE $where"
 	);
 }
 
@@ -578,9 +579,11 @@ sub amcheck_btrees
 {
 	my ($node, $table, $db) = @_;
 	$db //= 'postgres';
-	$node->safe_psql($db, 'SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS amcheck');
+	# (a hot standby cannot create it: it must come from the primary)
+	$node->safe_psql($db, 'SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS amcheck')
+	  if $node->safe_psql($db, 'SELECT pg_is_in_recovery()') eq 'f';
 	my $idx = $node->safe_psql($db, qq{
-		SELECT string_agg(c.relname, ' ')
+		SELECT string_agg(c.oid::regclass::text, ' ')
 		FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 		JOIN pg_am a ON a.oid = c.relam
 		WHERE i.indrelid = '$table'::regclass AND a.amname = 'btree'});

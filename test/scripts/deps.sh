@@ -40,18 +40,19 @@ fi
 echo "engram: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update -qq
-# The failover package is optional: the test that needs it skips without it.
+# Only the benchmark plot is optional; pg_auto_failover is required by
+# test/t/054_auto_failover.pl, which fails without it.
 required=()
 optional=()
 for p in "${missing[@]}"; do
-	case "$p" in postgresql-15-auto-failover|gnuplot-nox) optional+=("$p") ;; *) required+=("$p") ;; esac
+	case "$p" in gnuplot-nox) optional+=("$p") ;; *) required+=("$p") ;; esac
 done
 if [ ${#required[@]} -gt 0 ]; then
 	"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${required[@]}" >/dev/null
 fi
 for p in "${optional[@]}"; do
 	"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "$p" >/dev/null 2>&1 ||
-		echo "engram: optional package $p could not be installed; the tests that need it will skip" >&2
+		echo "engram: optional package $p could not be installed (only the benchmark plot needs it)" >&2
 done
 # Debian's postgresql-common creates a default cluster; engram never uses it.
 exit 0

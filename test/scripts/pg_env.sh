@@ -51,8 +51,12 @@ pg_env_make_install() {
 #   Installs missing packages, copies TREE to a fresh work directory and runs
 #   "bash SCRIPT --inner" there with the given environment, as the
 #   unprivileged user ENGRAM_TEST_USER (default postgres) when called as root,
-#   because initdb and postgres refuse to run as root.  The work directory is
-#   removed on success unless ENGRAM_KEEP is set.  Returns SCRIPT's status.
+#   because initdb and postgres refuse to run as root.  As root it also
+#   mounts a small tmpfs (ENGRAM_SMALL_FS_MB, default 24) at WORK/smallfs and
+#   passes its path as ENGRAM_SMALL_FS (empty when it could not: the
+#   disk-full test then skips, see test/skip-allowlist.txt).  The work
+#   directory is removed on success unless ENGRAM_KEEP is set.  Returns
+#   SCRIPT's status.
 run_unprivileged_copy() {
 	local tree=$1 script=$2
 	shift 2
@@ -63,15 +67,25 @@ run_unprivileged_copy() {
 	rsync -a --exclude .git --exclude '*.o' --exclude '*.so' --exclude '*.bc' \
 		--exclude results --exclude tmp_check --exclude tmp_install \
 		--exclude test/isolation/output --exclude test/bench/out "$tree/" "$work/src/"
+	local smallfs=
 	if [ "$(id -u)" -eq 0 ]; then
 		user=${ENGRAM_TEST_USER:-postgres}
 		id "$user" >/dev/null 2>&1 || useradd --system --create-home "$user"
 		chown -R "$user" "$work"
-		runuser -u "$user" -- env "$@" bash "$work/src/$script" --inner
+		# A small filesystem for the disk-full tests (test/t/017_disk_full.pl):
+		# only root can mount it, the tests run unprivileged.
+		mkdir -p "$work/smallfs"
+		if mount -t tmpfs -o "size=${ENGRAM_SMALL_FS_MB:-24}m,mode=0700,uid=$(id -u "$user")" tmpfs "$work/smallfs" 2>/dev/null; then
+			smallfs=$work/smallfs
+		else
+			echo "engram: could not mount a tmpfs for the disk-full tests" >&2
+		fi
+		runuser -u "$user" -- env ENGRAM_SMALL_FS="$smallfs" "$@" bash "$work/src/$script" --inner
 	else
-		env "$@" bash "$work/src/$script" --inner
+		env ENGRAM_SMALL_FS="" "$@" bash "$work/src/$script" --inner
 	fi
 	rc=$?
+	[ -n "$smallfs" ] && umount "$smallfs"
 	if [ $rc -eq 0 ] && [ -z "${ENGRAM_KEEP:-}" ]; then
 		rm -rf "$work"
 	else
