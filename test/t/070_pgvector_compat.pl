@@ -97,11 +97,11 @@ COPY (SELECT n, pg_temp.run_case(q) FROM cases ORDER BY n) TO STDOUT;
 # Compare two outcome sets; returns (agreeing count, [differing case numbers]).
 sub compare
 {
-	my ($a, $b) = @_;
+	my ($x, $y) = @_;
 	my ($same, @diff) = (0);
 	for my $n (sort { $a <=> $b } keys %$cases)
 	{
-		if (defined $a->{$n} && defined $b->{$n} && $a->{$n} eq $b->{$n})
+		if (defined $x->{$n} && defined $y->{$n} && $x->{$n} eq $y->{$n})
 		{
 			$same++;
 		}
