@@ -16,6 +16,7 @@
 #include "utils/guc.h"
 
 #include "engram.h"
+#include "memory_features.h"
 
 PG_MODULE_MAGIC;
 
@@ -32,6 +33,7 @@ _PG_init(void)
 	tier_init();
 	ann_init();
 	memory_init();
+	memory_features_init();
 	fault_init();
 
 	MarkGUCPrefixReserved("engram");

@@ -8,7 +8,9 @@
  * engram tables there and runs one policy pass over each, each in its own
  * transaction (errors are logged and the next table is tried).  On a hot
  * standby it only sleeps: migration writes pages.  Without preloading,
- * engram.migrate() does the same work on demand.
+ * engram.migrate() does the same work on demand.  Every
+ * engram.expire_naptime it also runs the memory expiry pass
+ * (memory_expire_pass, src/memory_features.c).
  *
  * IDENTIFICATION
  *	  src/tier_worker.c
@@ -39,6 +41,7 @@
 #include "utils/timestamp.h"
 
 #include "engram_am.h"
+#include "memory_features.h"
 #include "tier.h"
 
 PGDLLEXPORT void tier_worker_main(Datum arg);
@@ -130,6 +133,7 @@ tier_worker_main(Datum arg)
 {
 	MemoryContext worker_cxt;
 	TimestampTz next_run;
+	TimestampTz next_expire;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -143,13 +147,21 @@ tier_worker_main(Datum arg)
 
 	/* the first pass comes one naptime after start, like every later one */
 	next_run = GetCurrentTimestamp() + (TimestampTz) tier_migrate_naptime * USECS_PER_SEC;
+	next_expire = memory_expire_next(GetCurrentTimestamp());
 	for (;;)
 	{
 		TimestampTz now = GetCurrentTimestamp();
 
+		/* memory expiry, every engram.expire_naptime (src/memory_features.c) */
+		if (now >= next_expire)
+		{
+			if (!RecoveryInProgress())
+				memory_expire_pass();
+			next_expire = memory_expire_next(GetCurrentTimestamp());
+		}
 		if (now < next_run)
 		{
-			long		ms = (long) Min((next_run - now) / 1000 + 1, 3600 * 1000L);
+			long		ms = (long) Min((Min(next_run, next_expire) - now) / 1000 + 1, 3600 * 1000L);
 
 			(void) WaitLatch(MyLatch,
 							 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
@@ -162,6 +174,7 @@ tier_worker_main(Datum arg)
 				ProcessConfigFile(PGC_SIGHUP);
 				/* a shorter naptime takes effect at once */
 				next_run = Min(next_run, now + (TimestampTz) tier_migrate_naptime * USECS_PER_SEC);
+				next_expire = Min(next_expire, memory_expire_next(now));
 			}
 			continue;
 		}

@@ -4,8 +4,9 @@
 # Installs missing packages, builds engram, installs it into a private copy
 # of PostgreSQL 15, starts a throwaway cluster in a temporary directory as an
 # unprivileged user, creates the extension, remembers a few hundred sentences
-# and recalls by text and by embedding, moves memories between tiers, prints
-# what it found, and stops the cluster.
+# and recalls by text and by embedding, moves memories between tiers, updates
+# and supersedes memories, stores keyed memories, expires one, edits core
+# memory blocks, prints what it found, and stops the cluster.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 

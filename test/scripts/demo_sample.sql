@@ -1,7 +1,8 @@
 -- engram demo: a few hundred English sentences on twenty topics, remembered
 -- with engram.embed_text embeddings (a LEXICAL feature-hashing embedder:
 -- texts are close when they share words, not meaning), then recalled by
--- text, by embedding and by both.
+-- text, by embedding and by both; then updated, superseded, stored under
+-- keys, expired and kept in core memory blocks.
 --
 --   psql -v ON_ERROR_STOP=1 -f test/scripts/demo_sample.sql
 --
@@ -432,3 +433,44 @@ ORDER BY embedding OPERATOR(engram.<=>) (SELECT engram.embed_text('tides')) LIMI
 SELECT left(content, 60) AS content
 FROM engram.memory ORDER BY embedding OPERATOR(engram.<=>) engram.embed_text('ocean tides and the moon') LIMIT 3;
 RESET enable_seqscan;
+
+\echo
+\echo == memories change: update with history, supersede (the old fact stays, invalid from a time)
+SELECT engram.update_memory(id, content => 'Alice met Bob at the coffee shop on Friday morning.',
+                            embedding => engram.embed_text('Alice met Bob at the coffee shop on Friday morning.'))
+       AS version
+FROM engram.memory WHERE space = 'demo' AND content = 'Alice met Bob at the coffee shop on Friday.';
+SELECT version, left(content, 60) AS content, replaced_by, is_current
+FROM engram.history((SELECT id FROM engram.memory WHERE space = 'demo' AND content LIKE 'Alice met Bob%'));
+SELECT engram.supersede(id, 'Alice likes black tea now, without lemon.',
+                        embedding => engram.embed_text('Alice likes black tea now, without lemon.')) > 0 AS superseded
+FROM engram.memory WHERE space = 'demo' AND content = 'Alice likes green tea with a slice of lemon.';
+\echo == validity in time: what is true now, and what was true an hour ago (event time)
+SELECT left(content, 50) AS content, engram.valid_at(valid_from, valid_to) AS valid_now,
+       engram.valid_at(valid_from, valid_to, now() - interval '1 hour') AS valid_an_hour_ago,
+       superseded_by IS NOT NULL AS superseded
+FROM engram.memory WHERE space = 'demo' AND content LIKE 'Alice likes%' ORDER BY id;
+
+\echo == keys and namespaces (LangGraph-style store): put twice, get, list by prefix
+SELECT engram.put('demo', 'prefs', 'Alice prefers trains to planes.', namespace => '{users,alice}',
+                  metadata => '{"travel": "train"}') > 0 AS put;
+SELECT engram.put('demo', 'prefs', 'Alice prefers night trains.', namespace => '{users,alice}',
+                  metadata => '{"travel": "night train"}') > 0 AS put_again;
+SELECT engram.put('demo', 'prefs', 'Bob prefers to fly.', namespace => '{users,bob}') > 0 AS put_bob;
+SELECT content, metadata, version FROM engram.get('demo', 'prefs', '{users,alice}');
+SELECT * FROM engram.list_namespaces('{users}', 'demo');
+
+\echo == expiry: a sliding TTL for the space, one memory already past its fixed expiry, expire()
+SELECT engram.set_space_ttl('demo', '30 days');
+SELECT engram.remember('The parking code this week is 4711.', space => 'demo') AS parking \gset
+SELECT ttl FROM engram.memory WHERE id = :parking;
+SELECT engram.set_expiry(:parking, expires_at => now() - interval '1 minute');
+SELECT engram.expire('demo') AS expired;
+SELECT engram.set_space_ttl('demo', NULL);
+
+\echo == core memory blocks (always in the prompt, edited in place with history)
+SELECT engram.set_block('demo', 'persona', 'I am a helpful assistant who knows trivia.', "limit" => 200);
+SELECT engram.set_block('demo', 'human', 'Name: Alice.');
+SELECT engram.append_block('demo', 'human', 'Likes: black tea, night trains.') IS NOT NULL AS appended;
+SELECT label, value FROM engram.core_blocks('demo');
+SELECT version, value, replaced_by FROM engram.block_history('demo', 'human');
