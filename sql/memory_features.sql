@@ -328,6 +328,6 @@ SELECT engram.drop_space('feat_other', cascade => true);
 SELECT count(*) AS blocks_left FROM engram.core_block WHERE space IN ('feat', 'feat_other');
 SELECT count(*) AS policies_left FROM engram.space_policy WHERE space IN ('feat', 'feat_other');
 SELECT count(*) AS history_left FROM engram.memory_history WHERE space IN ('feat', 'feat_other');
-SELECT setval('engram.memory_id_seq', :saved_last, :saved_called) IS NOT NULL AS sequence_restored;
+SELECT setval('engram.memory_id_seq', :saved_last, :'saved_called') IS NOT NULL AS sequence_restored;
 DROP ROLE regress_feat_alice;
 DROP ROLE regress_feat_bob;
