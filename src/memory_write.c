@@ -88,7 +88,8 @@ typedef enum WriteResult
 typedef struct WritePlan
 {
 	const char *fmt;
-	Oid			nsp;
+	Oid			fn;				/* the primitive: a new one after DROP and
+								 * CREATE EXTENSION, with new type OIDs */
 	SPIPlanPtr	plan;
 } WritePlan;
 
@@ -107,16 +108,21 @@ static int	n_write_plans = 0;
 	" JOIN pg_catalog.pg_roles r ON r.oid = g.role::pg_catalog.oid" \
 	" WHERE pg_catalog.pg_has_role(" caller ", r.oid, 'USAGE')))"
 
-/* the prepared plan of fmt for schema nsp; inside SPI, as the owner */
+/* the prepared plan of fmt for primitive fn; inside SPI, as the owner */
 static SPIPlanPtr
-write_plan(const char *fmt, Oid nsp, const char *schema, int nargs, Oid *types)
+write_plan(const char *fmt, Oid fn, const char *schema, int nargs, Oid *types)
 {
 	SPIPlanPtr	plan;
 	int			i;
+	int			slot = -1;
 
 	for (i = 0; i < n_write_plans; i++)
-		if (write_plans[i].fmt == fmt && write_plans[i].nsp == nsp)
-			return write_plans[i].plan;
+		if (write_plans[i].fmt == fmt)
+		{
+			if (write_plans[i].fn == fn)
+				return write_plans[i].plan;
+			slot = i;			/* the extension was re-created */
+		}
 
 	/*
 	 * Generic plans: a custom plan would be cheaper on paper (it sees the
@@ -127,14 +133,17 @@ write_plan(const char *fmt, Oid nsp, const char *schema, int nargs, Oid *types)
 							  CURSOR_OPT_GENERIC_PLAN);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	if (n_write_plans >= MAX_WRITE_PLANS)
+	if (slot < 0 && n_write_plans >= MAX_WRITE_PLANS)
 		return plan;			/* not kept: freed with the SPI context */
 	if (SPI_keepplan(plan) != 0)
 		elog(ERROR, "SPI_keepplan failed");
-	write_plans[n_write_plans].fmt = fmt;
-	write_plans[n_write_plans].nsp = nsp;
-	write_plans[n_write_plans].plan = plan;
-	n_write_plans++;
+	if (slot >= 0)
+		SPI_freeplan(write_plans[slot].plan);
+	else
+		slot = n_write_plans++;
+	write_plans[slot].fmt = fmt;
+	write_plans[slot].fn = fn;
+	write_plans[slot].plan = plan;
 	return plan;
 }
 
@@ -232,7 +241,7 @@ memory_bypasses(Oid user, Oid owner)
  * security), which the statement's PERMITTED condition uses.
  */
 static Datum
-write_as_owner(const char *sqlfmt, int nargs, Oid *types, Datum *values,
+write_as_owner(Oid fn, const char *sqlfmt, int nargs, Oid *types, Datum *values,
 			   char *nulls, WriteResult result, bool *isnull)
 {
 	Oid			caller = GetUserId();
@@ -283,7 +292,7 @@ write_as_owner(const char *sqlfmt, int nargs, Oid *types, Datum *values,
 	pvalues[nargs] = ObjectIdGetDatum(caller);
 	pnulls[nargs] = unrestricted ? 'n' : ' ';
 
-	rc = SPI_execute_plan(write_plan(sqlfmt, nsp, schema, nargs + 1, ptypes),
+	rc = SPI_execute_plan(write_plan(sqlfmt, fn, schema, nargs + 1, ptypes),
 						  pvalues, pnulls, false, 0);
 	if (rc < 0)
 		elog(ERROR, "memory write failed: %s", SPI_result_code_string(rc));
@@ -391,7 +400,7 @@ engram_write_memory_insert(PG_FUNCTION_ARGS)
 				 errmsg("memory space must not be NULL")));
 	space = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	collect_args(fcinfo, 9, values, nulls);
-	id = write_as_owner("INSERT INTO %1$s.memory (space, content, embedding, confidence,"
+	id = write_as_owner(fcinfo->flinfo->fn_oid, "INSERT INTO %1$s.memory (space, content, embedding, confidence,"
 						" occurred_at, location, participants, metadata, kind)"
 						" SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9"
 						" WHERE " PERMITTED("$1", "$10")
@@ -418,7 +427,7 @@ engram_write_memory_delete(PG_FUNCTION_ARGS)
 
 	require_args(fcinfo, 1);
 	collect_args(fcinfo, 1, values, nulls);
-	PG_RETURN_DATUM(write_as_owner("DELETE FROM %1$s.memory m"
+	PG_RETURN_DATUM(write_as_owner(fcinfo->flinfo->fn_oid, "DELETE FROM %1$s.memory m"
 								   " WHERE m.id = ANY ($1)"
 								   " AND " PERMITTED("m.space", "$2"),
 								   1, arg_types(fcinfo, 1), values, nulls,
@@ -451,7 +460,7 @@ engram_write_memory_delete_space(PG_FUNCTION_ARGS)
 					 errmsg("below_confidence must be between 0 and 1")));
 	}
 	collect_args(fcinfo, 3, values, nulls);
-	PG_RETURN_DATUM(write_as_owner("DELETE FROM %1$s.memory m"
+	PG_RETURN_DATUM(write_as_owner(fcinfo->flinfo->fn_oid, "DELETE FROM %1$s.memory m"
 					   " WHERE m.space = $1"
 					   " AND ($2 IS NULL OR m.created_at < $2)"
 					   " AND ($3 IS NULL OR m.confidence < $3)"
@@ -484,7 +493,7 @@ engram_write_memory_reinforce(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("confidence must be between 0 and 1")));
 	collect_args(fcinfo, 2, values, nulls);
-	tid = write_as_owner("UPDATE %1$s.memory m"
+	tid = write_as_owner(fcinfo->flinfo->fn_oid, "UPDATE %1$s.memory m"
 						 " SET confidence = least(1.0::float4, m.confidence + (1 - m.confidence) * $2 / 2)"
 						 " WHERE m.id = $1"
 						 " AND " PERMITTED("m.space", "$3")
@@ -516,7 +525,7 @@ engram_write_memory_decay(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("decay factor must be between 0 and 1")));
 	collect_args(fcinfo, 2, values, nulls);
-	PG_RETURN_DATUM(write_as_owner("UPDATE %1$s.memory m"
+	PG_RETURN_DATUM(write_as_owner(fcinfo->flinfo->fn_oid, "UPDATE %1$s.memory m"
 								   " SET confidence = m.confidence * $2"
 								   " WHERE m.id = ANY ($1)"
 								   " AND " PERMITTED("m.space", "$3"),
@@ -539,7 +548,7 @@ engram_write_memory_mark_consolidated(PG_FUNCTION_ARGS)
 
 	require_args(fcinfo, 2);
 	collect_args(fcinfo, 2, values, nulls);
-	PG_RETURN_DATUM(write_as_owner("UPDATE %1$s.memory m"
+	PG_RETURN_DATUM(write_as_owner(fcinfo->flinfo->fn_oid, "UPDATE %1$s.memory m"
 								   " SET metadata = m.metadata || jsonb_build_object('consolidated_into', $2)"
 								   " WHERE m.id = ANY ($1)"
 								   " AND " PERMITTED("m.space", "$3"),
@@ -569,7 +578,7 @@ engram_write_association_upsert(PG_FUNCTION_ARGS)
 	a = PG_GETARG_ARRAYTYPE_P(0);
 	want = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
 	collect_args(fcinfo, 3, values, nulls);
-	n = DatumGetInt64(write_as_owner("INSERT INTO %1$s.association AS x (src, dst, weight)"
+	n = DatumGetInt64(write_as_owner(fcinfo->flinfo->fn_oid, "INSERT INTO %1$s.association AS x (src, dst, weight)"
 									 " SELECT least(u.a, u.b), greatest(u.a, u.b), u.w"
 									 " FROM unnest($1, $2, $3) AS u(a, b, w)"
 									 " WHERE $4 IS NULL"
