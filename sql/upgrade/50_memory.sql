@@ -8,8 +8,9 @@
 --     it fires; EXECUTE on it is revoked from PUBLIC
 --   * zero embeddings refused, forget's bounds checked, cue_text limited,
 --     NaN scores count as 0
--- Every statement here has its twin in sql/install/50_memory.sql (this
--- file is generated from it for the objects it names; keep them equal).
+--   * space administration functions refuse non-administrators first
+-- Every statement here has its twin in sql/install/50_memory.sql (the
+-- functions are copied from it verbatim: a change there is repeated here).
 -- ---------------------------------------------------------------------
 
 -- space and grant lists: own grants only
