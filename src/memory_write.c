@@ -14,11 +14,12 @@
  *
  * Each primitive is an ordinary (SECURITY INVOKER) C function, so it knows
  * its real caller: GetUserId().  It then
- *	 1. works out which spaces the caller may write: all of them for a role
+ *	 1. decides which spaces the caller may write: all of them for a role
  *		that bypasses row-level security on engram.memory (superuser,
  *		BYPASSRLS, a member of the table's owner), else the spaces granted
  *		(engram.space_grant) to a role whose privileges it has -- the same
- *		rule as the row-level security policies;
+ *		rule as the row-level security policies, evaluated inside the
+ *		statement (PERMITTED below) for the caller's role;
  *	 2. switches to the owner of engram.memory the way REFRESH MATERIALIZED
  *		VIEW and the RI triggers do (SECURITY_LOCAL_USERID_CHANGE |
  *		SECURITY_RESTRICTED_OPERATION), with search_path = pg_catalog,
@@ -259,8 +260,6 @@ write_as_owner(Oid fn, const char *sqlfmt, int nargs, Oid *types, Datum *values,
 	int			rc;
 	Datum		ret = (Datum) 0;
 
-	MemoryContext outer = CurrentMemoryContext;
-
 	memory_table(&relid, &owner, &schema, &nsp);
 	unrestricted = memory_bypasses(caller, owner);
 
@@ -306,20 +305,11 @@ write_as_owner(Oid fn, const char *sqlfmt, int nargs, Oid *types, Datum *values,
 		Datum		d = SPI_getbinval(SPI_tuptable->vals[0],
 									  SPI_tuptable->tupdesc, 1, isnull);
 
+		/* copied out of SPI's memory (int8 is by reference on 32-bit builds) */
 		if (!*isnull)
-		{
-			if (result == WRITE_FIRST_INT8)
-				ret = d;
-			else
-			{
-				MemoryContext old = MemoryContextSwitchTo(outer);
-				ItemPointer tid = palloc(sizeof(ItemPointerData));
-
-				ItemPointerCopy((ItemPointer) DatumGetPointer(d), tid);
-				MemoryContextSwitchTo(old);
-				ret = PointerGetDatum(tid);
-			}
-		}
+			ret = result == WRITE_FIRST_INT8 ?
+				SPI_datumTransfer(d, FLOAT8PASSBYVAL, sizeof(int64)) :
+				SPI_datumTransfer(d, false, sizeof(ItemPointerData));
 	}
 	SPI_finish();
 
