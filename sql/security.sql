@@ -289,11 +289,18 @@ SELECT engram.embed_text(repeat('ab ', 23000000));
 SET ROLE regress_sec_victim;
 SELECT count(*) FROM engram.recall(NULL, 5, 'sec_victim', cue_text => repeat('word ', 200000));
 \echo :LAST_ERROR_SQLSTATE
--- a cue just under the limit works
-SELECT octet_length(string_agg('w' || i, ' ')) < 65536 AS under_limit,
-	   (SELECT count(*) FROM engram.recall(NULL, 5, 'sec_victim',
-			cue_text => string_agg('w' || i, ' '), record_access => false)) AS recalled
-FROM generate_series(1, 9000) i;
+-- under 64 kB but 32768 terms: matching them recursed out of stack
+SELECT count(*) FROM engram.recall(NULL, 5, 'sec_victim', cue_text => repeat('x ', 32767) || 'x');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM engram.recall('[1,0,0,0]', 5, 'sec_victim', cue_text => repeat('-x ', 21844) || 'x');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM engram.recall(NULL, 5, 'sec_victim',
+	cue_text => (SELECT string_agg('w' || i, ' ') FROM generate_series(1, 2049) i));
+\echo :LAST_ERROR_SQLSTATE
+-- a cue at the limit works (2048 terms, 2047 operators)
+SELECT content FROM engram.recall(NULL, 5, 'sec_victim',
+	cue_text => (SELECT string_agg('w' || i, ' or ') FROM generate_series(1, 2047) i) || ' or lunch',
+	record_access => false);
 RESET ROLE;
 
 -- ---------------------------------------------------------------------

@@ -14,11 +14,12 @@
  *
  * Each primitive is an ordinary (SECURITY INVOKER) C function, so it knows
  * its real caller: GetUserId().  It then
- *	 1. works out which spaces the caller may write: all of them for a role
+ *	 1. decides which spaces the caller may write: all of them for a role
  *		that bypasses row-level security on engram.memory (superuser,
  *		BYPASSRLS, a member of the table's owner), else the spaces granted
  *		(engram.space_grant) to a role whose privileges it has -- the same
- *		rule as the row-level security policies;
+ *		rule as the row-level security policies, evaluated inside the
+ *		statement (PERMITTED below) for the caller's role;
  *	 2. switches to the owner of engram.memory the way REFRESH MATERIALIZED
  *		VIEW and the RI triggers do (SECURITY_LOCAL_USERID_CHANGE |
  *		SECURITY_RESTRICTED_OPERATION), with search_path = pg_catalog,
@@ -77,6 +78,76 @@ typedef enum WriteResult
 	WRITE_FIRST_TID				/* first column of the first row, tid */
 } WriteResult;
 
+/*
+ * Prepared plans, one per statement (keyed by its format string, a static
+ * constant) and schema: remember and forget run a primitive per call, and
+ * planning the statement each time cost more than the write.  The plan
+ * cache replans when the tables change.
+ */
+#define MAX_WRITE_PLANS 16
+
+typedef struct WritePlan
+{
+	const char *fmt;
+	Oid			fn;				/* the primitive: a new one after DROP and
+								 * CREATE EXTENSION, with new type OIDs */
+	SPIPlanPtr	plan;
+} WritePlan;
+
+static WritePlan write_plans[MAX_WRITE_PLANS];
+static int	n_write_plans = 0;
+
+/*
+ * The spaces the caller may write, in SQL: every space when the caller's
+ * parameter (the role, passed as the statement's last parameter) is NULL
+ * (a role that bypasses row-level security), else the spaces granted to a
+ * role whose privileges it has -- the rule of the row-level security
+ * policies.  An uncorrelated sublink: computed once per statement.
+ */
+#define PERMITTED(col, caller) \
+	"(" caller " IS NULL OR " col " = ANY (SELECT g.space FROM %1$s.space_grant g" \
+	" JOIN pg_catalog.pg_roles r ON r.oid = g.role::pg_catalog.oid" \
+	" WHERE pg_catalog.pg_has_role(" caller ", r.oid, 'USAGE')))"
+
+/* the prepared plan of fmt for primitive fn; inside SPI, as the owner */
+static SPIPlanPtr
+write_plan(const char *fmt, Oid fn, const char *schema, int nargs, Oid *types)
+{
+	SPIPlanPtr	plan;
+	int			i;
+	int			slot = -1;
+
+	for (i = 0; i < n_write_plans; i++)
+		if (write_plans[i].fmt == fmt)
+		{
+			if (write_plans[i].fn == fn)
+				return write_plans[i].plan;
+			slot = i;			/* the extension was re-created */
+		}
+
+	/*
+	 * Generic plans: a custom plan would be cheaper on paper (it sees the
+	 * one-element id array) and so be chosen for ever, at the price of
+	 * planning the statement on every call.
+	 */
+	plan = SPI_prepare_cursor(psprintf(fmt, schema), nargs, types,
+							  CURSOR_OPT_GENERIC_PLAN);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	if (slot < 0 && n_write_plans >= MAX_WRITE_PLANS)
+		return plan;			/* not kept: freed with the SPI context */
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	if (slot >= 0)
+		SPI_freeplan(write_plans[slot].plan);
+	else
+		slot = n_write_plans++;
+	write_plans[slot].fmt = fmt;
+	write_plans[slot].fn = fn;
+	write_plans[slot].plan = plan;
+	return plan;
+}
+
 /* schema of the installed extension (get_extension_schema is static in 15) */
 static Oid
 extension_schema(void)
@@ -102,24 +173,54 @@ extension_schema(void)
 	return nsp;
 }
 
-/* engram.memory of the installed extension, and its owner */
-static void
-memory_table(Oid *relid, Oid *owner, const char **schema)
-{
-	Oid			nsp = extension_schema();
-	HeapTuple	tup;
+/*
+ * engram.memory of the installed extension, its owner and schema.  The
+ * table's OID is remembered: each call checks through the syscache that it
+ * still names "memory" in the extension's schema (after DROP EXTENSION and
+ * CREATE EXTENSION it does not, and the lookup is made again).
+ */
+static Oid	cached_memory_relid = InvalidOid;
+static Oid	cached_memory_nsp = InvalidOid;
 
-	*relid = get_relname_relid("memory", nsp);
-	if (!OidIsValid(*relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("table engram.memory does not exist")));
-	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(*relid));
+static void
+memory_table(Oid *relid, Oid *owner, const char **schema, Oid *nspp)
+{
+	HeapTuple	tup;
+	Form_pg_class cls;
+
+	tup = OidIsValid(cached_memory_relid) ?
+		SearchSysCache1(RELOID, ObjectIdGetDatum(cached_memory_relid)) : NULL;
+	if (HeapTupleIsValid(tup))
+	{
+		cls = (Form_pg_class) GETSTRUCT(tup);
+		if (cls->relnamespace != cached_memory_nsp ||
+			strcmp(NameStr(cls->relname), "memory") != 0)
+		{
+			ReleaseSysCache(tup);
+			tup = NULL;
+		}
+	}
 	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", *relid);
-	*owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	{
+		Oid			nsp = extension_schema();
+		Oid			rid = get_relname_relid("memory", nsp);
+
+		if (!OidIsValid(rid))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("table engram.memory does not exist")));
+		tup = SearchSysCache1(RELOID, ObjectIdGetDatum(rid));
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "cache lookup failed for relation %u", rid);
+		cached_memory_relid = rid;
+		cached_memory_nsp = nsp;
+	}
+	cls = (Form_pg_class) GETSTRUCT(tup);
+	*relid = cached_memory_relid;
+	*nspp = cached_memory_nsp;
+	*owner = cls->relowner;
 	ReleaseSysCache(tup);
-	*schema = quote_identifier(get_namespace_name(nsp));
+	*schema = quote_identifier(get_namespace_name(*nspp));
 }
 
 /*
@@ -137,18 +238,18 @@ memory_bypasses(Oid user, Oid owner)
 /*
  * Run sql (a format with the schema name as %1$s) as the owner of
  * engram.memory for the current user: the parameters are args[0..nargs-1]
- * and, as the last one, the text[] of the spaces the caller may write
- * (NULL: every space).  Inside a connected SPI session.
+ * and, as the last one, the caller's role (NULL when it bypasses row-level
+ * security), which the statement's PERMITTED condition uses.
  */
 static Datum
-write_as_owner(const char *sqlfmt, int nargs, Oid *types, Datum *values,
+write_as_owner(Oid fn, const char *sqlfmt, int nargs, Oid *types, Datum *values,
 			   char *nulls, WriteResult result, bool *isnull)
 {
 	Oid			caller = GetUserId();
 	Oid			relid;
 	Oid			owner;
 	const char *schema;
-	char	   *sql;
+	Oid			nsp;
 	Oid			save_userid;
 	int			save_sec;
 	int			save_nestlevel;
@@ -158,16 +259,14 @@ write_as_owner(const char *sqlfmt, int nargs, Oid *types, Datum *values,
 	bool		unrestricted;
 	int			rc;
 	Datum		ret = (Datum) 0;
-	MemoryContext outer = CurrentMemoryContext;
 
-	memory_table(&relid, &owner, &schema);
+	memory_table(&relid, &owner, &schema, &nsp);
 	unrestricted = memory_bypasses(caller, owner);
-	sql = psprintf(sqlfmt, schema);
 
 	memcpy(ptypes, types, sizeof(Oid) * nargs);
 	memcpy(pvalues, values, sizeof(Datum) * nargs);
 	memcpy(pnulls, nulls, nargs);
-	ptypes[nargs] = TEXTARRAYOID;
+	ptypes[nargs] = OIDOID;
 	pnulls[nargs + 1] = '\0';
 	*isnull = true;
 
@@ -175,47 +274,25 @@ write_as_owner(const char *sqlfmt, int nargs, Oid *types, Datum *values,
 	SetUserIdAndSecContext(owner,
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
+	/* (the API functions already run with both: then nothing is set) */
 	save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	(void) set_config_option("row_security", "on",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	if (strcmp(namespace_search_path, "pg_catalog, pg_temp") != 0)
+		(void) set_config_option("search_path", "pg_catalog, pg_temp",
+								 PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	if (strcmp(GetConfigOption("row_security", false, false), "on") != 0)
+		(void) set_config_option("row_security", "on",
+								 PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	/* the caller's spaces, by the rule of the row-level security policies */
-	if (unrestricted)
-	{
-		pvalues[nargs] = (Datum) 0;
-		pnulls[nargs] = 'n';
-	}
-	else
-	{
-		Oid			gtype = OIDOID;
-		Datum		garg = ObjectIdGetDatum(caller);
-		char	   *gsql;
-		bool		gnull;
+	pvalues[nargs] = ObjectIdGetDatum(caller);
+	pnulls[nargs] = unrestricted ? 'n' : ' ';
 
-		gsql = psprintf("SELECT pg_catalog.array_agg(g.space) FILTER (WHERE g.space IS NOT NULL)"
-						" FROM %s.space_grant g"
-						" JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) g.role::pg_catalog.oid"
-						" WHERE pg_catalog.pg_has_role($1, r.oid, 'USAGE')",
-						schema);
-		rc = SPI_execute_with_args(gsql, 1, &gtype, &garg, NULL, true, 1);
-		if (rc != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "could not read the space grants: %s",
-				 SPI_result_code_string(rc));
-		pvalues[nargs] = SPI_getbinval(SPI_tuptable->vals[0],
-									   SPI_tuptable->tupdesc, 1, &gnull);
-		if (gnull)
-			pvalues[nargs] = PointerGetDatum(construct_empty_array(TEXTOID));
-		pnulls[nargs] = ' ';
-	}
-
-	rc = SPI_execute_with_args(sql, nargs + 1, ptypes, pvalues, pnulls, false, 0);
+	rc = SPI_execute_plan(write_plan(sqlfmt, fn, schema, nargs + 1, ptypes),
+						  pvalues, pnulls, false, 0);
 	if (rc < 0)
 		elog(ERROR, "memory write failed: %s", SPI_result_code_string(rc));
 	if (result == WRITE_COUNT)
@@ -228,20 +305,11 @@ write_as_owner(const char *sqlfmt, int nargs, Oid *types, Datum *values,
 		Datum		d = SPI_getbinval(SPI_tuptable->vals[0],
 									  SPI_tuptable->tupdesc, 1, isnull);
 
+		/* copied out of SPI's memory (int8 is by reference on 32-bit builds) */
 		if (!*isnull)
-		{
-			if (result == WRITE_FIRST_INT8)
-				ret = d;
-			else
-			{
-				MemoryContext old = MemoryContextSwitchTo(outer);
-				ItemPointer tid = palloc(sizeof(ItemPointerData));
-
-				ItemPointerCopy((ItemPointer) DatumGetPointer(d), tid);
-				MemoryContextSwitchTo(old);
-				ret = PointerGetDatum(tid);
-			}
-		}
+			ret = result == WRITE_FIRST_INT8 ?
+				SPI_datumTransfer(d, FLOAT8PASSBYVAL, sizeof(int64)) :
+				SPI_datumTransfer(d, false, sizeof(ItemPointerData));
 	}
 	SPI_finish();
 
@@ -322,10 +390,10 @@ engram_write_memory_insert(PG_FUNCTION_ARGS)
 				 errmsg("memory space must not be NULL")));
 	space = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	collect_args(fcinfo, 9, values, nulls);
-	id = write_as_owner("INSERT INTO %1$s.memory (space, content, embedding, confidence,"
+	id = write_as_owner(fcinfo->flinfo->fn_oid, "INSERT INTO %1$s.memory (space, content, embedding, confidence,"
 						" occurred_at, location, participants, metadata, kind)"
 						" SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9"
-						" WHERE $10 IS NULL OR $1 = ANY ($10)"
+						" WHERE " PERMITTED("$1", "$10")
 						" RETURNING id",
 						9, arg_types(fcinfo, 9), values, nulls, WRITE_FIRST_INT8, &isnull);
 	if (isnull)
@@ -349,9 +417,9 @@ engram_write_memory_delete(PG_FUNCTION_ARGS)
 
 	require_args(fcinfo, 1);
 	collect_args(fcinfo, 1, values, nulls);
-	PG_RETURN_DATUM(write_as_owner("DELETE FROM %1$s.memory m"
+	PG_RETURN_DATUM(write_as_owner(fcinfo->flinfo->fn_oid, "DELETE FROM %1$s.memory m"
 								   " WHERE m.id = ANY ($1)"
-								   " AND ($2 IS NULL OR m.space = ANY ($2))",
+								   " AND " PERMITTED("m.space", "$2"),
 								   1, arg_types(fcinfo, 1), values, nulls,
 								   WRITE_COUNT, &isnull));
 }
@@ -382,11 +450,11 @@ engram_write_memory_delete_space(PG_FUNCTION_ARGS)
 					 errmsg("below_confidence must be between 0 and 1")));
 	}
 	collect_args(fcinfo, 3, values, nulls);
-	PG_RETURN_DATUM(write_as_owner("DELETE FROM %1$s.memory m"
+	PG_RETURN_DATUM(write_as_owner(fcinfo->flinfo->fn_oid, "DELETE FROM %1$s.memory m"
 					   " WHERE m.space = $1"
 					   " AND ($2 IS NULL OR m.created_at < $2)"
 					   " AND ($3 IS NULL OR m.confidence < $3)"
-					   " AND ($4 IS NULL OR $1 = ANY ($4))",
+					   " AND " PERMITTED("$1", "$4"),
 					   3, arg_types(fcinfo, 3), values, nulls, WRITE_COUNT, &isnull));
 }
 
@@ -415,10 +483,10 @@ engram_write_memory_reinforce(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("confidence must be between 0 and 1")));
 	collect_args(fcinfo, 2, values, nulls);
-	tid = write_as_owner("UPDATE %1$s.memory m"
+	tid = write_as_owner(fcinfo->flinfo->fn_oid, "UPDATE %1$s.memory m"
 						 " SET confidence = least(1.0::float4, m.confidence + (1 - m.confidence) * $2 / 2)"
 						 " WHERE m.id = $1"
-						 " AND ($3 IS NULL OR m.space = ANY ($3))"
+						 " AND " PERMITTED("m.space", "$3")
 						 " RETURNING m.ctid",
 						 2, arg_types(fcinfo, 2), values, nulls, WRITE_FIRST_TID, &isnull);
 	if (isnull)
@@ -447,10 +515,10 @@ engram_write_memory_decay(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("decay factor must be between 0 and 1")));
 	collect_args(fcinfo, 2, values, nulls);
-	PG_RETURN_DATUM(write_as_owner("UPDATE %1$s.memory m"
+	PG_RETURN_DATUM(write_as_owner(fcinfo->flinfo->fn_oid, "UPDATE %1$s.memory m"
 								   " SET confidence = m.confidence * $2"
 								   " WHERE m.id = ANY ($1)"
-								   " AND ($3 IS NULL OR m.space = ANY ($3))",
+								   " AND " PERMITTED("m.space", "$3"),
 								   2, arg_types(fcinfo, 2), values, nulls,
 								   WRITE_COUNT, &isnull));
 }
@@ -470,10 +538,10 @@ engram_write_memory_mark_consolidated(PG_FUNCTION_ARGS)
 
 	require_args(fcinfo, 2);
 	collect_args(fcinfo, 2, values, nulls);
-	PG_RETURN_DATUM(write_as_owner("UPDATE %1$s.memory m"
+	PG_RETURN_DATUM(write_as_owner(fcinfo->flinfo->fn_oid, "UPDATE %1$s.memory m"
 								   " SET metadata = m.metadata || jsonb_build_object('consolidated_into', $2)"
 								   " WHERE m.id = ANY ($1)"
-								   " AND ($3 IS NULL OR m.space = ANY ($3))",
+								   " AND " PERMITTED("m.space", "$3"),
 								   2, arg_types(fcinfo, 2), values, nulls,
 								   WRITE_COUNT, &isnull));
 }
@@ -500,12 +568,12 @@ engram_write_association_upsert(PG_FUNCTION_ARGS)
 	a = PG_GETARG_ARRAYTYPE_P(0);
 	want = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
 	collect_args(fcinfo, 3, values, nulls);
-	n = DatumGetInt64(write_as_owner("INSERT INTO %1$s.association AS x (src, dst, weight)"
+	n = DatumGetInt64(write_as_owner(fcinfo->flinfo->fn_oid, "INSERT INTO %1$s.association AS x (src, dst, weight)"
 									 " SELECT least(u.a, u.b), greatest(u.a, u.b), u.w"
 									 " FROM unnest($1, $2, $3) AS u(a, b, w)"
 									 " WHERE $4 IS NULL"
-									 " OR (EXISTS (SELECT 1 FROM %1$s.memory m WHERE m.id = u.a AND m.space = ANY ($4))"
-									 " AND EXISTS (SELECT 1 FROM %1$s.memory m WHERE m.id = u.b AND m.space = ANY ($4)))"
+									 " OR (EXISTS (SELECT 1 FROM %1$s.memory m WHERE m.id = u.a AND " PERMITTED("m.space", "$4") ")"
+									 " AND EXISTS (SELECT 1 FROM %1$s.memory m WHERE m.id = u.b AND " PERMITTED("m.space", "$4") "))"
 									 " ON CONFLICT (src, dst) DO UPDATE SET weight = EXCLUDED.weight",
 									 3, arg_types(fcinfo, 3), values, nulls,
 									 WRITE_COUNT, &isnull));

@@ -806,8 +806,9 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Cosine similarity is undefined for a zero vector; pass a real embedding or only cue_text.';
 	END IF;
-	-- a text cue is a query, not a document: past this size the tsquery
-	-- parser would run out of stack (54001) on a long enough cue
+	-- a text cue is a query, not a document: matching a tsquery recurses
+	-- once per term, so a long cue ran out of stack (54001).  The size
+	-- bounds the parse; the count of terms and operators the matching.
 	IF pg_catalog.octet_length(recall.cue_text) > 65536 THEN
 		RAISE EXCEPTION 'cue_text is % bytes, more than the 65536 bytes recall accepts',
 						pg_catalog.octet_length(recall.cue_text)
@@ -818,6 +819,11 @@ BEGIN
 		v_query := pg_catalog.websearch_to_tsquery('pg_catalog.english'::pg_catalog.regconfig, recall.cue_text);
 		IF pg_catalog.numnode(v_query) = 0 THEN
 			v_query := NULL;	-- only stop words: nothing to match
+		ELSIF pg_catalog.numnode(v_query) > 4095 THEN
+			RAISE EXCEPTION 'cue_text has % search terms and operators, more than the 4095 recall accepts',
+							pg_catalog.numnode(v_query)
+				USING ERRCODE = 'program_limit_exceeded',
+					  HINT = 'Pass the key words of the cue (about 2000 words at most), or embed a long text and pass it as cue.';
 		END IF;
 	ELSIF recall.cue IS NULL THEN
 		RAISE EXCEPTION 'recall needs a cue'

@@ -8,8 +8,9 @@
 --     it fires; EXECUTE on it is revoked from PUBLIC
 --   * zero embeddings refused, forget's bounds checked, cue_text limited,
 --     NaN scores count as 0
--- Every statement here has its twin in sql/install/50_memory.sql (this
--- file is generated from it for the objects it names; keep them equal).
+--   * space administration functions refuse non-administrators first
+-- Every statement here has its twin in sql/install/50_memory.sql (the
+-- functions are copied from it verbatim: a change there is repeated here).
 -- ---------------------------------------------------------------------
 
 -- space and grant lists: own grants only
@@ -471,8 +472,9 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Cosine similarity is undefined for a zero vector; pass a real embedding or only cue_text.';
 	END IF;
-	-- a text cue is a query, not a document: past this size the tsquery
-	-- parser would run out of stack (54001) on a long enough cue
+	-- a text cue is a query, not a document: matching a tsquery recurses
+	-- once per term, so a long cue ran out of stack (54001).  The size
+	-- bounds the parse; the count of terms and operators the matching.
 	IF pg_catalog.octet_length(recall.cue_text) > 65536 THEN
 		RAISE EXCEPTION 'cue_text is % bytes, more than the 65536 bytes recall accepts',
 						pg_catalog.octet_length(recall.cue_text)
@@ -483,6 +485,11 @@ BEGIN
 		v_query := pg_catalog.websearch_to_tsquery('pg_catalog.english'::pg_catalog.regconfig, recall.cue_text);
 		IF pg_catalog.numnode(v_query) = 0 THEN
 			v_query := NULL;	-- only stop words: nothing to match
+		ELSIF pg_catalog.numnode(v_query) > 4095 THEN
+			RAISE EXCEPTION 'cue_text has % search terms and operators, more than the 4095 recall accepts',
+							pg_catalog.numnode(v_query)
+				USING ERRCODE = 'program_limit_exceeded',
+					  HINT = 'Pass the key words of the cue (about 2000 words at most), or embed a long text and pass it as cue.';
 		END IF;
 	ELSIF recall.cue IS NULL THEN
 		RAISE EXCEPTION 'recall needs a cue'
