@@ -120,6 +120,20 @@ extern void engram_copy_header(Relation rel, BlockNumber blkno, Page page,
  */
 extern bool engram_tuple_visible(HeapTuple tup, Snapshot snapshot, Buffer buf);
 
+/*
+ * Set in a header COPY the hint bits heap's visibility functions would set
+ * themselves, under heap's own conditions (never for our own or a running
+ * transaction, in-progress test before pg_xact, xmax only once xmin is
+ * committed; lock-only xmax of finished lockers invalid).  Every
+ * HeapTupleSatisfies* function then decides exactly as it would have, but
+ * finds nothing to hint, so it never calls MarkBufferDirtyHint on the
+ * unchanged shared buffer (which with checksums or wal_log_hints costs a
+ * full-page image).  Call it before HeapTupleSatisfiesVacuum*, ...Update,
+ * ...Visibility for non-MVCC snapshots; engram_tuple_visible does.  What it
+ * leaves unhinted (multixacts with an updater) heap may still hint.
+ */
+extern void engram_prehint_strict(HeapTupleHeader hdr);
+
 /* ---- engram_am_insert.c ---- */
 
 /*

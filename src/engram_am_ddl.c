@@ -257,6 +257,7 @@ engram_cluster_fetch(Relation OldTable, Buffer buf, Page page,
 	ItemPointerSet(&htup.t_self, blkno, off);
 	engram_copy_header(OldTable, blkno, page, off, &hc, &htup);
 
+	engram_prehint_strict(htup.t_data);
 	switch (HeapTupleSatisfiesVacuum(&htup, OldestXmin, buf))
 	{
 		case HEAPTUPLE_DEAD:

@@ -579,6 +579,7 @@ engram_check_modify(Relation rel, ItemPointer tid, CommandId cid,
 
 		CHECK_FOR_INTERRUPTS();
 		engram_lock_and_copy(rel, buf, tid, BUFFER_LOCK_EXCLUSIVE, copy, tup);
+		engram_prehint_strict(tup->t_data);
 		result = HeapTupleSatisfiesUpdate(tup, cid, buf);
 
 		if (result == TM_Invisible)
@@ -685,7 +686,7 @@ engram_check_modify(Relation rel, ItemPointer tid, CommandId cid,
 
 	/* RI checks in transaction-snapshot mode: must also see it there */
 	if (crosscheck != InvalidSnapshot && result == TM_Ok &&
-		!HeapTupleSatisfiesVisibility(tup, crosscheck, buf))
+		!engram_tuple_visible(tup, crosscheck, buf))
 		result = TM_Updated;
 
 	return result;
@@ -1334,6 +1335,7 @@ engram_lock_version(Relation rel, ItemPointer tid, CommandId cid,
 							   ItemPointerGetOffsetNumber(tid), &copy, &tup);
 		locked = true;
 
+		engram_prehint_strict(tup.t_data);
 		result = HeapTupleSatisfiesUpdate(&tup, cid, buf);
 		if (result == TM_Invisible || result == TM_SelfModified)
 			break;
@@ -1682,7 +1684,7 @@ engram_fetch_dirty(Relation rel, ItemPointer tid, Snapshot dirty,
 	{
 		engram_copy_header(rel, blkno, page, off, hdr, tup);
 		tup->t_self = *tid;
-		*visible = HeapTupleSatisfiesVisibility(tup, dirty, buf);
+		*visible = engram_tuple_visible(tup, dirty, buf);
 		found = true;
 	}
 	UnlockReleaseBuffer(buf);
@@ -1919,7 +1921,7 @@ engram_tuple_get_latest_tid(TableScanDesc scan, ItemPointer tid)
 			break;
 		}
 
-		valid = HeapTupleSatisfiesVisibility(&tup, snapshot, buf);
+		valid = engram_tuple_visible(&tup, snapshot, buf);
 		HeapCheckForSerializableConflictOut(valid, rel, &tup, buf, snapshot);
 		if (valid)
 			*tid = ctid;

@@ -951,6 +951,7 @@ engram_scan_analyze_next_tuple(TableScanDesc sscan, TransactionId OldestXmin,
 		ItemPointerSet(&htup.t_self, scan->rs_cblock, off);
 		engram_copy_header(rel, scan->rs_cblock, page, off, &hc, &htup);
 
+		engram_prehint_strict(htup.t_data);
 		switch (HeapTupleSatisfiesVacuum(&htup, OldestXmin, buf))
 		{
 			case HEAPTUPLE_LIVE:
@@ -1146,7 +1147,8 @@ recheck:
 			}
 			else
 			{
-				switch (HeapTupleSatisfiesVacuum(&htup, OldestXmin, buf))
+				engram_prehint_strict(htup.t_data);
+		switch (HeapTupleSatisfiesVacuum(&htup, OldestXmin, buf))
 				{
 					case HEAPTUPLE_DEAD:
 						break;

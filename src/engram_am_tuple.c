@@ -16,6 +16,7 @@
 #include "access/multixact.h"
 #include "access/transam.h"
 #include "access/xact.h"
+#include "storage/procarray.h"
 #include "storage/bufmgr.h"
 #include "utils/rel.h"
 
@@ -305,8 +306,59 @@ engram_copy_header(Relation rel, BlockNumber blkno, Page page, OffsetNumber off,
  * from touching the buffer.  Postgres still decides visibility.
  * Other snapshot kinds order their in-progress checks differently, and
  * serializable transactions feed the header to HeapTupleSatisfiesVacuum for
- * conflict checks: those keep the plain path.
+ * conflict checks: those get engram_prehint_strict, heap's own hint rule.
  */
+void
+engram_prehint_strict(HeapTupleHeader hdr)
+{
+	uint16		infomask = hdr->t_infomask;
+	TransactionId xid;
+
+	if (infomask & HEAP_MOVED)
+		return;
+
+	xid = HeapTupleHeaderGetRawXmin(hdr);
+	if ((infomask & (HEAP_XMIN_COMMITTED | HEAP_XMIN_INVALID)) == 0)
+	{
+		if (!TransactionIdIsNormal(xid) ||
+			TransactionIdIsCurrentTransactionId(xid) ||
+			TransactionIdIsInProgress(xid))
+			return;				/* heap's checks stay as they are */
+		if (TransactionIdDidCommit(xid))
+			hdr->t_infomask |= HEAP_XMIN_COMMITTED;
+		else
+		{
+			/* aborted or crashed: heap hints it invalid whatever the xmax */
+			hdr->t_infomask |= HEAP_XMIN_INVALID;
+			return;
+		}
+	}
+	else if (!HeapTupleHeaderXminCommitted(hdr))
+		return;					/* xmin invalid: xmax is never looked at */
+
+	/* xmin committed: heap then examines xmax in the same order */
+	infomask = hdr->t_infomask;
+	if (infomask & (HEAP_XMAX_INVALID | HEAP_XMAX_COMMITTED))
+		return;
+	xid = HeapTupleHeaderGetRawXmax(hdr);
+	if (infomask & HEAP_XMAX_IS_MULTI)
+	{
+		/* a lock-only multixact with no member running is no lock at all */
+		if (HEAP_XMAX_IS_LOCKED_ONLY(infomask) && !HEAP_LOCKED_UPGRADED(infomask) &&
+			!MultiXactIdIsRunning(xid, true))
+			hdr->t_infomask |= HEAP_XMAX_INVALID;
+		return;
+	}
+	if (!TransactionIdIsNormal(xid) ||
+		TransactionIdIsCurrentTransactionId(xid) ||
+		TransactionIdIsInProgress(xid))
+		return;
+	if (HEAP_XMAX_IS_LOCKED_ONLY(infomask) || !TransactionIdDidCommit(xid))
+		hdr->t_infomask |= HEAP_XMAX_INVALID;	/* finished locker, aborted */
+	else
+		hdr->t_infomask |= HEAP_XMAX_COMMITTED;
+}
+
 bool
 engram_tuple_visible(HeapTuple tup, Snapshot snapshot, Buffer buf)
 {
@@ -315,7 +367,11 @@ engram_tuple_visible(HeapTuple tup, Snapshot snapshot, Buffer buf)
 
 	if (snapshot->snapshot_type != SNAPSHOT_MVCC || IsolationIsSerializable() ||
 		(hdr->t_infomask & HEAP_MOVED) != 0)
+	{
+		/* see engram_prehint_strict: keeps buf from being dirtied */
+		engram_prehint_strict(hdr);
 		return HeapTupleSatisfiesVisibility(tup, snapshot, buf);
+	}
 
 	/*
 	 * An xmin that clog reports aborted makes the row invisible on every

@@ -47,6 +47,7 @@
 #include "access/tableam.h"
 #include "access/transam.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/storage.h"
 #include "commands/dbcommands.h"
 #include "commands/progress.h"
@@ -441,6 +442,7 @@ engram_vac_scan_page(EngramVacState *vs, Buffer buf, BlockNumber blkno,
 		ItemPointerSet(&tup.t_self, blkno, off);
 		onpage = EngramItemGetTupleHeader(PageGetItem(page, lp));
 
+		engram_prehint_strict(tup.t_data);
 		res = HeapTupleSatisfiesVacuumHorizon(&tup, buf, &dead_after);
 		if (res == HEAPTUPLE_RECENTLY_DEAD &&
 			GlobalVisTestIsRemovableXid(vs->vistest, dead_after))
@@ -983,7 +985,8 @@ void
 engram_log_removal_conflict(Relation rel, BlockNumber blkno,
 							TransactionId latestRemovedXid)
 {
-	if (RelationNeedsWAL(rel))
+	/* only a hot standby needs it, as for heap's and GiST's own records */
+	if (RelationNeedsWAL(rel) && XLogStandbyInfoActive())
 		engram_compat_log_conflict(rel, blkno, latestRemovedXid);
 }
 
@@ -1103,6 +1106,7 @@ engram_index_delete_tuples(Relation rel, TM_IndexDeleteOp *delstate)
 
 		if (vistest == NULL)
 			vistest = GlobalVisTestFor(rel);
+		engram_prehint_strict(tup.t_data);
 		res = HeapTupleSatisfiesVacuumHorizon(&tup, buf, &dead_after);
 		if (res == HEAPTUPLE_DEAD ||
 			(res == HEAPTUPLE_RECENTLY_DEAD &&

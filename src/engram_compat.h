@@ -30,7 +30,12 @@
  * latestRemovedXid in rel.  We use GiST's page-reuse record: its redo calls
  * ResolveRecoveryConflictWithSnapshot and touches no page, and a stock
  * standby replays it without engram's library.  Its layout changed in 16
- * (RelFileLocator, snapshotConflictHorizon, isCatalogRel).
+ * (RelFileLocator, snapshotConflictHorizon, isCatalogRel): from 16 on the
+ * emitter takes the heap relation too and, under wal_level = logical, reads
+ * it (RelationIsAccessibleInLogicalDecoding) to fill isCatalogRel, so it
+ * must be a real relation.  Ours is the table itself: rel is the "heap" the
+ * removed rows belonged to.  (The 16 branch follows PG 16's gistxlog.c and
+ * gist_private.h; it is not compiled here, only PG 15 is installed.)
  */
 static inline void
 engram_compat_log_conflict(Relation rel, BlockNumber blkno,
@@ -47,7 +52,7 @@ engram_compat_log_conflict(Relation rel, BlockNumber blkno,
 		epoch--;
 	fxid = FullTransactionIdFromEpochAndXid(epoch, latestRemovedXid);
 #if PG_VERSION_NUM >= 160000
-	gistXLogPageReuse(rel, NULL, blkno, fxid);
+	gistXLogPageReuse(rel, rel, blkno, fxid);
 #else
 	gistXLogPageReuse(rel, blkno, fxid);
 #endif

@@ -18,6 +18,14 @@
  * (a transaction that wrote nothing else has no xid and no commit record,
  * so its history reaches disk with the next WAL flush: a crash right after
  * such a read-only commit may lose that history, never corrupt anything).
+ * Identity: a note also keeps the row's xmin as it was when the read was
+ * recorded.  Between that read and the commit the row can be deleted,
+ * vacuumed away and its slot reused by another row (nothing holds the old
+ * version once the statement's snapshot is gone); the note is then applied
+ * only if the slot still holds a row with that xmin, so a reused slot never
+ * inherits another row's history.  (The raw xmin survives freezing and tier
+ * moves; a new version made by UPDATE has its own TID anyway.)
+ *
  * Accesses of aborted transactions are dropped; accesses made in a
  * subtransaction that rolled back are kept (the read did happen).  On a hot
  * standby nothing is recorded (RecoveryInProgress): standby reads leave no
@@ -32,6 +40,7 @@
 #include "postgres.h"
 
 #include "access/generic_xlog.h"
+#include "access/htup_details.h"
 #include "access/parallel.h"
 #include "access/relation.h"
 #include "access/xact.h"
@@ -57,6 +66,7 @@ typedef struct AccessKey
 typedef struct AccessEntry
 {
 	AccessKey	key;
+	TransactionId xmin;			/* raw xmin of the row that was read */
 	uint32		count;
 	uint32		last;
 } AccessEntry;
@@ -76,15 +86,48 @@ tier_access_discard(void)
 	access_pending = NULL;
 }
 
+/*
+ * Raw xmin of the row at tid, or InvalidTransactionId when the slot holds
+ * no (sane) row.  Soft: never errors on a damaged page.
+ */
+static TransactionId
+tier_access_row_xmin(Relation rel, ItemPointer tid)
+{
+	BlockNumber blk = ItemPointerGetBlockNumber(tid);
+	Buffer		buf;
+	Page		page;
+	Size		itemlen;
+	Item		item;
+	TransactionId xmin = InvalidTransactionId;
+
+	if (blk >= RelationGetNumberOfBlocks(rel))
+		return InvalidTransactionId;
+	buf = ReadBufferExtended(rel, MAIN_FORKNUM, blk, RBM_NORMAL, NULL);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	if (!PageIsNew(page) && tier_page_problem(page) == NULL &&
+		EngramPageGetOpaque(page)->kind == ENGRAM_PAGE_DATA &&
+		(item = tier_page_item(page, ItemPointerGetOffsetNumber(tid), &itemlen)) != NULL)
+		xmin = HeapTupleHeaderGetRawXmin(EngramItemGetTupleHeader(item));
+	UnlockReleaseBuffer(buf);
+	return xmin;
+}
+
 void
 engram_record_access(Relation rel, ItemPointer tid)
 {
 	AccessKey	key;
 	AccessEntry *e;
 	bool		found;
+	TransactionId xmin;
 
 	if (RecoveryInProgress() || IsParallelWorker() ||
 		!engram_is_engram_rel(rel) || !ItemPointerIsValid(tid))
+		return;
+
+	/* the caller has just seen the row, under its statement's snapshot */
+	xmin = tier_access_row_xmin(rel, tid);
+	if (!TransactionIdIsValid(xmin))
 		return;
 
 	if (!access_callback_registered)
@@ -112,8 +155,10 @@ engram_record_access(Relation rel, ItemPointer tid)
 	key.blkno = ItemPointerGetBlockNumber(tid);
 	key.off = ItemPointerGetOffsetNumber(tid);
 	e = hash_search(access_pending, &key, HASH_ENTER, &found);
-	if (!found)
+	if (!found || !TransactionIdEquals(e->xmin, xmin))
 	{
+		/* first read of this slot, or the slot now holds another row */
+		e->xmin = xmin;
 		e->count = 0;
 		e->last = 0;
 	}
@@ -171,6 +216,10 @@ tier_access_write_page(Relation rel, BlockNumber nblocks, AccessEntry **e, int n
 		uint32		count;
 
 		if (item == NULL)
+			continue;
+		/* the slot was reused by another row since the read: not its access */
+		if (!TransactionIdEquals(HeapTupleHeaderGetRawXmin(EngramItemGetTupleHeader(item)),
+								 e[i]->xmin))
 			continue;
 		ih = (EngramItemHeader) item;
 		count = (uint32) ih->access_count + e[i]->count;
@@ -280,6 +329,7 @@ engram_get_access(Relation rel, ItemPointer tid, uint32 *count,
 	EngramItemHeaderData ih;
 	uint32		c;
 	uint32		l;
+	TransactionId xmin;
 
 	*count = 0;
 	*last = 0;
@@ -300,6 +350,7 @@ engram_get_access(Relation rel, ItemPointer tid, uint32 *count,
 		return false;
 	}
 	memcpy(&ih, item, sizeof(ih));
+	xmin = HeapTupleHeaderGetRawXmin(EngramItemGetTupleHeader(item));
 	UnlockReleaseBuffer(buf);
 
 	c = ih.access_count;
@@ -314,7 +365,7 @@ engram_get_access(Relation rel, ItemPointer tid, uint32 *count,
 		key.blkno = blk;
 		key.off = ItemPointerGetOffsetNumber(tid);
 		e = hash_search(access_pending, &key, HASH_FIND, NULL);
-		if (e != NULL)
+		if (e != NULL && TransactionIdEquals(e->xmin, xmin))
 		{
 			c = (uint32) Min((uint64) c + e->count, (uint64) PG_UINT32_MAX);
 			l = Max(l, e->last);
