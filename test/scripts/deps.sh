@@ -16,7 +16,9 @@ PKGS=(
 	bc                        # benchmark arithmetic
 	procps                    # pgrep, free (benchmark, TAP helpers)
 	gnuplot-nox               # benchmark plot
-	postgresql-15-auto-failover  # automated failover test
+	postgresql-15-auto-failover  # automated failover test (054)
+	patroni                   # Patroni failover test (056)
+	etcd-server               # its DCS
 )
 
 missing=()
