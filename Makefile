@@ -29,7 +29,7 @@ REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 ISOLATION = $(sort $(patsubst test/isolation/specs/%.spec,%,$(wildcard test/isolation/specs/*.spec)))
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output --load-extension=$(EXTENSION)
 
-SHLIB_LINK += -llz4
+SHLIB_LINK += -llz4 -lzstd
 # No CPU-specific -m flags: SIMD kernels are chosen at run time (src/vector.c).
 PG_CFLAGS += -O2 -ftree-vectorize -Wall -Wmissing-prototypes -Wno-declaration-after-statement
 

@@ -56,13 +56,14 @@ RESET enable_seqscan;
 RESET enable_bitmapscan;
 SELECT count(*), sum(id) FROM am_tr WHERE n = 3;
 
--- rewrites bring every body back as HOT rows with the same contents
+-- rewrites keep every row's tier (ADR 0010) and the same contents
 CLUSTER am_tr USING am_tr_n;
 SELECT engram.tier_of('am_tr', ctid) AS tier, count(*) FROM am_tr GROUP BY 1 ORDER BY 1;
 SELECT am_tr_same();
 SELECT count(*) AS problems FROM engram.verify('am_tr');
-SELECT count(*) > 0 AS moved FROM engram.migrate('am_tr', target => 'cold');
+SELECT count(*) > 0 AS moved FROM engram.migrate('am_tr', target => 'hot');
 VACUUM FULL am_tr;
+SELECT engram.tier_of('am_tr', ctid) AS tier, count(*) > 0 AS present FROM am_tr GROUP BY 1 ORDER BY 1;
 SELECT am_tr_same();
 SELECT count(*) > 0 AS moved FROM engram.migrate('am_tr', target => 'warm');
 ALTER TABLE am_tr SET ACCESS METHOD heap;

@@ -43,7 +43,7 @@ END
 $$;
 CREATE VIEW tier_v AS
   SELECT tier, rows, raw_bytes,
-         CASE WHEN rows = 0 THEN NULL ELSE bytes < raw_bytes END AS compressed
+         CASE WHEN rows = 0 THEN NULL ELSE body_bytes < raw_bytes END AS compressed
   FROM engram.tier_stats('tier_t');
 
 SELECT * FROM tier_v;

@@ -114,17 +114,40 @@ engram_relation_copy_data(Relation rel, const RelFileNode *newrnode)
  * ----------------------------------------------------------------
  */
 
-/* pages of the new relation are built locally, then logged as full images */
+/*
+ * Pages of the new relation are built locally, then logged as full images.
+ * Rows keep their tier (ADR 0010): HOT and WARM rows go to page, COLD rows
+ * are gathered in cold[] and packed onto pages of their own, as references
+ * plus one chunk item per page (tier_pack_cold), so the new relation is as
+ * small as the tiers allow.
+ */
 typedef struct EngramRewriteState
 {
 	Relation	rel;
 	PGAlignedBlock page;
 	bool		has_rows;
 	BlockNumber written;
+	PGAlignedBlock cpage;		/* for COLD rows */
+	MemoryContext coldcxt;
+	HeapTuple  *cold;
+	int			ncold;
+	int			maxcold;
+	Size		cold_raw;
 } EngramRewriteState;
 
+/*
+ * A row's tier travels with it from engram_cluster_fetch to
+ * engram_rewrite_add (through a tuplesort for CLUSTER) in t_ctid, which the
+ * new page sets to the row's new TID anyway.
+ */
+#define REWRITE_SET_TIER(tup, tier) \
+	ItemPointerSet(&(tup)->t_data->t_ctid, 0, (OffsetNumber) ((tier) + 1))
+#define REWRITE_GET_TIER(tup) \
+	((int) Min(Max(ItemPointerGetOffsetNumberNoCheck(&(tup)->t_data->t_ctid), 1), \
+			   ENGRAM_NUM_TIERS) - 1)
+
 static void
-engram_rewrite_flush(EngramRewriteState *rs)
+engram_rewrite_write(EngramRewriteState *rs, Page local)
 {
 	Buffer		buf;
 	GenericXLogState *state;
@@ -133,44 +156,147 @@ engram_rewrite_flush(EngramRewriteState *rs)
 	OffsetNumber off,
 				maxoff;
 
-	if (!rs->has_rows)
-		return;
-
 	buf = ReadBufferExtended(rs->rel, MAIN_FORKNUM, P_NEW, RBM_ZERO_AND_LOCK,
 							 NULL);
 	blkno = BufferGetBlockNumber(buf);
 	state = GenericXLogStart(rs->rel);
 	page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
-	memcpy(page, rs->page.data, BLCKSZ);
+	memcpy(page, local, BLCKSZ);
 
-	/* every row is its own newest version: t_ctid = its new TID */
+	/*
+	 * every row is its own newest version: t_ctid = its new TID; COLD
+	 * references name this page, where their chunk is
+	 */
 	maxoff = PageGetMaxOffsetNumber(page);
 	for (off = FirstOffsetNumber; off <= maxoff; off++)
 	{
-		HeapTupleHeader hdr =
-		EngramItemGetTupleHeader(PageGetItem(page, PageGetItemId(page, off)));
+		Item		item = PageGetItem(page, PageGetItemId(page, off));
+		HeapTupleHeader hdr = EngramItemGetTupleHeader(item);
 
+		if (EngramItemIsChunk(item))
+			continue;
 		ItemPointerSet(&hdr->t_ctid, blkno, off);
+		if (((EngramItemHeader) item)->tier == ENGRAM_TIER_COLD)
+		{
+			EngramColdRef ref;
+
+			memcpy(&ref, EngramItemGetBody(item), sizeof(ref));
+			if (ref.chunk_off != 0)
+			{
+				ref.chunk_blkno = blkno;
+				memcpy(EngramItemGetBody(item), &ref, sizeof(ref));
+			}
+		}
 	}
 	GenericXLogFinish(state);
 	UnlockReleaseBuffer(buf);
-
 	rs->written++;
+}
+
+static void
+engram_rewrite_flush(EngramRewriteState *rs)
+{
+	if (!rs->has_rows)
+		return;
+	engram_rewrite_write(rs, rs->page.data);
 	engram_page_init(rs->page.data, ENGRAM_PAGE_DATA);
 	rs->has_rows = false;
+}
+
+/* Pack gathered COLD rows into pages; unless final, only full pages */
+static void
+engram_rewrite_cold(EngramRewriteState *rs, bool final)
+{
+	int			start = 0;
+
+	while (rs->ncold - start > 0 &&
+		   (final || rs->cold_raw >= 4 * ENGRAM_MAX_ITEM_SIZE))
+	{
+		int			n;
+		int			i;
+
+		CHECK_FOR_INTERRUPTS();
+		engram_page_init(rs->cpage.data, ENGRAM_PAGE_DATA);
+		n = tier_pack_cold(rs->cpage.data, rs->cold + start, rs->ncold - start);
+		if (n == 0)
+			elog(ERROR, "row of %u bytes does not fit an empty engram page as COLD",
+				 rs->cold[start]->t_len);
+		engram_rewrite_write(rs, rs->cpage.data);
+		for (i = start; i < start + n; i++)
+			rs->cold_raw -= rs->cold[i]->t_len - rs->cold[i]->t_data->t_hoff;
+		start += n;
+	}
+	if (start > 0)
+	{
+		int			i;
+
+		for (i = 0; i < start; i++)
+			heap_freetuple(rs->cold[i]);
+		rs->ncold -= start;
+		memmove(rs->cold, rs->cold + start, sizeof(HeapTuple) * rs->ncold);
+	}
 }
 
 static void
 engram_rewrite_add(EngramRewriteState *rs, HeapTuple tup)
 {
-	if (engram_page_add_tuple(rs->page.data, InvalidBlockNumber, tup) !=
+	int			tier = REWRITE_GET_TIER(tup);
+	Page		page = rs->page.data;
+	HeapTupleHeader th = tup->t_data;
+	Size		rawlen = tup->t_len - th->t_hoff;
+
+	ItemPointerSetInvalid(&th->t_ctid);
+	if (tier == ENGRAM_TIER_COLD && rawlen > 0)
+	{
+		MemoryContext old = MemoryContextSwitchTo(rs->coldcxt);
+
+		if (rs->ncold == rs->maxcold)
+		{
+			rs->maxcold = rs->maxcold ? rs->maxcold * 2 : 256;
+			rs->cold = rs->cold ? repalloc(rs->cold, sizeof(HeapTuple) * rs->maxcold) :
+				palloc(sizeof(HeapTuple) * rs->maxcold);
+		}
+		rs->cold[rs->ncold++] = heap_copytuple(tup);
+		rs->cold_raw += rawlen;
+		MemoryContextSwitchTo(old);
+		engram_rewrite_cold(rs, false);
+		return;
+	}
+	if (tier == ENGRAM_TIER_WARM && rawlen > 0)
+	{
+		Size		wblen;
+		char	   *wb = tier_warm_encode((char *) th + th->t_hoff, rawlen,
+										  rawlen, &wblen);
+
+		if (wb != NULL)
+		{
+			Size		len = SizeOfEngramItemHeader + th->t_hoff + wblen;
+			char	   *item = palloc0(len);
+
+			((EngramItemHeader) item)->tier = ENGRAM_TIER_WARM;
+			memcpy(item + SizeOfEngramItemHeader, th, th->t_hoff);
+			memcpy(item + SizeOfEngramItemHeader + th->t_hoff, wb, wblen);
+			pfree(wb);
+			if (PageGetHeapFreeSpace(page) < MAXALIGN(len))
+				engram_rewrite_flush(rs);
+			if (PageAddItemExtended(page, (Item) item, len, InvalidOffsetNumber,
+									PAI_IS_HEAP) == InvalidOffsetNumber)
+				elog(ERROR, "WARM row of %zu bytes does not fit an empty engram page", len);
+			pfree(item);
+			if (!(HeapTupleHeaderXminFrozen(th) && (th->t_infomask & HEAP_XMAX_INVALID)))
+				EngramPageGetOpaque(page)->flags &= ~ENGRAM_PAGE_ALL_FROZEN;
+			rs->has_rows = true;
+			return;
+		}
+	}
+	if (engram_page_add_tuple(page, InvalidBlockNumber, tup) !=
 		InvalidOffsetNumber)
 	{
 		rs->has_rows = true;
 		return;
 	}
 	engram_rewrite_flush(rs);
-	if (engram_page_add_tuple(rs->page.data, InvalidBlockNumber, tup) ==
+	if (engram_page_add_tuple(page, InvalidBlockNumber, tup) ==
 		InvalidOffsetNumber)
 		elog(ERROR, "row of %u bytes does not fit an empty engram page",
 			 tup->t_len);
@@ -191,6 +317,7 @@ engram_rewrite_tuple(Relation OldTable, Relation NewTable, HeapTuple tup,
 	TupleDesc	newdesc = RelationGetDescr(NewTable);
 	HeapTuple	copy;
 	HeapTuple	result;
+	int			tier = REWRITE_GET_TIER(tup);
 	int			i;
 
 	heap_deform_tuple(tup, olddesc, values, isnull);
@@ -225,6 +352,7 @@ engram_rewrite_tuple(Relation OldTable, Relation NewTable, HeapTuple tup,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("row is too big: size %zu, maximum size %zu",
 						(Size) result->t_len, (Size) ENGRAM_MAX_TUPLE_SIZE)));
+	REWRITE_SET_TIER(result, tier);
 	return result;
 }
 
@@ -256,6 +384,9 @@ engram_cluster_fetch(Relation OldTable, Buffer buf, Page page,
 		return NULL;
 	ItemPointerSet(&htup.t_self, blkno, off);
 	engram_copy_header(OldTable, blkno, page, off, &hc, &htup);
+	/* a COLD chunk item is not a row: its rows bring their data along */
+	if (EngramItemIsChunk(PageGetItem(page, PageGetItemId(page, off))))
+		return NULL;
 
 	engram_prehint_strict(htup.t_data);
 	switch (HeapTupleSatisfiesVacuum(&htup, OldestXmin, buf))
@@ -277,6 +408,7 @@ engram_cluster_fetch(Relation OldTable, Buffer buf, Page page,
 
 	full = engram_copy_tuple(OldTable, buf, page, off);
 	full->t_data->t_infomask = htup.t_data->t_infomask;
+	REWRITE_SET_TIER(full, ((EngramItemHeader) PageGetItem(page, PageGetItemId(page, off)))->tier);
 	return full;
 }
 
@@ -323,6 +455,8 @@ engram_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
 	rs = palloc0(sizeof(EngramRewriteState));
 	rs->rel = NewTable;
 	engram_page_init(rs->page.data, ENGRAM_PAGE_DATA);
+	rs->coldcxt = AllocSetContextCreate(CurrentMemoryContext, "engram rewrite cold rows",
+										ALLOCSET_DEFAULT_SIZES);
 
 	values = palloc(sizeof(Datum) * Max(olddesc->natts, 1));
 	isnull = palloc(sizeof(bool) * Max(olddesc->natts, 1));
@@ -454,6 +588,8 @@ engram_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
 		tuplesort_end(sort);
 	}
 	engram_rewrite_flush(rs);
+	engram_rewrite_cold(rs, true);
+	MemoryContextDelete(rs->coldcxt);
 
 	*num_tuples = counts.num_tuples;
 	*tups_vacuumed = counts.tups_vacuumed;

@@ -439,6 +439,9 @@ engram_vac_scan_page(EngramVacState *vs, Buffer buf, BlockNumber blkno,
 							blkno, off, RelationGetRelationName(rel))));
 
 		engram_copy_header(rel, blkno, page, off, &copy, &tup);
+		/* a COLD chunk of this page, not a row: tier_sweep_chunks frees it */
+		if (EngramItemIsChunk(PageGetItem(page, lp)))
+			continue;
 		ItemPointerSet(&tup.t_self, blkno, off);
 		onpage = EngramItemGetTupleHeader(PageGetItem(page, lp));
 

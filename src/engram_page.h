@@ -37,11 +37,23 @@
  * with writing the new body elsewhere if needed: the TID, the row header and
  * therefore every index entry are untouched.
  *
- * COLD chunk pages hold one item: an EngramChunkHeader followed by the
- * compressed concatenation of several rows' attribute data (see tier.h).
- * Sequential scans skip them; the FSM never offers them for inserts.  A chunk
- * page no row refers to any more is turned back into an empty DATA page by
- * the chunk sweep (tier_sweep_chunks).
+ * COLD chunks (format 0.2, ADR 0010) are items on the DATA page whose rows
+ * they hold: a chunk item is an EngramItemHeaderData with ENGRAM_ITEM_CHUNK
+ * set (tier HOT), a tuple header that every snapshot sees as an aborted
+ * insert (xmin invalid, HEAP_XMIN_INVALID | HEAP_XMAX_INVALID, no
+ * attributes), and as body an EngramChunkHeader followed by the compressed
+ * concatenation of those rows' attribute data (see tier.h).  A COLD row
+ * refers only to a chunk on its own page (EngramColdRef.chunk_off), so a
+ * reader never locks a second page and the space a page's rows free by going
+ * COLD holds their chunk.  Readers that do not know chunk items see a row
+ * version no snapshot can see; VACUUM and CLUSTER skip them by the flag; a
+ * chunk item no row of its page refers to any more is removed by the chunk
+ * sweep (tier_sweep_chunks).  No index entry ever points at a chunk item.
+ *
+ * COLD chunk pages (format 0.1) hold one such chunk as their only item.
+ * Sequential scans skip them; the FSM never offers them for inserts.  This
+ * version still reads them but writes none; a chunk page no row refers to any
+ * more is turned back into an empty DATA page by the sweep.
  *
  * Readers copy what they need while holding the buffer's content lock and
  * never keep pointers into a shared buffer after releasing it: generic WAL
@@ -103,13 +115,19 @@ typedef EngramPageOpaqueData *EngramPageOpaque;
 typedef struct EngramItemHeaderData
 {
 	uint8		tier;			/* ENGRAM_TIER_* of the body */
-	uint8		flags;			/* reserved, 0 */
+	uint8		flags;			/* ENGRAM_ITEM_* */
 	uint16		access_count;	/* reads recorded, saturating at PG_UINT16_MAX */
 	uint32		last_access;	/* seconds since the Postgres epoch (2000-01-01)
 								 * of the last recorded read; 0 = never */
 } EngramItemHeaderData;
 
 typedef EngramItemHeaderData *EngramItemHeader;
+
+/* EngramItemHeaderData.flags */
+#define ENGRAM_ITEM_CHUNK		0x01	/* not a row: a COLD chunk of this page */
+
+#define EngramItemIsChunk(item) \
+	((((EngramItemHeader) (item))->flags & ENGRAM_ITEM_CHUNK) != 0)
 
 #define SizeOfEngramItemHeader	MAXALIGN(sizeof(EngramItemHeaderData))
 
@@ -133,13 +151,17 @@ typedef struct EngramWarmBody
 	char		data[FLEXIBLE_ARRAY_MEMBER];	/* lz4 block */
 } EngramWarmBody;
 
-/* COLD body: reference into a chunk page */
+/*
+ * COLD body: reference to a chunk.  chunk_off = 0: the chunk is the item of
+ * COLD chunk page chunk_blkno (format 0.1); else it is the chunk item at line
+ * pointer chunk_off of the row's own page, and chunk_blkno is that page.
+ */
 typedef struct EngramColdRef
 {
-	BlockNumber chunk_blkno;	/* the COLD chunk page */
-	uint32		chunk_id;		/* must equal that page's chunk_id */
+	BlockNumber chunk_blkno;	/* page holding the chunk */
+	uint32		chunk_id;		/* must equal the chunk's id */
 	uint16		index;			/* which body within the chunk */
-	uint16		unused;
+	uint16		chunk_off;		/* chunk item's line pointer, 0 = chunk page */
 	uint32		raw_len;		/* length of the attribute data */
 } EngramColdRef;
 

@@ -54,6 +54,15 @@ extern Size tier_raw_data_len(Item item, Size itemlen);
  */
 extern BlockNumber tier_sweep_chunks(Relation rel);
 
+/*
+ * VACUUM FULL / CLUSTER: add rows as COLD to page (a DATA page being built
+ * for a new relation): as many of tups[0..ntups) as fit, as references plus
+ * one chunk item holding their data.  The references' chunk_blkno is left
+ * InvalidBlockNumber for the caller to set once the page has its block.
+ * Returns the number of rows added (0 if not even one fits compressed).
+ */
+extern int	tier_pack_cold(Page page, HeapTuple *tups, int ntups);
+
 /* tier name for SQL ("hot", "warm", "cold") */
 extern const char *tier_name(int tier);
 
@@ -63,12 +72,14 @@ extern void tier_cache_invalidate(Oid relid);
 /* ---- COLD chunk pages (tier_body.c) ---- */
 
 /*
- * The one item of a COLD page.  The attribute data of nbodies rows is
- * concatenated (body i is raw bytes offsets[i] .. offsets[i+1]), optionally
- * byte-shuffled (ENGRAM_CHUNK_SHUFFLED: the first raw_len & ~3 bytes
- * transposed as 4-byte lanes, so the sign/exponent bytes of float vectors
- * sit together), and compressed as one LZ4 HC block of comp_len bytes that
- * follows offsets[nbodies].  crc is CRC-32C of the compressed bytes.
+ * A COLD chunk: the body of a chunk item on a DATA page (engram_page.h), or
+ * the one item of a 0.1 COLD chunk page.  The attribute data of nbodies
+ * rows is concatenated (body i is raw bytes offsets[i] .. offsets[i+1]),
+ * optionally byte-shuffled (ENGRAM_CHUNK_SHUFFLED: the first raw_len & ~3
+ * bytes transposed as 4-byte lanes, so the sign/exponent bytes of float
+ * vectors sit together), and compressed as one block of comp_len bytes that
+ * follows offsets[nbodies]: zstd when ENGRAM_CHUNK_ZSTD, else LZ4 (HC).
+ * crc is CRC-32C of the compressed bytes.
  */
 typedef struct EngramChunkHeader
 {
@@ -82,6 +93,8 @@ typedef struct EngramChunkHeader
 } EngramChunkHeader;
 
 #define ENGRAM_CHUNK_SHUFFLED	0x0001
+#define ENGRAM_CHUNK_ZSTD		0x0002
+#define ENGRAM_CHUNK_FLAGS		(ENGRAM_CHUNK_SHUFFLED | ENGRAM_CHUNK_ZSTD)
 
 #define EngramChunkHeaderSize(nbodies) \
 	(offsetof(EngramChunkHeader, offsets) + sizeof(uint32) * ((nbodies) + 1))
@@ -117,15 +130,36 @@ extern char *tier_chunk_decode(const char *item, Size itemlen,
 							   uint32 page_chunk_id, TierChunk *chunk);
 
 /*
- * Build a chunk item from nbodies bodies (bodies[i], lens[i]).  Returns a
- * palloc'd item and its length, or NULL if it would not fit in max_item
- * bytes (then *itemlen is the size it would have needed, 0 if the bodies
- * cannot form a chunk at all).  Tries shuffled and plain layouts when
- * try_shuffle and keeps the smaller.
+ * Build a chunk from nbodies bodies (bodies[i], lens[i]), compressed with
+ * zstd.  Returns a palloc'd chunk and its length, or NULL if it would not
+ * fit in max_item bytes (then *itemlen is the size it would have needed, 0
+ * if the bodies cannot form a chunk at all).  Tries shuffled and plain
+ * layouts when try_shuffle and keeps the smaller.
  */
 extern char *tier_chunk_build(uint32 chunk_id, int nbodies, char **bodies,
 							  uint32 *lens, Size max_item, bool try_shuffle,
 							  Size *itemlen);
+
+/* bytes a chunk item of chunklen chunk bytes takes in a DATA page item */
+#define TIER_CHUNK_ITEM_OVERHEAD \
+	(SizeOfEngramItemHeader + MAXALIGN(SizeofHeapTupleHeader))
+
+/* Wrap a chunk as a DATA page chunk item (palloc'd; see engram_page.h) */
+extern char *tier_chunk_item(const char *chunk, Size chunklen, Size *itemlen);
+
+/*
+ * Count (and, if apply, remove) the chunk items of a DATA page that no row
+ * of the page refers to; apply needs the page exclusively (a GenericXLog
+ * working copy).  The removed line pointers become unused (no index entry
+ * ever points at a chunk item).  Counts 0 if any row item is damaged.
+ */
+extern int	tier_prune_page_chunks(Page page, bool apply);
+
+/* a new chunk id: never 0 (engram.debug_chunk_id forces one for tests) */
+extern uint32 tier_new_chunk_id(void);
+extern int	tier_debug_chunk_id;
+extern bool tier_cold_shuffle;
+extern int	tier_cold_level;
 
 /*
  * Decode the attribute data of a WARM or COLD item (from a page of rel at
@@ -133,8 +167,9 @@ extern char *tier_chunk_build(uint32 chunk_id, int nbodies, char **bodies,
  * its length in *rawlen.  HOT items are copied.  Errors with
  * ERRCODE_DATA_CORRUPTED on damage.
  */
-extern char *tier_decode_body(Relation rel, BlockNumber blkno, OffsetNumber off,
-							  Item item, Size itemlen, Size *rawlen);
+extern char *tier_decode_body(Relation rel, BlockNumber blkno, Page page,
+							  OffsetNumber off, Item item, Size itemlen,
+							  Size *rawlen);
 
 /*
  * Compress raw attribute data as a WARM body (EngramWarmBody) into a
@@ -148,6 +183,8 @@ extern char *tier_make_item(Item item, const char *body, Size bodylen,
 							int tier, Size *newlen);
 
 /* soft page/item checks that never error out (tier_body.c) */
+extern const char *tier_page_chunk_item(Page page, OffsetNumber off,
+										Size *chunklen);
 extern char *tier_page_problem(Page page);
 extern Item tier_page_item(Page page, OffsetNumber off, Size *itemlen);
 
@@ -179,8 +216,35 @@ typedef struct TierPassResult
 	int64		rows[ENGRAM_NUM_TIERS][ENGRAM_NUM_TIERS];	/* [from][to] */
 	int64		bytes[ENGRAM_NUM_TIERS][ENGRAM_NUM_TIERS];	/* raw bytes */
 	int64		stamped;		/* never-seen rows given a first-seen time */
-	BlockNumber swept;			/* chunk pages reclaimed */
+	BlockNumber swept;			/* chunks reclaimed */
+	BlockNumber pages;			/* pages visited */
+	BlockNumber chunk_pages;	/* 0.1 COLD chunk pages met */
 } TierPassResult;
+
+/*
+ * Where the background worker's incremental passes over one table stand:
+ * the next block to visit and the engram.hot_budget threshold computed at
+ * the start of the current cycle over the table.
+ */
+typedef struct TierCursor
+{
+	Oid			relid;
+	BlockNumber next;
+	bool		budget_on;
+	double		heat_threshold;
+	bool		chunk_pages;	/* 0.1 chunk pages met in this cycle */
+} TierCursor;
+
+/*
+ * One slice of a policy pass (background worker): visits at most max_pages
+ * DATA pages from cur->next on, moving at most max_bytes raw bytes (< 0:
+ * no limit), and advances cur.  Every change is decided under one page's
+ * exclusive lock, so the caller needs only AccessShareLock on rel.  Returns
+ * true when the slice reached the end of the table (a cycle is complete).
+ */
+extern bool tier_migrate_slice(Relation rel, TierCursor *cur, int64 max_bytes,
+							   BlockNumber max_pages, TierPassResult *result);
+extern int	tier_migrate_pages;
 
 /*
  * One migration pass over rel (caller holds ShareUpdateExclusiveLock).

@@ -7,24 +7,27 @@
  * WARM: the attribute data of one row compressed with LZ4 (fast mode) and
  * stored in place of the HOT body as EngramWarmBody.
  *
- * COLD: the attribute data of many rows concatenated and compressed as one
- * LZ4 HC block that lives on its own COLD chunk page (EngramChunkHeader in
- * tier.h); the row keeps an EngramColdRef.  Compressing many rows together
- * finds the redundancy between rows (shared words, field layouts, float
- * exponents) that per-row compression cannot.
+ * COLD: the attribute data of the COLD rows of one DATA page concatenated
+ * and compressed with zstd (engram.cold_level) as one chunk, kept as a
+ * chunk item on that same page (engram_page.h); each row keeps an
+ * EngramColdRef to it.  Compressing rows together finds the redundancy
+ * between them (shared words, field layouts, float exponents) that per-row
+ * compression cannot; zstd's entropy coding is what makes text and float
+ * vectors smaller than LZ4 can (ADR 0010 has the measurements).  Chunks of
+ * format 0.1 (LZ4 HC, on chunk pages of their own) are still read.
  *
- * Byte shuffling: with engram.cold_shuffle on, building a chunk also tries
- * transposing it as 4-byte lanes (all first bytes, then all second bytes,
- * ...) and keeps the layout that compresses smaller; the choice is recorded
- * per chunk (ENGRAM_CHUNK_SHUFFLED) and readers always honour it.  Measured
- * (3000 rows): float4-only vectors, uniform in [-1,1], 64 dims: chunks
- * 2.5-3.5% smaller with shuffling (LZ4 has no entropy coder, so grouping the
- * sign/exponent bytes buys little); text + embedding rows (the memory
- * workload): no difference, the plain layout wins.  As it doubles the HC
- * compression work, the GUC is off by default.
+ * Byte shuffling: with engram.cold_shuffle on (the default), a chunk that
+ * the plain layout compresses by less than a quarter is compressed again
+ * transposed as 4-byte lanes (all first bytes, then all second bytes, ...)
+ * and the smaller layout is kept; the choice is recorded per chunk
+ * (ENGRAM_CHUNK_SHUFFLED) and readers always honour it.  Grouping the
+ * sign/exponent bytes of float4 vectors lets zstd's entropy coder shrink
+ * them; text loses its matches when shuffled, so text-heavy chunks, which
+ * compress well plain, are not tried.  Lossless either way.
  *
  * Nothing here trusts what it reads: every length is checked before it is
- * used, decompression uses LZ4_decompress_safe, and damage is reported as
+ * used, decompression uses LZ4_decompress_safe / ZSTD_decompress into
+ * buffers of the stated size, and damage is reported as
  * ERRCODE_DATA_CORRUPTED naming the row (or, for tier_chunk_decode, as a
  * string so engram.verify can list it without erroring out).
  *
@@ -35,8 +38,9 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
 #include <lz4.h>
-#include <lz4hc.h>
+#include <zstd.h>
 
 #include "access/htup_details.h"
 #include "storage/bufmgr.h"
@@ -193,6 +197,19 @@ tier_unshuffle(const char *src, char *dst, Size len)
 
 /* ---- chunks ---- */
 
+/* zstd level of COLD chunks: engram.cold_level (tier_migrate.c) */
+
+/* zstd-compress src into dst; returns the compressed size or -1 */
+static int
+tier_zstd(const char *src, Size len, char *dst, Size cap)
+{
+	size_t		c = ZSTD_compress(dst, cap, src, len, tier_cold_level);
+
+	if (ZSTD_isError(c) || c > (size_t) INT_MAX)
+		return -1;
+	return (int) c;
+}
+
 char *
 tier_chunk_build(uint32 chunk_id, int nbodies, char **bodies, uint32 *lens,
 				 Size max_item, bool try_shuffle, Size *itemlen)
@@ -229,18 +246,24 @@ tier_chunk_build(uint32 chunk_id, int nbodies, char **bodies, uint32 *lens,
 	offsets[nbodies] = (uint32) raw_len;
 
 	/* compress into a buffer large enough to learn the size we need */
-	bound = LZ4_compressBound((int) raw_len);
+	bound = (int) ZSTD_compressBound(raw_len);
 	comp = palloc(bound);
-	c = LZ4_compress_HC(raw, comp, (int) raw_len, bound, LZ4HC_CLEVEL_DEFAULT);
-	if (try_shuffle && raw_len >= 64)
+	c = tier_zstd(raw, raw_len, comp, bound);
+
+	/*
+	 * Shuffled lanes help only data that is mostly binary numbers (float
+	 * vectors), which the plain layout barely compresses; text-heavy chunks
+	 * compress well plain and lose their matches when shuffled, so they are
+	 * not tried again.
+	 */
+	if (try_shuffle && raw_len >= 64 && (c <= 0 || (Size) c > raw_len * 3 / 4))
 	{
 		char	   *shuf = palloc(raw_len);
 		char	   *comp2 = palloc(bound);
 		int			c2;
 
 		tier_shuffle(raw, shuf, raw_len);
-		c2 = LZ4_compress_HC(shuf, comp2, (int) raw_len, bound,
-							 LZ4HC_CLEVEL_DEFAULT);
+		c2 = tier_zstd(shuf, raw_len, comp2, bound);
 		if (c2 > 0 && (c <= 0 || c2 < c))
 		{
 			pfree(comp);
@@ -272,7 +295,7 @@ tier_chunk_build(uint32 chunk_id, int nbodies, char **bodies, uint32 *lens,
 	hdr = (EngramChunkHeader *) item;
 	hdr->chunk_id = chunk_id;
 	hdr->nbodies = (uint16) nbodies;
-	hdr->flags = shuffled ? ENGRAM_CHUNK_SHUFFLED : 0;
+	hdr->flags = ENGRAM_CHUNK_ZSTD | (shuffled ? ENGRAM_CHUNK_SHUFFLED : 0);
 	hdr->raw_len = (uint32) raw_len;
 	hdr->comp_len = (uint32) c;
 	INIT_CRC32C(hdr->crc);
@@ -306,7 +329,7 @@ tier_chunk_decode(const char *item, Size itemlen, uint32 page_chunk_id,
 						fixed.chunk_id, page_chunk_id);
 	if (fixed.nbodies == 0 || fixed.nbodies > ENGRAM_CHUNK_MAX_BODIES)
 		return psprintf("chunk has invalid body count %u", fixed.nbodies);
-	if (fixed.flags & ~ENGRAM_CHUNK_SHUFFLED)
+	if (fixed.flags & ~ENGRAM_CHUNK_FLAGS)
 		return psprintf("chunk has unknown flags 0x%04x", fixed.flags);
 	if (fixed.raw_len == 0 || fixed.raw_len > ENGRAM_CHUNK_MAX_RAW)
 		return psprintf("chunk has invalid raw length %u", fixed.raw_len);
@@ -343,8 +366,16 @@ tier_chunk_decode(const char *item, Size itemlen, uint32 page_chunk_id,
 	dst = palloc(fixed.raw_len);
 	if (fixed.flags & ENGRAM_CHUNK_SHUFFLED)
 		tmp = palloc(fixed.raw_len);
-	d = LZ4_decompress_safe(item + hdrsize, tmp ? tmp : dst,
-							(int) fixed.comp_len, (int) fixed.raw_len);
+	if (fixed.flags & ENGRAM_CHUNK_ZSTD)
+	{
+		size_t		z = ZSTD_decompress(tmp ? tmp : dst, fixed.raw_len,
+										item + hdrsize, fixed.comp_len);
+
+		d = ZSTD_isError(z) ? -1 : (int) z;
+	}
+	else
+		d = LZ4_decompress_safe(item + hdrsize, tmp ? tmp : dst,
+								(int) fixed.comp_len, (int) fixed.raw_len);
 	if (d != (int) fixed.raw_len)
 	{
 		pfree(offsets);
@@ -370,14 +401,33 @@ tier_chunk_decode(const char *item, Size itemlen, uint32 page_chunk_id,
 
 /* ---- per-backend cache of decompressed chunks ---- */
 
+/*
+ * An entry is found by where the chunk lies (relation file, block, line
+ * pointer; 0 for a chunk page) and is used only if the chunk there now has
+ * the same id, CRC-32C and lengths as the one decoded: a chunk removed by
+ * the sweep and replaced by another one at the same place, even with the
+ * same id, is decoded afresh (issue 24 item 4; sql/tier_size.sql forces
+ * equal ids with engram.debug_chunk_id).  The header fields are read under
+ * the page's lock on every lookup, which costs 20 bytes of copying.
+ */
 #define TIER_CACHE_SIZE 8
+
+typedef struct TierCacheKey
+{
+	Oid			relid;
+	char		node[12];		/* the relation's file locator */
+	BlockNumber blkno;
+	OffsetNumber off;			/* chunk item, 0 = chunk page */
+	uint32		chunk_id;
+	pg_crc32c	crc;
+	uint32		comp_len;
+	uint32		raw_len;
+} TierCacheKey;
 
 typedef struct TierCacheEntry
 {
 	bool		valid;
-	Oid			relid;
-	char		node[12];		/* the relation's file locator */
-	BlockNumber blkno;
+	TierCacheKey key;
 	uint64		lru;
 	TierChunk	chunk;			/* allocated in TierCacheContext */
 } TierCacheEntry;
@@ -407,12 +457,33 @@ tier_cache_invalidate(Oid relid)
 
 	for (i = 0; i < TIER_CACHE_SIZE; i++)
 		if (tier_cache[i].valid &&
-			(relid == InvalidOid || tier_cache[i].relid == relid))
+			(relid == InvalidOid || tier_cache[i].key.relid == relid))
 			tier_cache_free(&tier_cache[i]);
 }
 
+static void
+tier_cache_key(TierCacheKey *key, Relation rel, BlockNumber blkno,
+			   OffsetNumber off, const char *chunk, Size chunklen)
+{
+	EngramChunkHeader fixed;
+
+	memset(key, 0, sizeof(*key));
+	key->relid = RelationGetRelid(rel);
+	memcpy(key->node, &engram_rel_locator(rel), sizeof(key->node));
+	key->blkno = blkno;
+	key->off = off;
+	if (chunklen >= offsetof(EngramChunkHeader, offsets))
+	{
+		memcpy(&fixed, chunk, offsetof(EngramChunkHeader, offsets));
+		key->chunk_id = fixed.chunk_id;
+		key->crc = fixed.crc;
+		key->comp_len = fixed.comp_len;
+		key->raw_len = fixed.raw_len;
+	}
+}
+
 static TierChunk *
-tier_cache_lookup(Relation rel, BlockNumber blkno, uint32 chunk_id)
+tier_cache_lookup(const TierCacheKey *key)
 {
 	int			i;
 
@@ -420,15 +491,8 @@ tier_cache_lookup(Relation rel, BlockNumber blkno, uint32 chunk_id)
 	{
 		TierCacheEntry *e = &tier_cache[i];
 
-		if (e->valid && e->blkno == blkno && e->relid == RelationGetRelid(rel) &&
-			memcmp(e->node, &engram_rel_locator(rel), sizeof(e->node)) == 0)
+		if (e->valid && memcmp(&e->key, key, sizeof(TierCacheKey)) == 0)
 		{
-			if (e->chunk.chunk_id != chunk_id)
-			{
-				/* the page holds another chunk now: forget the old one */
-				tier_cache_free(e);
-				return NULL;
-			}
 			e->lru = ++tier_cache_clock;
 			return &e->chunk;
 		}
@@ -437,7 +501,7 @@ tier_cache_lookup(Relation rel, BlockNumber blkno, uint32 chunk_id)
 }
 
 static TierChunk *
-tier_cache_insert(Relation rel, BlockNumber blkno, TierChunk *chunk)
+tier_cache_insert(const TierCacheKey *key, TierChunk *chunk)
 {
 	TierCacheEntry *victim = &tier_cache[0];
 	MemoryContext old;
@@ -447,6 +511,14 @@ tier_cache_insert(Relation rel, BlockNumber blkno, TierChunk *chunk)
 		TierCacheContext = AllocSetContextCreate(TopMemoryContext,
 												 "engram tier chunk cache",
 												 ALLOCSET_DEFAULT_SIZES);
+	for (i = 0; i < TIER_CACHE_SIZE; i++)
+	{
+		/* an older chunk at the same place is stale now */
+		if (tier_cache[i].valid && tier_cache[i].key.relid == key->relid &&
+			tier_cache[i].key.blkno == key->blkno &&
+			tier_cache[i].key.off == key->off)
+			tier_cache_free(&tier_cache[i]);
+	}
 	for (i = 0; i < TIER_CACHE_SIZE; i++)
 	{
 		if (!tier_cache[i].valid)
@@ -469,33 +541,184 @@ tier_cache_insert(Relation rel, BlockNumber blkno, TierChunk *chunk)
 	victim->chunk.chunk_id = chunk->chunk_id;
 	victim->chunk.nbodies = chunk->nbodies;
 	victim->chunk.raw_len = chunk->raw_len;
-	victim->relid = RelationGetRelid(rel);
-	memcpy(victim->node, &engram_rel_locator(rel), sizeof(victim->node));
-	victim->blkno = blkno;
+	victim->key = *key;
 	victim->lru = ++tier_cache_clock;
 	victim->valid = true;
 	return &victim->chunk;
 }
 
+/* ---- chunk items on DATA pages ---- */
+
+char *
+tier_chunk_item(const char *chunk, Size chunklen, Size *itemlen)
+{
+	Size		len = TIER_CHUNK_ITEM_OVERHEAD + chunklen;
+	char	   *item = palloc0(len);
+	EngramItemHeader ih = (EngramItemHeader) item;
+	HeapTupleHeader th = EngramItemGetTupleHeader(item);
+
+	ih->tier = ENGRAM_TIER_HOT;
+	ih->flags = ENGRAM_ITEM_CHUNK;
+	/* an insert that aborted: no snapshot sees it, no attributes */
+	HeapTupleHeaderSetXmin(th, InvalidTransactionId);
+	HeapTupleHeaderSetXmax(th, InvalidTransactionId);
+	th->t_infomask = HEAP_XMIN_INVALID | HEAP_XMAX_INVALID;
+	HeapTupleHeaderSetNatts(th, 0);
+	th->t_hoff = MAXALIGN(SizeofHeapTupleHeader);
+	ItemPointerSetInvalid(&th->t_ctid);
+	memcpy(item + TIER_CHUNK_ITEM_OVERHEAD, chunk, chunklen);
+	*itemlen = len;
+	return item;
+}
+
 /*
- * Find chunk (blkno, chunk_id) of rel: lock the chunk page (share), check
- * it, use the cache or decompress.  The caller holds the referring DATA
- * page's lock, so the chunk cannot be swept meanwhile.
+ * The chunk item at off of a DATA page: its chunk bytes, or NULL if off is
+ * not a sane chunk item.
+ */
+static const char *
+tier_page_chunk(Page page, OffsetNumber off, Size *chunklen)
+{
+	PageHeader	ph = (PageHeader) page;
+	ItemId		lp;
+	Size		len;
+	Item		item;
+
+	if (off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
+		return NULL;
+	lp = PageGetItemId(page, off);
+	if (!ItemIdIsNormal(lp))
+		return NULL;
+	len = ItemIdGetLength(lp);
+	if (ItemIdGetOffset(lp) < ph->pd_upper ||
+		ItemIdGetOffset(lp) + len > ph->pd_special ||
+		len < TIER_CHUNK_ITEM_OVERHEAD + offsetof(EngramChunkHeader, offsets))
+		return NULL;
+	item = PageGetItem(page, lp);
+	if (!EngramItemIsChunk(item) ||
+		EngramItemGetTupleHeader(item)->t_hoff != MAXALIGN(SizeofHeapTupleHeader))
+		return NULL;
+	*chunklen = len - TIER_CHUNK_ITEM_OVERHEAD;
+	return (const char *) item + TIER_CHUNK_ITEM_OVERHEAD;
+}
+
+/* soft accessor for verify, tier_stats and the sweep */
+const char *
+tier_page_chunk_item(Page page, OffsetNumber off, Size *chunklen)
+{
+	return tier_page_chunk(page, off, chunklen);
+}
+
+int
+tier_prune_page_chunks(Page page, bool apply)
+{
+	OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+	OffsetNumber off;
+	bool		referenced[MaxHeapTuplesPerPage + 1];
+	int			removed = 0;
+
+	if (maxoff > MaxHeapTuplesPerPage)
+		return 0;
+	memset(referenced, 0, sizeof(referenced));
+	for (off = FirstOffsetNumber; off <= maxoff; off++)
+	{
+		ItemId		lp = PageGetItemId(page, off);
+		Size		itemlen;
+		Item		item;
+		EngramColdRef ref;
+
+		if (!ItemIdIsNormal(lp))
+			continue;
+		item = PageGetItem(page, lp);
+		if (EngramItemIsChunk(item))
+			continue;
+		item = tier_page_item(page, off, &itemlen);
+		if (item == NULL)
+			return 0;			/* cannot tell what it refers to: keep all */
+		if (((EngramItemHeader) item)->tier != ENGRAM_TIER_COLD ||
+			EngramItemBodySize(item, itemlen) != sizeof(EngramColdRef))
+			continue;
+		memcpy(&ref, EngramItemGetBody(item), sizeof(ref));
+		if (ref.chunk_off >= FirstOffsetNumber && ref.chunk_off <= maxoff)
+			referenced[ref.chunk_off] = true;
+	}
+	for (off = FirstOffsetNumber; off <= maxoff; off++)
+	{
+		ItemId		lp = PageGetItemId(page, off);
+
+		if (!ItemIdIsNormal(lp) || referenced[off] ||
+			!EngramItemIsChunk(PageGetItem(page, lp)))
+			continue;
+		if (apply)
+			ItemIdSetUnused(lp);
+		removed++;
+	}
+	if (removed > 0 && apply)
+	{
+		PageRepairFragmentation(page);
+		PageTruncateLinePointerArray(page);
+		for (off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+			if (!ItemIdIsUsed(PageGetItemId(page, off)))
+			{
+				EngramPageGetOpaque(page)->flags |= ENGRAM_PAGE_HAS_FREE_LP;
+				break;
+			}
+	}
+	return removed;
+}
+
+/*
+ * Find the chunk a COLD reference names: a chunk item of the row's own
+ * DATA page (already locked by the caller) or, for 0.1 data, the chunk page
+ * cblk, which is locked (share) and released here.  Uses the cache or
+ * decompresses.
  */
 static TierChunk *
 tier_get_chunk(Relation rel, BlockNumber datablk, Page datapage,
-			   OffsetNumber off, Item item, BlockNumber cblk, uint32 chunk_id)
+			   OffsetNumber off, Item item, EngramColdRef *ref)
 {
+	BlockNumber cblk = ref->chunk_blkno;
+	uint32		chunk_id = ref->chunk_id;
 	Buffer		cbuf;
 	Page		cpage;
 	EngramPageOpaque opaque;
 	TierChunk  *cached;
 	TierChunk	chunk;
+	TierCacheKey key;
 	ItemId		lp;
 	char	   *copy;
 	Size		len;
 	char	   *problem;
 	bool		is_new;
+
+	if (ref->chunk_off != 0)
+	{
+		const char *c;
+
+		if (cblk != datablk || datapage == NULL)
+			tier_corrupt(rel, datablk, datapage, off, item,
+						 psprintf("COLD reference to a chunk item on block %u, not on the row's own page", cblk));
+		c = tier_page_chunk(datapage, ref->chunk_off, &len);
+		if (c == NULL)
+			tier_corrupt(rel, datablk, datapage, off, item,
+						 psprintf("COLD reference to line pointer %u, which is not a chunk item",
+								  ref->chunk_off));
+		tier_cache_key(&key, rel, datablk, ref->chunk_off, c, len);
+		if (key.chunk_id != chunk_id)
+			tier_corrupt(rel, datablk, datapage, off, item,
+						 psprintf("COLD reference to chunk %u, but line pointer %u holds chunk %u",
+								  chunk_id, ref->chunk_off, key.chunk_id));
+		cached = tier_cache_lookup(&key);
+		if (cached != NULL)
+			return cached;
+		problem = tier_chunk_decode(c, len, chunk_id, &chunk);
+		if (problem)
+			tier_corrupt(rel, datablk, datapage, off, item,
+						 psprintf("chunk item %u: %s", ref->chunk_off, problem));
+		cached = tier_cache_insert(&key, &chunk);
+		pfree(chunk.raw);
+		pfree(chunk.offsets);
+		return cached;
+	}
 
 	if (cblk == datablk || cblk >= RelationGetNumberOfBlocks(rel))
 		tier_corrupt(rel, datablk, datapage, off, item,
@@ -518,13 +741,6 @@ tier_get_chunk(Relation rel, BlockNumber datablk, Page datapage,
 		tier_corrupt(rel, datablk, datapage, off, item, d);
 	}
 
-	cached = tier_cache_lookup(rel, cblk, chunk_id);
-	if (cached != NULL)
-	{
-		UnlockReleaseBuffer(cbuf);
-		return cached;
-	}
-
 	if (PageGetMaxOffsetNumber(cpage) != 1 ||
 		!ItemIdIsNormal(PageGetItemId(cpage, FirstOffsetNumber)))
 	{
@@ -541,6 +757,13 @@ tier_get_chunk(Relation rel, BlockNumber datablk, Page datapage,
 		tier_corrupt(rel, datablk, datapage, off, item,
 					 psprintf("chunk item on page %u lies outside the page", cblk));
 	}
+	tier_cache_key(&key, rel, cblk, 0, PageGetItem(cpage, lp), len);
+	cached = tier_cache_lookup(&key);
+	if (cached != NULL)
+	{
+		UnlockReleaseBuffer(cbuf);
+		return cached;
+	}
 	/* copy out, then decompress without holding the chunk page lock */
 	copy = palloc(len);
 	memcpy(copy, PageGetItem(cpage, lp), len);
@@ -551,7 +774,7 @@ tier_get_chunk(Relation rel, BlockNumber datablk, Page datapage,
 	if (problem)
 		tier_corrupt(rel, datablk, datapage, off, item,
 					 psprintf("chunk page %u: %s", cblk, problem));
-	cached = tier_cache_insert(rel, cblk, &chunk);
+	cached = tier_cache_insert(&key, &chunk);
 	pfree(chunk.raw);
 	pfree(chunk.offsets);
 	return cached;
@@ -601,8 +824,7 @@ tier_decode_into(Relation rel, BlockNumber blkno, Page page, OffsetNumber off,
 								 psprintf("COLD reference has %zu bytes, expected %zu",
 										  bodylen, sizeof(EngramColdRef)));
 				memcpy(&ref, body, sizeof(ref));
-				chunk = tier_get_chunk(rel, blkno, page, off, item,
-									   ref.chunk_blkno, ref.chunk_id);
+				chunk = tier_get_chunk(rel, blkno, page, off, item, &ref);
 				if (ref.index >= chunk->nbodies)
 					tier_corrupt(rel, blkno, page, off, item,
 								 psprintf("COLD reference to body %u of chunk %u, which has %d bodies",
@@ -641,13 +863,13 @@ tier_checked_raw_len(Relation rel, BlockNumber blkno, Page page,
 }
 
 char *
-tier_decode_body(Relation rel, BlockNumber blkno, OffsetNumber off,
+tier_decode_body(Relation rel, BlockNumber blkno, Page page, OffsetNumber off,
 				 Item item, Size itemlen, Size *rawlen)
 {
-	Size		len = tier_checked_raw_len(rel, blkno, NULL, off, item, itemlen);
+	Size		len = tier_checked_raw_len(rel, blkno, page, off, item, itemlen);
 	char	   *dst = palloc(Max(len, 1));
 
-	tier_decode_into(rel, blkno, NULL, off, item, itemlen, dst, len);
+	tier_decode_into(rel, blkno, page, off, item, itemlen, dst, len);
 	*rawlen = len;
 	return dst;
 }
@@ -712,13 +934,19 @@ tier_page_problem(Page page)
 
 /*
  * Soft check of a DATA page's line pointer off: returns the item (and its
- * length) if it is a normal item whose headers fit, else NULL.
+ * length) if it is a row (a normal item whose headers fit, not a chunk
+ * item), else NULL.
  */
 Item
 tier_page_item(Page page, OffsetNumber off, Size *itemlen)
 {
+	Item		item;
+
 	/* the readers' rule (engram_item_problem), without the table's natts */
 	if (engram_item_problem(page, off, MaxTupleAttributeNumber, itemlen) != NULL)
 		return NULL;
-	return PageGetItem(page, PageGetItemId(page, off));
+	item = PageGetItem(page, PageGetItemId(page, off));
+	if (EngramItemIsChunk(item))
+		return NULL;
+	return item;
 }

@@ -93,7 +93,10 @@ int			tier_migrate_naptime = 60;
 int			tier_migrate_batch = 64 * 1024;
 int			tier_hot_budget = -1;
 char	   *tier_migrate_database = NULL;
-static bool tier_cold_shuffle = false;
+bool		tier_cold_shuffle = true;
+int			tier_debug_chunk_id = 0;
+int			tier_cold_level = 13;
+int			tier_migrate_pages = 1024;
 
 void
 tier_init(void)
@@ -125,15 +128,28 @@ tier_init(void)
 							"-1 means unlimited.",
 							&tier_migrate_batch, 64 * 1024, -1, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("engram.migrate_pages",
+							"Most pages of a table the background worker visits per pass; the next pass goes on from there.",
+							NULL, &tier_migrate_pages, 1024, 1, INT_MAX,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("engram.migrate_database",
 							   "Database whose engram tables the background worker migrates.",
 							   NULL, &tier_migrate_database, "postgres",
 							   PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("engram.cold_shuffle",
 							 "Also try byte-shuffled 4-byte lanes when compressing COLD chunks, keeping the smaller.",
-							 "Off by default: it doubles the compression work for 2-4% on float-only chunks and nothing on text with embeddings (test/bench/tier_bench.sh).",
-							 &tier_cold_shuffle, false,
+							 "Lossless; it doubles the compression work and makes float vector chunks smaller with zstd (docs/architecture/0010-cold-chunks-in-data-pages.md).",
+							 &tier_cold_shuffle, true,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("engram.cold_level",
+							"zstd compression level of COLD chunks.",
+							"Higher is smaller and slower to compress; decoding speed hardly depends on it.",
+							&tier_cold_level, 13, 1, 22,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("engram.debug_chunk_id",
+							"For tests only: give every new COLD chunk this id (0: a random id).",
+							NULL, &tier_debug_chunk_id, 0, 0, INT_MAX,
+							PGC_SUSET, GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
 
 	if (process_shared_preload_libraries_in_progress)
 		tier_worker_register();
@@ -162,15 +178,14 @@ tier_heat(uint32 access_count, uint32 last_access, uint32 now)
 
 /* ---- one pass ---- */
 
+/* a row of the page being visited that is to become COLD */
 typedef struct ColdCand
 {
-	BlockNumber blkno;
 	OffsetNumber off;
 	uint8		from_tier;
-	char	   *stored;			/* body as stored, to recheck before switching */
-	uint32		storedlen;
-	uint32		itemlen;		/* whole item as stored */
-	char	   *raw;
+	Size		itemlen;		/* whole item as stored */
+	Size		bodylen;		/* its body as stored */
+	char	   *raw;			/* attribute data (palloc'd) */
 	uint32		rawlen;
 } ColdCand;
 
@@ -183,12 +198,6 @@ typedef struct PassState
 	uint32		now;
 	bool		budget_on;
 	double		heat_threshold; /* HOT rows with heat <= this go WARM */
-	double		est_ratio;		/* raw/compressed of the last chunk */
-	ColdCand   *cands;
-	int			ncands;
-	int			maxcands;
-	Size		cand_raw;
-	MemoryContext candcxt;
 	TierPassResult *res;
 } PassState;
 
@@ -351,97 +360,13 @@ tier_fits(Page page, OffsetNumber off, Size newlen)
 	return MAXALIGN(newlen) <= oldlen + (ph->pd_upper - ph->pd_lower);
 }
 
-static void
-tier_add_cand(PassState *ps, BlockNumber blk, OffsetNumber off, Item item,
-			  Size itemlen, char *raw, Size rawlen)
-{
-	MemoryContext old = MemoryContextSwitchTo(ps->candcxt);
-	ColdCand   *c;
-	Size		bodylen = EngramItemBodySize(item, itemlen);
-
-	if (ps->ncands == ps->maxcands)
-	{
-		ps->maxcands = ps->maxcands ? ps->maxcands * 2 : 256;
-		ps->cands = ps->cands ? repalloc(ps->cands, sizeof(ColdCand) * ps->maxcands) :
-			palloc(sizeof(ColdCand) * ps->maxcands);
-	}
-	c = &ps->cands[ps->ncands++];
-	c->blkno = blk;
-	c->off = off;
-	c->from_tier = ((EngramItemHeader) item)->tier;
-	c->storedlen = (uint32) bodylen;
-	c->itemlen = (uint32) itemlen;
-	c->stored = palloc(bodylen);
-	memcpy(c->stored, EngramItemGetBody(item), bodylen);
-	c->raw = palloc(Max(rawlen, 1));
-	memcpy(c->raw, raw, rawlen);
-	c->rawlen = (uint32) rawlen;
-	ps->cand_raw += rawlen;
-	MemoryContextSwitchTo(old);
-}
-
-/*
- * A page for a new chunk: an empty DATA page (or a never initialised one)
- * the FSM knows of, or a new page at the end.  Returned pinned and
- * exclusively locked.  Inserters check the page kind after locking, so one
- * that was sent here by the FSM meanwhile just moves on.
- */
-static Buffer
-tier_chunk_page(Relation rel)
-{
-	/* FSM category of an empty page, as free bytes (FSM steps are BLCKSZ/256) */
-	Size		empty = ((BLCKSZ - SizeOfPageHeaderData -
-						  MAXALIGN(sizeof(EngramPageOpaqueData))) / (BLCKSZ / 256)) * (BLCKSZ / 256);
-	BlockNumber blk;
-	Buffer		buf;
-	int			tries;
-
-	for (tries = 0; tries < 4; tries++)
-	{
-		Page		page;
-		bool		ok = true;
-		OffsetNumber off;
-
-		blk = GetPageWithFreeSpace(rel, empty);
-		if (blk == InvalidBlockNumber)
-			break;
-		buf = ReadBufferExtended(rel, MAIN_FORKNUM, blk, RBM_NORMAL, NULL);
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		page = BufferGetPage(buf);
-		/* only a page no TID can point into */
-		if (PageIsNew(page))
-			return buf;
-		if (tier_page_problem(page) != NULL ||
-			EngramPageGetOpaque(page)->kind != ENGRAM_PAGE_DATA)
-			ok = false;
-		else
-			for (off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
-				if (ItemIdIsUsed(PageGetItemId(page, off)))
-				{
-					ok = false;
-					break;
-				}
-		if (ok)
-			return buf;
-		if (tier_page_problem(page) == NULL &&
-			EngramPageGetOpaque(page)->kind == ENGRAM_PAGE_DATA)
-			tier_record_free(rel, blk, page);
-		else
-			RecordPageWithFreeSpace(rel, blk, 0);
-		UnlockReleaseBuffer(buf);
-	}
-
-	LockRelationForExtension(rel, ExclusiveLock);
-	buf = ReadBufferExtended(rel, MAIN_FORKNUM, P_NEW, RBM_ZERO_AND_LOCK, NULL);
-	UnlockRelationForExtension(rel, ExclusiveLock);
-	return buf;
-}
-
-static uint32
+uint32
 tier_new_chunk_id(void)
 {
 	uint32		id;
 
+	if (tier_debug_chunk_id > 0)
+		return (uint32) tier_debug_chunk_id;
 	do
 	{
 		id = pg_prng_uint32(&pg_global_prng_state);
@@ -449,194 +374,311 @@ tier_new_chunk_id(void)
 	return id;
 }
 
-/* Write chunk page for cands[0..n), switch the rows to references */
-static void
-tier_write_chunk(PassState *ps, int n, char *citem, Size citemlen,
-				 uint32 chunk_id)
+/*
+ * Try to make cands[0..n) of scratch (a private copy of block blk) COLD,
+ * together with the rows of the page that are COLD already in chunk items
+ * of this page when merge (their chunk is rebuilt with the new rows, which
+ * compresses better than several small chunks and frees their chunks'
+ * space).  Returns false (scratch then undefined) if the chunk does not fit,
+ * or by policy would not free more than it takes.
+ */
+static bool
+tier_cold_try(PassState *ps, BlockNumber blk, Page scratch, ColdCand *cands,
+			  int n, bool merge)
 {
-	Relation	rel = ps->rel;
-	Buffer		cbuf;
-	BlockNumber cblk;
-	GenericXLogState *state;
-	Page		cpage;
+	OffsetNumber maxoff = PageGetMaxOffsetNumber(scratch);
+	Size		free_before = PageGetExactFreeSpace(scratch);
+	uint32		chunk_id = tier_new_chunk_id();
+	OffsetNumber old_offs[MaxHeapTuplesPerPage];
+	char	   *old_raw[MaxHeapTuplesPerPage];
+	uint32		old_len[MaxHeapTuplesPerPage];
+	int			nold = 0;
+	OffsetNumber coff = InvalidOffsetNumber;
+	char	  **bodies;
+	uint32	   *lens;
+	char	   *chunk;
+	Size		chunklen;
+	char	   *citem;
+	Size		citemlen;
+	OffsetNumber off;
+	int			total;
 	int			i;
+	bool		ok;
 
-	cbuf = tier_chunk_page(rel);
-	cblk = BufferGetBlockNumber(cbuf);
-	state = GenericXLogStart(rel);
-	cpage = GenericXLogRegisterBuffer(state, cbuf, GENERIC_XLOG_FULL_IMAGE);
-	engram_page_init(cpage, ENGRAM_PAGE_COLD);
-	EngramPageGetOpaque(cpage)->chunk_id = chunk_id;
-	if (PageAddItem(cpage, (Item) citem, citemlen, FirstOffsetNumber,
-					false, false) != FirstOffsetNumber)
-		elog(ERROR, "could not add chunk item of %zu bytes to block %u",
-			 citemlen, cblk);
-	GenericXLogFinish(state);
-	UnlockReleaseBuffer(cbuf);
-	RecordPageWithFreeSpace(rel, cblk, 0);
-
-	/* chunk durable (with its WAL), no row refers to it yet */
-	TIER_FAULT_POINT("migrate_after_new_body");
-
-	i = 0;
-	while (i < n)
+	if (merge)
 	{
-		BlockNumber blk = ps->cands[i].blkno;
-		int			j;
-		Buffer		buf;
-		Page		page;
-		Page		wpage;
-		int			changed = 0;
-
-		for (j = i; j < n && ps->cands[j].blkno == blk; j++)
-			;
-		CHECK_FOR_INTERRUPTS();
-		buf = ReadBufferExtended(rel, MAIN_FORKNUM, blk, RBM_NORMAL, NULL);
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		page = BufferGetPage(buf);
-		if (!PageIsNew(page) && tier_page_problem(page) == NULL &&
-			EngramPageGetOpaque(page)->kind == ENGRAM_PAGE_DATA)
+		for (off = FirstOffsetNumber; off <= maxoff; off++)
 		{
-			state = GenericXLogStart(rel);
-			wpage = GenericXLogRegisterBuffer(state, buf, 0);
-			for (; i < j; i++)
-			{
-				ColdCand   *c = &ps->cands[i];
-				Size		itemlen;
-				Item		item = tier_page_item(page, c->off, &itemlen);
-				EngramColdRef ref;
-				char	   *newitem;
-				Size		newlen;
+			Size		itemlen;
+			Item		item = tier_page_item(scratch, off, &itemlen);
+			EngramColdRef ref;
+			Size		rawlen;
 
-				/* the row must still be the one we compressed */
-				if (item == NULL ||
-					((EngramItemHeader) item)->tier != c->from_tier ||
-					EngramItemBodySize(item, itemlen) != c->storedlen ||
-					memcmp(EngramItemGetBody(item), c->stored, c->storedlen) != 0)
-					continue;
-				ref.chunk_blkno = cblk;
-				ref.chunk_id = chunk_id;
-				ref.index = (uint16) i;
-				ref.unused = 0;
-				ref.raw_len = c->rawlen;
-				newitem = tier_make_item(item, (char *) &ref, sizeof(ref),
-										 ENGRAM_TIER_COLD, &newlen);
-				if (PageIndexTupleOverwrite(wpage, c->off, (Item) newitem, newlen))
-				{
-					changed++;
-					ps->res->rows[c->from_tier][ENGRAM_TIER_COLD]++;
-					ps->res->bytes[c->from_tier][ENGRAM_TIER_COLD] += c->rawlen;
-				}
-				pfree(newitem);
-			}
-			if (changed > 0)
-				GenericXLogFinish(state);
-			else
-				GenericXLogAbort(state);
-			if (changed > 0)
-				tier_record_free(rel, blk, page);
+			if (item == NULL || ((EngramItemHeader) item)->tier != ENGRAM_TIER_COLD ||
+				EngramItemBodySize(item, itemlen) != sizeof(EngramColdRef))
+				continue;
+			memcpy(&ref, EngramItemGetBody(item), sizeof(ref));
+			if (ref.chunk_off == 0)
+				continue;		/* 0.1 chunk page: left as it is */
+			old_raw[nold] = tier_decode_body(ps->rel, blk, scratch, off, item,
+											 itemlen, &rawlen);
+			old_len[nold] = (uint32) rawlen;
+			old_offs[nold] = off;
+			if (coff == InvalidOffsetNumber || ref.chunk_off < coff)
+				coff = ref.chunk_off;
+			nold++;
 		}
-		i = j;
-		UnlockReleaseBuffer(buf);
-		if (changed > 0)
-			TIER_FAULT_POINT("migrate_after_switch");
+		if (nold == 0)
+			return false;
 	}
+	else
+	{
+		coff = maxoff + 1;
+		if (coff > MaxHeapTuplesPerPage)
+			return false;
+	}
+
+	total = nold + n;
+	if (total > ENGRAM_CHUNK_MAX_BODIES)
+		return false;
+	bodies = palloc(sizeof(char *) * total);
+	lens = palloc(sizeof(uint32) * total);
+	for (i = 0; i < nold; i++)
+	{
+		bodies[i] = old_raw[i];
+		lens[i] = old_len[i];
+	}
+	for (i = 0; i < n; i++)
+	{
+		bodies[nold + i] = cands[i].raw;
+		lens[nold + i] = cands[i].rawlen;
+	}
+	chunk = tier_chunk_build(chunk_id, total, bodies, lens,
+							 ENGRAM_MAX_ITEM_SIZE - TIER_CHUNK_ITEM_OVERHEAD,
+							 tier_cold_shuffle, &chunklen);
+	pfree(bodies);
+	pfree(lens);
+	for (i = 0; i < nold; i++)
+		pfree(old_raw[i]);
+	if (chunk == NULL)
+		return false;
+
+	/* every row of the chunk refers to (blk, coff) */
+	for (i = 0; i < total; i++)
+	{
+		OffsetNumber roff = i < nold ? old_offs[i] : cands[i - nold].off;
+		Item		item = PageGetItem(scratch, PageGetItemId(scratch, roff));
+		EngramColdRef ref;
+		char	   *newitem;
+		Size		newlen;
+
+		ref.chunk_blkno = blk;
+		ref.chunk_id = chunk_id;
+		ref.index = (uint16) i;
+		ref.chunk_off = coff;
+		ref.raw_len = i < nold ? old_len[i] : cands[i - nold].rawlen;
+		newitem = tier_make_item(item, (char *) &ref, sizeof(ref),
+								 ENGRAM_TIER_COLD, &newlen);
+		if (!PageIndexTupleOverwrite(scratch, roff, (Item) newitem, newlen))
+			elog(ERROR, "could not shrink item (%u,%u) to a COLD reference",
+				 blk, roff);
+		pfree(newitem);
+	}
+
+	citem = tier_chunk_item(chunk, chunklen, &citemlen);
+	pfree(chunk);
+	if (merge)
+	{
+		/* the other old chunks are unreferenced now; coff's is replaced */
+		tier_prune_page_chunks(scratch, true);
+		ok = tier_fits(scratch, coff, citemlen) &&
+			PageIndexTupleOverwrite(scratch, coff, (Item) citem, citemlen);
+	}
+	else
+		ok = PageGetExactFreeSpace(scratch) >= MAXALIGN(citemlen) + sizeof(ItemIdData) &&
+			PageAddItemExtended(scratch, (Item) citem, citemlen, coff,
+								PAI_IS_HEAP) == coff;
+	pfree(citem);
+	if (!ok)
+		return false;
+	/* by policy a move must pay for itself: the page may not fill up */
+	if (ps->target < 0 && PageGetExactFreeSpace(scratch) <= free_before)
+		return false;
+	return true;
 }
 
 /*
- * Turn collected COLD candidates into chunks.  Unless final, only while
- * enough raw data is waiting to fill a chunk.
+ * Make the rows cands[0..n) of the page wpage (a GenericXLog working copy of
+ * block blk) COLD: one chunk holding their data (merged with the page's
+ * other COLD rows when that fits), kept as a chunk item on the same page,
+ * and their bodies replaced by references to it, all in the page's one
+ * record.  The chunk lives where the rows' bodies were, so the page (and
+ * the relation) never grows.  Rows whose chunk would not fit stay in their
+ * tier: the chunk is rebuilt with fewer rows.  Returns the rows moved.
  */
-static void
-tier_flush_cands(PassState *ps, bool final)
+static int
+tier_cold_page(PassState *ps, BlockNumber blk, Page wpage, ColdCand *cands,
+			   int n)
 {
-	Size		cap = ENGRAM_MAX_ITEM_SIZE;
+	PGAlignedBlock scratch;
 
-	while (ps->ncands > 0)
+	while (n > 0)
 	{
-		Size		target_raw = (Size) (ps->est_ratio * cap * 0.95);
-		Size		raw = 0;
-		int			n = 0;
-		char	  **bodies;
-		uint32	   *lens;
-		char	   *citem = NULL;
-		Size		citemlen = 0;
-		uint32		chunk_id = tier_new_chunk_id();
-		int			i;
+		int			merge;
 
-		target_raw = Min(target_raw, ENGRAM_CHUNK_MAX_RAW);
-		if (!final && ps->cand_raw < target_raw)
-			break;
 		CHECK_FOR_INTERRUPTS();
-
-		while (n < ps->ncands && n < ENGRAM_CHUNK_MAX_BODIES &&
-			   (n == 0 || raw + ps->cands[n].rawlen <= target_raw))
-			raw += ps->cands[n++].rawlen;
-
-		bodies = palloc(sizeof(char *) * n);
-		lens = palloc(sizeof(uint32) * n);
-		for (i = 0; i < n; i++)
+		for (merge = 1; merge >= 0; merge--)
 		{
-			bodies[i] = ps->cands[i].raw;
-			lens[i] = ps->cands[i].rawlen;
-		}
-		for (;;)
-		{
-			citem = tier_chunk_build(chunk_id, n, bodies, lens, cap,
-									 tier_cold_shuffle, &citemlen);
-			if (citem != NULL || n == 1 || citemlen == 0)
-				break;
-			/* too big: shrink in proportion, and a little more */
-			n = Max(1, Min(n - 1, (int) (n * (double) cap / citemlen * 0.95)));
-		}
-		pfree(bodies);
-		pfree(lens);
-
-		if (citem != NULL)
-		{
-			Size		freed = 0;
-
-			raw = 0;
-			for (i = 0; i < n; i++)
+			memcpy(scratch.data, wpage, BLCKSZ);
+			if (tier_cold_try(ps, blk, scratch.data, cands, n, merge == 1))
 			{
-				ColdCand   *c = &ps->cands[i];
+				int			i;
 
-				raw += c->rawlen;
-				freed += MAXALIGN(c->itemlen) -
-					MAXALIGN(c->itemlen - c->storedlen + sizeof(EngramColdRef));
-			}
-			ps->est_ratio = Max(1.0, (double) raw / (double) citemlen);
-
-			/*
-			 * By policy a chunk must pay for its page: the bytes it frees on
-			 * the data pages must exceed the page it takes.  Data that does
-			 * not compress (random floats) therefore stays where it is.  A
-			 * forced target moves rows whatever it costs.
-			 */
-			if (ps->target < 0 && freed <= BLCKSZ)
-			{
+				memcpy(wpage, scratch.data, BLCKSZ);
 				for (i = 0; i < n; i++)
-					ps->moved -= ps->cands[i].rawlen;
+				{
+					ps->res->rows[cands[i].from_tier][ENGRAM_TIER_COLD]++;
+					ps->res->bytes[cands[i].from_tier][ENGRAM_TIER_COLD] += cands[i].rawlen;
+				}
+				return n;
 			}
-			else
-				tier_write_chunk(ps, n, citem, citemlen, chunk_id);
-			pfree(citem);
 		}
-		else
-			n = 1;				/* this body cannot be COLD: leave it */
-
-		for (i = 0; i < n; i++)
-		{
-			ps->cand_raw -= ps->cands[i].rawlen;
-			pfree(ps->cands[i].raw);
-			pfree(ps->cands[i].stored);
-		}
-		ps->ncands -= n;
-		memmove(ps->cands, ps->cands + n, sizeof(ColdCand) * ps->ncands);
+		if (n == 1)
+			break;
+		/* too big for the room it would have: try with fewer rows */
+		n = Max(1, n * 3 / 4);
 	}
+	return 0;
 }
 
-/* One DATA page: in-place moves, stamps, and COLD candidates */
+/* a COLD row to promote that did not fit while its chunk took room */
+typedef struct PendingUp
+{
+	OffsetNumber off;
+	char	   *raw;
+	Size		rawlen;
+	bool		moved;
+} PendingUp;
+
+/*
+ * Promote COLD rows whose chunk item is referenced by no other row than
+ * them: drop the chunk, then give each its HOT (or, failing that, WARM)
+ * body, all on a copy of the page, which replaces wpage only if every one
+ * of those rows fits (otherwise they all stay COLD, their chunk intact).
+ */
+static void
+tier_promote_pending(PassState *ps, Page wpage, PendingUp *pending, int n)
+{
+	PGAlignedBlock scratch;
+	Page		sp = scratch.data;
+	OffsetNumber maxoff = PageGetMaxOffsetNumber(wpage);
+	bool		others[MaxHeapTuplesPerPage + 1];
+	bool		drop[MaxHeapTuplesPerPage + 1];
+	bool		is_pending[MaxHeapTuplesPerPage + 1];
+	OffsetNumber chunk_of[MaxHeapTuplesPerPage];
+	int			newtiers[MaxHeapTuplesPerPage];
+	OffsetNumber off;
+	int			i;
+	bool		any = false;
+
+	memset(others, 0, sizeof(others));
+	memset(drop, 0, sizeof(drop));
+	memset(is_pending, 0, sizeof(is_pending));
+	for (i = 0; i < n; i++)
+		is_pending[pending[i].off] = true;
+	for (off = FirstOffsetNumber; off <= maxoff; off++)
+	{
+		Size		itemlen;
+		Item		item = tier_page_item(wpage, off, &itemlen);
+		EngramColdRef ref;
+
+		if (item == NULL || ((EngramItemHeader) item)->tier != ENGRAM_TIER_COLD ||
+			EngramItemBodySize(item, itemlen) != sizeof(EngramColdRef))
+			continue;
+		memcpy(&ref, EngramItemGetBody(item), sizeof(ref));
+		if (ref.chunk_off == 0 || ref.chunk_off > maxoff)
+			continue;
+		if (!is_pending[off])
+			others[ref.chunk_off] = true;
+	}
+	for (i = 0; i < n; i++)
+	{
+		Size		itemlen;
+		Item		item = tier_page_item(wpage, pending[i].off, &itemlen);
+		EngramColdRef ref;
+
+		chunk_of[i] = InvalidOffsetNumber;
+		if (item == NULL || EngramItemBodySize(item, itemlen) != sizeof(EngramColdRef))
+			continue;
+		memcpy(&ref, EngramItemGetBody(item), sizeof(ref));
+		if (ref.chunk_off == 0 || ref.chunk_off > maxoff || others[ref.chunk_off] ||
+			tier_page_chunk_item(wpage, ref.chunk_off, &itemlen) == NULL)
+			continue;
+		chunk_of[i] = ref.chunk_off;
+		drop[ref.chunk_off] = true;
+		any = true;
+	}
+	if (!any)
+		return;
+
+	memcpy(sp, wpage, BLCKSZ);
+	for (off = FirstOffsetNumber; off <= maxoff; off++)
+		if (drop[off])
+			ItemIdSetUnused(PageGetItemId(sp, off));
+	PageRepairFragmentation(sp);
+	for (i = 0; i < n; i++)
+	{
+		PendingUp  *pu = &pending[i];
+		Item		item;
+		char	   *newitem;
+		Size		newlen;
+		int			newtier = ENGRAM_TIER_HOT;
+
+		if (chunk_of[i] == InvalidOffsetNumber)
+			continue;
+		item = PageGetItem(sp, PageGetItemId(sp, pu->off));
+		newitem = tier_make_item(item, pu->raw, pu->rawlen, ENGRAM_TIER_HOT, &newlen);
+		if (!tier_fits(sp, pu->off, newlen))
+		{
+			char	   *wb;
+			Size		wblen;
+
+			pfree(newitem);
+			newitem = NULL;
+			wb = tier_warm_encode(pu->raw, pu->rawlen, pu->rawlen, &wblen);
+			if (wb != NULL)
+			{
+				newitem = tier_make_item(item, wb, wblen, ENGRAM_TIER_WARM, &newlen);
+				newtier = ENGRAM_TIER_WARM;
+				pfree(wb);
+			}
+		}
+		if (newitem == NULL || !tier_fits(sp, pu->off, newlen) ||
+			!PageIndexTupleOverwrite(sp, pu->off, (Item) newitem, newlen))
+			return;				/* one does not fit: all stay COLD */
+		pfree(newitem);
+		newtiers[i] = newtier;
+	}
+	for (i = 0; i < n; i++)
+	{
+		if (chunk_of[i] == InvalidOffsetNumber)
+			continue;
+		pending[i].moved = true;
+		ps->res->rows[ENGRAM_TIER_COLD][newtiers[i]]++;
+		ps->res->bytes[ENGRAM_TIER_COLD][newtiers[i]] += pending[i].rawlen;
+		ps->moved += pending[i].rawlen;
+	}
+	PageTruncateLinePointerArray(sp);
+	for (off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(sp); off++)
+		if (!ItemIdIsUsed(PageGetItemId(sp, off)))
+		{
+			EngramPageGetOpaque(sp)->flags |= ENGRAM_PAGE_HAS_FREE_LP;
+			break;
+		}
+	memcpy(wpage, sp, BLCKSZ);
+}
+
+/* One DATA page: in-place moves, stamps, COLD rows and chunk pruning */
 static void
 tier_pass_page(PassState *ps, BlockNumber blk)
 {
@@ -649,11 +691,19 @@ tier_pass_page(PassState *ps, BlockNumber blk)
 	OffsetNumber maxoff;
 	bool		is_new;
 	bool		moved_here = false;
+	bool		has_chunks = false;
+	ColdCand	cands[MaxHeapTuplesPerPage];
+	int			ncands = 0;
+	bool		stamped_here = false;
+	PendingUp	pending[MaxHeapTuplesPerPage];
+	int			npending = 0;
+	int			i;
 
 	buf = ReadBufferExtended(rel, MAIN_FORKNUM, blk, RBM_NORMAL, NULL);
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	page = BufferGetPage(buf);
-	if (tier_page_problem(page) != NULL)
+	if (tier_page_problem(page) != NULL ||
+		(!PageIsNew(page) && PageGetMaxOffsetNumber(page) > MaxHeapTuplesPerPage))
 	{
 		/* leave a damaged page alone; the rest of the table still moves */
 		UnlockReleaseBuffer(buf);
@@ -666,8 +716,11 @@ tier_pass_page(PassState *ps, BlockNumber blk)
 		return;
 	}
 	is_new = PageIsNew(page);
+	ps->res->pages++;
 	if (is_new || EngramPageGetOpaque(page)->kind != ENGRAM_PAGE_DATA)
 	{
+		if (!is_new && EngramPageGetOpaque(page)->kind == ENGRAM_PAGE_COLD)
+			ps->res->chunk_pages++;
 		UnlockReleaseBuffer(buf);
 		return;
 	}
@@ -688,7 +741,12 @@ tier_pass_page(PassState *ps, BlockNumber blk)
 		int			newtier = -1;
 
 		if (item == NULL)
+		{
+			if (ItemIdIsNormal(PageGetItemId(page, off)) &&
+				EngramItemIsChunk(PageGetItem(page, PageGetItemId(page, off))))
+				has_chunks = true;
 			continue;
+		}
 		ih = (EngramItemHeader) item;
 		from = ih->tier;
 
@@ -702,6 +760,7 @@ tier_pass_page(PassState *ps, BlockNumber blk)
 			}
 			((EngramItemHeader) PageGetItem(wpage, PageGetItemId(wpage, off)))->last_access = ps->now;
 			ps->res->stamped++;
+			stamped_here = true;
 			continue;
 		}
 
@@ -716,7 +775,7 @@ tier_pass_page(PassState *ps, BlockNumber blk)
 			rawlen = bodylen;
 		}
 		else
-			raw = tier_decode_body(rel, blk, off, item, itemlen, &rawlen);
+			raw = tier_decode_body(rel, blk, page, off, item, itemlen, &rawlen);
 
 		if (to == ENGRAM_TIER_COLD)
 		{
@@ -724,7 +783,15 @@ tier_pass_page(PassState *ps, BlockNumber blk)
 			if (MAXALIGN(itemlen - bodylen + sizeof(EngramColdRef)) < MAXALIGN(itemlen) &&
 				rawlen > 0)
 			{
-				tier_add_cand(ps, blk, off, item, itemlen, raw, rawlen);
+				ColdCand   *c = &cands[ncands++];
+
+				c->off = off;
+				c->from_tier = (uint8) from;
+				c->itemlen = itemlen;
+				c->bodylen = bodylen;
+				c->raw = palloc(rawlen);
+				memcpy(c->raw, raw, rawlen);
+				c->rawlen = (uint32) rawlen;
 				ps->moved += rawlen;
 			}
 		}
@@ -791,6 +858,17 @@ tier_pass_page(PassState *ps, BlockNumber blk)
 				ps->moved += rawlen;
 				moved_here = true;
 			}
+			else if (from == ENGRAM_TIER_COLD && npending < MaxHeapTuplesPerPage)
+			{
+				/* its chunk may be what takes the room: see below */
+				PendingUp  *pu = &pending[npending++];
+
+				pu->off = off;
+				pu->raw = palloc(Max(rawlen, 1));
+				memcpy(pu->raw, raw, rawlen);
+				pu->rawlen = rawlen;
+				pu->moved = false;
+			}
 			if (newitem != NULL)
 				pfree(newitem);
 		}
@@ -798,8 +876,52 @@ tier_pass_page(PassState *ps, BlockNumber blk)
 			pfree(raw);
 	}
 
+	if (npending > 0)
+	{
+		tier_promote_pending(ps, wpage, pending, npending);
+		for (i = 0; i < npending; i++)
+		{
+			if (pending[i].moved)
+				moved_here = true;
+			pfree(pending[i].raw);
+		}
+	}
+
+	if (ncands > 0)
+	{
+		int			done;
+
+		if (state == NULL)
+		{
+			state = GenericXLogStart(rel);
+			wpage = GenericXLogRegisterBuffer(state, buf, 0);
+		}
+		done = tier_cold_page(ps, blk, wpage, cands, ncands);
+		if (done > 0)
+		{
+			moved_here = true;
+			has_chunks = true;
+		}
+		/* rows left out did not move: give their bytes back to the budget */
+		for (i = 0; i < ncands; i++)
+		{
+			if (i >= done)
+				ps->moved -= cands[i].rawlen;
+			pfree(cands[i].raw);
+		}
+	}
+
+	/* chunks of this page no row refers to any more (rows promoted, deleted) */
+	if (has_chunks && moved_here && tier_prune_page_chunks(wpage, false) > 0)
+		tier_prune_page_chunks(wpage, true);
+
 	if (state != NULL)
-		GenericXLogFinish(state);
+	{
+		if (moved_here || stamped_here)
+			GenericXLogFinish(state);
+		else
+			GenericXLogAbort(state);
+	}
 	if (moved_here)
 		tier_record_free(rel, blk, page);
 	UnlockReleaseBuffer(buf);
@@ -822,28 +944,73 @@ tier_migrate_pass(Relation rel, int target, int64 max_bytes,
 	ps.target = target;
 	ps.max_bytes = max_bytes;
 	ps.now = tier_now_seconds();
-	ps.est_ratio = 3.0;
 	ps.res = result;
-	ps.candcxt = AllocSetContextCreate(CurrentMemoryContext,
-									   "engram migration candidates",
-									   ALLOCSET_DEFAULT_SIZES);
 
 	tier_compute_budget(&ps);
 
-	/* chunk pages added by this pass lie beyond nblocks: not revisited */
+	/* a pass never extends the relation: every change is within a page */
 	nblocks = RelationGetNumberOfBlocks(rel);
 	for (blk = 0; blk < nblocks; blk++)
 	{
 		CHECK_FOR_INTERRUPTS();
 		tier_pass_page(&ps, blk);
-		tier_flush_cands(&ps, false);
 	}
-	tier_flush_cands(&ps, true);
-	MemoryContextDelete(ps.candcxt);
 
 	TIER_FAULT_POINT("migrate_before_reclaim");
 	result->swept = tier_sweep_chunks(rel);
 	FreeSpaceMapVacuum(rel);
+}
+
+bool
+tier_migrate_slice(Relation rel, TierCursor *cur, int64 max_bytes,
+				   BlockNumber max_pages, TierPassResult *result)
+{
+	PassState	ps;
+	BlockNumber nblocks;
+	BlockNumber blk;
+	BlockNumber start;
+
+	memset(result, 0, sizeof(*result));
+	memset(&ps, 0, sizeof(ps));
+	ps.rel = rel;
+	ps.target = -1;
+	ps.max_bytes = max_bytes;
+	ps.now = tier_now_seconds();
+	ps.res = result;
+
+	nblocks = RelationGetNumberOfBlocks(rel);
+	if (cur->next == 0 || cur->next >= nblocks)
+	{
+		/* a new cycle over the table */
+		cur->next = 0;
+		cur->chunk_pages = false;
+		tier_compute_budget(&ps);
+		cur->budget_on = ps.budget_on;
+		cur->heat_threshold = ps.heat_threshold;
+	}
+	else
+	{
+		ps.budget_on = cur->budget_on;
+		ps.heat_threshold = cur->heat_threshold;
+	}
+
+	start = cur->next;
+	for (blk = start; blk < nblocks && blk - start < max_pages && tier_budget_left(&ps); blk++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		tier_pass_page(&ps, blk);
+	}
+	if (result->chunk_pages > 0)
+		cur->chunk_pages = true;
+	if (blk > start)
+		FreeSpaceMapVacuumRange(rel, start, blk);
+	cur->next = blk;
+	if (blk >= nblocks)
+	{
+		cur->next = 0;
+		return true;
+	}
+	return false;
 }
 
 /* ---- chunk sweep ---- */
@@ -868,11 +1035,17 @@ chunkkey_cmp(const void *a, const void *b)
 }
 
 /*
- * Reclaim COLD chunk pages that no row refers to: left by a crash between
- * writing a chunk and switching rows to it, or emptied by promotions and
- * VACUUM.  The caller holds ShareUpdateExclusiveLock, which excludes every
- * other migration pass and VACUUM, the only code that creates references;
- * so a chunk unreferenced during our scan stays unreferenced.
+ * Reclaim chunks that no row refers to: chunk items of DATA pages whose
+ * rows were promoted, updated or deleted and vacuumed, and (format 0.1)
+ * COLD chunk pages, left by a crash between writing a chunk and switching
+ * rows to it, or emptied by promotions and VACUUM.  Returns how many.
+ *
+ * A chunk item is referenced only by rows of its own page, so it is judged
+ * and removed under that page's exclusive lock alone.  No code writes
+ * references to 0.1 chunk pages any more, so a chunk page unreferenced
+ * during our scan stays unreferenced.  The caller holds
+ * ShareUpdateExclusiveLock all the same (VACUUM does; the worker takes it
+ * only if it is free at once).
  *
  * If any page cannot be read as a sane engram page we reclaim nothing: a
  * damaged DATA page might hold references we could not see.
@@ -898,6 +1071,9 @@ tier_sweep_chunks(Relation rel)
 	int			nchunks = 0;
 	int			maxchunks = 0;
 	BlockNumber swept = 0;
+	BlockNumber *prune = NULL;
+	int			nprune = 0;
+	int			maxprune = 0;
 	int			i;
 
 	for (blk = 0; blk < nblocks; blk++)
@@ -957,6 +1133,11 @@ tier_sweep_chunks(Relation rel)
 
 				if (!ItemIdIsNormal(lp))
 					continue;
+				if (ItemIdGetOffset(lp) >= ((PageHeader) page)->pd_upper &&
+					ItemIdGetOffset(lp) + ItemIdGetLength(lp) <= ((PageHeader) page)->pd_special &&
+					ItemIdGetLength(lp) >= SizeOfEngramItemHeader &&
+					EngramItemIsChunk(PageGetItem(page, lp)))
+					continue;
 				item = tier_page_item(page, off, &itemlen);
 				if (item == NULL)
 				{
@@ -976,6 +1157,8 @@ tier_sweep_chunks(Relation rel)
 					EngramItemBodySize(item, itemlen) < sizeof(EngramColdRef))
 					continue;
 				memcpy(&ref, EngramItemGetBody(item), sizeof(ref));
+				if (ref.chunk_off != 0)
+					continue;	/* a chunk item of this page: see below */
 				if (nrefs == maxrefs)
 				{
 					maxrefs = maxrefs ? maxrefs * 2 : 1024;
@@ -986,9 +1169,49 @@ tier_sweep_chunks(Relation rel)
 				refs[nrefs].chunk_id = ref.chunk_id;
 				nrefs++;
 			}
+			if (tier_prune_page_chunks(page, false) > 0)
+			{
+				if (nprune == maxprune)
+				{
+					maxprune = maxprune ? maxprune * 2 : 64;
+					prune = prune ? repalloc(prune, sizeof(BlockNumber) * maxprune) :
+						palloc(sizeof(BlockNumber) * maxprune);
+				}
+				prune[nprune++] = blk;
+			}
 		}
 		UnlockReleaseBuffer(buf);
 	}
+
+	/*
+	 * Chunk items no row of their page refers to.  A COLD row refers only to
+	 * a chunk of its own page, so this is decided under that page's
+	 * exclusive lock alone.
+	 */
+	for (i = 0; i < nprune; i++)
+	{
+		Buffer		buf;
+		Page		page;
+		GenericXLogState *state;
+
+		CHECK_FOR_INTERRUPTS();
+		buf = ReadBufferExtended(rel, MAIN_FORKNUM, prune[i], RBM_NORMAL, NULL);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		page = BufferGetPage(buf);
+		if (!PageIsNew(page) && tier_page_problem(page) == NULL &&
+			EngramPageGetOpaque(page)->kind == ENGRAM_PAGE_DATA &&
+			tier_prune_page_chunks(page, false) > 0)
+		{
+			state = GenericXLogStart(rel);
+			page = GenericXLogRegisterBuffer(state, buf, 0);
+			swept += tier_prune_page_chunks(page, true);
+			GenericXLogFinish(state);
+			tier_record_free(rel, prune[i], BufferGetPage(buf));
+		}
+		UnlockReleaseBuffer(buf);
+	}
+	if (prune)
+		pfree(prune);
 
 	if (nrefs > 1)
 		qsort(refs, nrefs, sizeof(ChunkKey), chunkkey_cmp);
@@ -1027,4 +1250,162 @@ tier_sweep_chunks(Relation rel)
 	if (swept > 0)
 		FreeSpaceMapVacuum(rel);
 	return swept;
+}
+
+/* ---- VACUUM FULL / CLUSTER ---- */
+
+/* stub bytes of a COLD row whose tuple header takes hoff bytes */
+#define TIER_STUB_SPACE(hoff) \
+	(MAXALIGN(SizeOfEngramItemHeader + (hoff) + sizeof(EngramColdRef)) + sizeof(ItemIdData))
+
+/*
+ * Build the chunk of tups[0..n) for tier_pack_cold.  Returns the chunk (or
+ * NULL) and the page bytes it and the n references take in *need.
+ */
+static char *
+tier_pack_build(HeapTuple *tups, int n, uint32 chunk_id, Size *chunklen,
+				Size *need)
+{
+	char	  **bodies = palloc(sizeof(char *) * n);
+	uint32	   *lens = palloc(sizeof(uint32) * n);
+	Size		stubs = 0;
+	char	   *chunk;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		HeapTupleHeader th = tups[i]->t_data;
+
+		bodies[i] = (char *) th + th->t_hoff;
+		lens[i] = tups[i]->t_len - th->t_hoff;
+		stubs += TIER_STUB_SPACE(th->t_hoff);
+	}
+	chunk = tier_chunk_build(chunk_id, n, bodies, lens,
+							 ENGRAM_MAX_ITEM_SIZE - TIER_CHUNK_ITEM_OVERHEAD,
+							 tier_cold_shuffle, chunklen);
+	pfree(bodies);
+	pfree(lens);
+	*need = stubs + MAXALIGN(TIER_CHUNK_ITEM_OVERHEAD + *chunklen) + sizeof(ItemIdData);
+	return chunk;
+}
+
+int
+tier_pack_cold(Page page, HeapTuple *tups, int ntups)
+{
+	static double ratio = 2.0;	/* raw / compressed of the last chunk */
+	Size		avail = PageGetExactFreeSpace(page);
+	OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+	int			maxrows = Min(ntups, Min(ENGRAM_CHUNK_MAX_BODIES,
+										 (int) MaxHeapTuplesPerPage - (int) maxoff - 1));
+	uint32		chunk_id = tier_new_chunk_id();
+	char	   *best = NULL;
+	Size		bestlen = 0;
+	int			bestn = 0;
+	int			lo = 0;			/* most rows known to fit */
+	int			hi = maxrows + 1;	/* fewest rows known not to fit */
+	int			n;
+	int			tries;
+	Size		est = MAXALIGN(TIER_CHUNK_ITEM_OVERHEAD + EngramChunkHeaderSize(0)) + sizeof(ItemIdData);
+	Size		raw = 0;
+	char	   *citem;
+	Size		citemlen;
+	OffsetNumber coff;
+	int			i;
+
+	if (maxrows <= 0)
+		return 0;
+
+	/* first guess from the last chunk's ratio */
+	for (n = 0; n < maxrows; n++)
+	{
+		HeapTupleHeader th = tups[n]->t_data;
+		Size		r = tups[n]->t_len - th->t_hoff;
+		Size		cost = TIER_STUB_SPACE(th->t_hoff) + sizeof(uint32) + (Size) (r / ratio);
+
+		if (est + cost > avail || raw + r > ENGRAM_CHUNK_MAX_RAW)
+			break;
+		est += cost;
+		raw += r;
+	}
+	n = Max(n, 1);
+
+	for (tries = 0; tries < 8 && n > lo && n < hi; tries++)
+	{
+		Size		chunklen;
+		Size		need;
+		char	   *chunk;
+
+		CHECK_FOR_INTERRUPTS();
+		raw = 0;
+		for (i = 0; i < n; i++)
+			raw += tups[i]->t_len - tups[i]->t_data->t_hoff;
+		if (raw > ENGRAM_CHUNK_MAX_RAW)
+		{
+			hi = n;
+			n = Max(lo + 1, n / 2);
+			continue;
+		}
+		chunk = tier_pack_build(tups, n, chunk_id, &chunklen, &need);
+		if (chunklen > 0)
+			ratio = Max(1.0, (double) raw / (double) chunklen);
+		if (chunk != NULL && need <= avail)
+		{
+			if (best)
+				pfree(best);
+			best = chunk;
+			bestlen = chunklen;
+			bestn = lo = n;
+			if (n >= maxrows)
+				break;
+			/* room left: grow by what it would hold at this ratio */
+			n = n + Max(1, (int) ((avail - need) /
+								  (TIER_STUB_SPACE(tups[n]->t_data->t_hoff) +
+								   (tups[n]->t_len - tups[n]->t_data->t_hoff) / ratio + 4)));
+			n = Min(n, Min(maxrows, hi - 1));
+		}
+		else
+		{
+			if (chunk)
+				pfree(chunk);
+			if (chunklen == 0)
+				break;
+			hi = n;
+			n = lo + Max(1, (int) ((n - lo) * ((double) avail / (double) need) * 0.97));
+			n = Min(n, hi - 1);
+		}
+	}
+	if (bestn == 0)
+		return 0;
+
+	/* the chunk first, then the references to it */
+	coff = maxoff + 1;
+	citem = tier_chunk_item(best, bestlen, &citemlen);
+	if (PageAddItemExtended(page, (Item) citem, citemlen, coff, PAI_IS_HEAP) != coff)
+		elog(ERROR, "could not add a chunk item of %zu bytes to a new page", citemlen);
+	pfree(citem);
+	pfree(best);
+	for (i = 0; i < bestn; i++)
+	{
+		HeapTupleHeader th = tups[i]->t_data;
+		Size		len = SizeOfEngramItemHeader + th->t_hoff + sizeof(EngramColdRef);
+		char	   *item = palloc0(len);
+		EngramItemHeader ih = (EngramItemHeader) item;
+		EngramColdRef ref;
+
+		ih->tier = ENGRAM_TIER_COLD;
+		memcpy(item + SizeOfEngramItemHeader, th, th->t_hoff);
+		ref.chunk_blkno = InvalidBlockNumber;
+		ref.chunk_id = chunk_id;
+		ref.index = (uint16) i;
+		ref.chunk_off = coff;
+		ref.raw_len = tups[i]->t_len - th->t_hoff;
+		memcpy(item + SizeOfEngramItemHeader + th->t_hoff, &ref, sizeof(ref));
+		if (PageAddItemExtended(page, (Item) item, len, InvalidOffsetNumber,
+								PAI_IS_HEAP) == InvalidOffsetNumber)
+			elog(ERROR, "could not add a COLD reference to a new page");
+		pfree(item);
+		if (!(HeapTupleHeaderXminFrozen(th) && (th->t_infomask & HEAP_XMAX_INVALID)))
+			EngramPageGetOpaque(page)->flags &= ~ENGRAM_PAGE_ALL_FROZEN;
+	}
+	return bestn;
 }

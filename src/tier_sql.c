@@ -257,6 +257,17 @@ chunkinfo_find(ChunkInfo *chunks, int n, BlockNumber blk)
 	return n > 0 ? bsearch(&key, chunks, n, sizeof(ChunkInfo), chunkinfo_cmp) : NULL;
 }
 
+/* verify: a chunk item of the DATA page being checked */
+typedef struct PageChunk
+{
+	bool		is_chunk;
+	bool		ok;
+	bool		referenced;
+	uint32		chunk_id;
+	int			nbodies;
+	uint32	   *offsets;
+} PageChunk;
+
 typedef struct RefInfo
 {
 	BlockNumber blkno;
@@ -320,7 +331,9 @@ engram_tier_stats(PG_FUNCTION_ARGS)
 		{
 			OffsetNumber off;
 			OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+			bool		counted[MaxHeapTuplesPerPage + 1];
 
+			memset(counted, 0, sizeof(counted));
 			for (off = FirstOffsetNumber; off <= maxoff; off++)
 			{
 				Size		itemlen;
@@ -330,6 +343,29 @@ engram_tier_stats(PG_FUNCTION_ARGS)
 
 				if (item == NULL)
 					continue;
+				if (((EngramItemHeader) item)->tier == ENGRAM_TIER_COLD &&
+					EngramItemBodySize(item, itemlen) == sizeof(EngramColdRef))
+				{
+					EngramColdRef ref;
+					Size		chunklen;
+
+					memcpy(&ref, EngramItemGetBody(item), sizeof(ref));
+					/* a chunk item of this page: counted once, with the rows using it */
+					if (ref.chunk_off != 0)
+					{
+						if (ref.chunk_off <= maxoff && ref.chunk_off <= MaxHeapTuplesPerPage &&
+							!counted[ref.chunk_off] &&
+							tier_page_chunk_item(page, ref.chunk_off, &chunklen) != NULL)
+						{
+							counted[ref.chunk_off] = true;
+							bytes[ENGRAM_TIER_COLD] += TIER_CHUNK_ITEM_OVERHEAD + chunklen;
+						}
+						rows[ENGRAM_TIER_COLD]++;
+						bytes[ENGRAM_TIER_COLD] += EngramItemBodySize(item, itemlen);
+						raw[ENGRAM_TIER_COLD] += ref.raw_len;
+						continue;
+					}
+				}
 				tier = ((EngramItemHeader) item)->tier;
 				bodylen = EngramItemBodySize(item, itemlen);
 				rows[tier]++;
@@ -462,10 +498,53 @@ verify_data_page(VerifyState *vs, Relation rel, BlockNumber blk, Page page,
 	int			relnatts = RelationGetNumberOfAttributes(rel);
 	char	   *scratch = NULL;
 
+	PageChunk  *pchunks;
+
 	if (maxoff > MaxHeapTuplesPerPage)
+	{
 		verify_report(vs, blk, InvalidOffsetNumber,
 					  psprintf("%u line pointers, more than %d", maxoff,
 							   (int) MaxHeapTuplesPerPage));
+		return;
+	}
+
+	/* chunk items first: the page's COLD rows are checked against them */
+	pchunks = palloc0(sizeof(PageChunk) * (maxoff + 1));
+	for (off = FirstOffsetNumber; off <= maxoff; off++)
+	{
+		ItemId		lp = PageGetItemId(page, off);
+		const char *c;
+		Size		clen;
+		TierChunk	chunk;
+		char	   *problem;
+
+		if (!ItemIdIsNormal(lp) ||
+			ItemIdGetOffset(lp) < ph->pd_upper ||
+			ItemIdGetOffset(lp) + ItemIdGetLength(lp) > ph->pd_special ||
+			ItemIdGetLength(lp) < SizeOfEngramItemHeader + SizeofHeapTupleHeader ||
+			!EngramItemIsChunk(PageGetItem(page, lp)))
+			continue;
+		pchunks[off].is_chunk = true;
+		c = tier_page_chunk_item(page, off, &clen);
+		if (c == NULL)
+		{
+			verify_report(vs, blk, off, "chunk item with an invalid header");
+			continue;
+		}
+		if (clen >= offsetof(EngramChunkHeader, offsets))
+			memcpy(&pchunks[off].chunk_id, c, sizeof(uint32));
+		problem = tier_chunk_decode(c, clen, pchunks[off].chunk_id, &chunk);
+		if (problem != NULL)
+		{
+			verify_report(vs, blk, off, psprintf("chunk: %s", problem));
+			continue;
+		}
+		pchunks[off].ok = true;
+		pchunks[off].nbodies = chunk.nbodies;
+		pchunks[off].offsets = chunk.offsets;
+		pfree(chunk.raw);
+	}
+
 	for (off = FirstOffsetNumber; off <= maxoff; off++)
 	{
 		ItemId		lp = PageGetItemId(page, off);
@@ -484,7 +563,7 @@ verify_data_page(VerifyState *vs, Relation rel, BlockNumber blk, Page page,
 			verify_report(vs, blk, off, "redirect line pointer (engram keeps no HOT chains)");
 			continue;
 		}
-		if (!ItemIdIsNormal(lp))
+		if (!ItemIdIsNormal(lp) || pchunks[off].is_chunk)
 			continue;
 		len = ItemIdGetLength(lp);
 		lpoff = ItemIdGetOffset(lp);
@@ -520,7 +599,7 @@ verify_data_page(VerifyState *vs, Relation rel, BlockNumber blk, Page page,
 			SizeofHeapTupleHeader + BITMAPLEN(natts) > th->t_hoff)
 			verify_report(vs, blk, off, "null bitmap does not fit before t_hoff");
 		if (ih->flags != 0)
-			verify_report(vs, blk, off, psprintf("item header flags 0x%02x are not 0", ih->flags));
+			verify_report(vs, blk, off, psprintf("item header flags 0x%02x of a row are not 0", ih->flags));
 		if (ih->tier >= ENGRAM_NUM_TIERS)
 		{
 			verify_report(vs, blk, off, psprintf("unknown tier %u", ih->tier));
@@ -555,12 +634,46 @@ verify_data_page(VerifyState *vs, Relation rel, BlockNumber blk, Page page,
 		else if (ih->tier == ENGRAM_TIER_COLD)
 		{
 			RefInfo    *r;
+			EngramColdRef ref;
 
 			if (bodylen != sizeof(EngramColdRef))
 			{
 				verify_report(vs, blk, off,
 							  psprintf("COLD reference has %zu bytes, expected %zu",
 									   bodylen, sizeof(EngramColdRef)));
+				continue;
+			}
+			memcpy(&ref, body, sizeof(EngramColdRef));
+			if (ref.chunk_off != 0)
+			{
+				PageChunk  *pc;
+
+				if (ref.chunk_blkno != blk || ref.chunk_off > maxoff ||
+					!pchunks[ref.chunk_off].is_chunk)
+				{
+					verify_report(vs, blk, off,
+								  psprintf("COLD reference to (%u,%u), which is not a chunk item of the row's page",
+										   ref.chunk_blkno, ref.chunk_off));
+					continue;
+				}
+				pc = &pchunks[ref.chunk_off];
+				pc->referenced = true;
+				if (!pc->ok)
+					verify_report(vs, blk, off,
+								  psprintf("COLD reference into the damaged chunk item %u", ref.chunk_off));
+				else if (pc->chunk_id != ref.chunk_id)
+					verify_report(vs, blk, off,
+								  psprintf("COLD reference to chunk %u, but line pointer %u holds chunk %u",
+										   ref.chunk_id, ref.chunk_off, pc->chunk_id));
+				else if (ref.index >= pc->nbodies)
+					verify_report(vs, blk, off,
+								  psprintf("COLD reference to body %u of a chunk with %d bodies",
+										   ref.index, pc->nbodies));
+				else if (pc->offsets[ref.index + 1] - pc->offsets[ref.index] != ref.raw_len)
+					verify_report(vs, blk, off,
+								  psprintf("COLD body length %u differs from the reference's %u",
+										   pc->offsets[ref.index + 1] - pc->offsets[ref.index],
+										   ref.raw_len));
 				continue;
 			}
 			if (*nrefs == *maxrefs)
@@ -572,9 +685,18 @@ verify_data_page(VerifyState *vs, Relation rel, BlockNumber blk, Page page,
 			r = &(*refs)[(*nrefs)++];
 			r->blkno = blk;
 			r->off = off;
-			memcpy(&r->ref, body, sizeof(EngramColdRef));
+			r->ref = ref;
 		}
 	}
+	for (off = FirstOffsetNumber; off <= maxoff; off++)
+	{
+		if (pchunks[off].is_chunk && pchunks[off].ok && !pchunks[off].referenced)
+			verify_report(vs, blk, off,
+						  "orphan chunk (not corruption: the next VACUUM or migration reclaims it)");
+		if (pchunks[off].offsets)
+			pfree(pchunks[off].offsets);
+	}
+	pfree(pchunks);
 	if (scratch)
 		pfree(scratch);
 }

@@ -9,9 +9,11 @@
 # small vocabulary plus a float4 unit embedding.  Loads them into a heap
 # table and an engram table, then moves the engram rows HOT -> WARM -> COLD
 # -> HOT with engram.migrate (forced targets) and prints, per tier, the
-# bytes per row of the row bodies on disk (engram.tier_stats; COLD includes
-# the chunk pages) next to heap's bytes per row (whole relation incl. page
-# and tuple headers), and the migration speed in MB of row data per second.
+# on-disk bytes per row of the whole relation (pg_table_size: pages, FSM,
+# VM, TOAST; no indexes) next to heap's in the same run, the row body bytes
+# tier_stats reports, and the migration speed in MB of row data per second.
+# Then VACUUM FULL (tiers kept) and a steady state: new rows arrive in both
+# tables while the engram table's older rows go COLD, two rounds.
 # COLD is measured with and without byte shuffling (engram.cold_shuffle).
 # Checks that the contents are identical after every move (md5); asserts
 # no speed.
@@ -84,16 +86,22 @@ for t in heap_m eng_m; do
 done
 q -c "VACUUM ANALYZE heap_m" -c "VACUUM ANALYZE eng_m" || exit 1
 want=$(q -c "SELECT md5(string_agg(h::text, '|' ORDER BY id)) FROM heap_m h")
-heap_bpr=$(q -c "SELECT round(pg_table_size('heap_m')::numeric / $rows, 1)")
-raw_bpr=$(q -c "SELECT round(sum(raw_bytes)::numeric / $rows, 1) FROM engram.tier_stats('eng_m')")
+heap_bytes=$(q -c "SELECT pg_table_size('heap_m')")
+heap_bpr=$(echo "$heap_bytes / $rows" | bc -l)
 
-printf "\n%-22s %12s %12s %10s %10s\n" "layout" "bytes/row" "raw/row" "ratio" "MB/s"
-printf "%-22s %12s %12s %10s %10s\n" "heap (whole table)" "$heap_bpr" "" "" ""
-printf "%-22s %12s %12s %10s %10s\n" "engram (whole table)" \
-	"$(q -c "SELECT round(pg_table_size('eng_m')::numeric / $rows, 1)")" "" "" ""
+printf "\n%-26s %10s %8s %12s %10s %8s\n" "layout" "disk/row" "x heap" "body/row" "raw/row" "MB/s"
+printf "%-26s %10.1f %8s %12s %10s %8s\n" "heap (whole relation)" "$heap_bpr" "1.00" "" "" ""
+
+disk() {	# label [body/row raw/row MB/s]
+	local b
+	b=$(q -c "SELECT pg_table_size('eng_m')")
+	printf "%-26s %10.1f %8.2f %12s %10s %8s\n" "$1" "$(echo "$b / $rows" | bc -l)" \
+		"$(echo "$b / $heap_bytes" | bc -l)" "${2:-}" "${3:-}" "${4:-}"
+}
+disk "engram HOT (loaded)"
 
 step() {	# label target shuffle
-	local label=$1 target=$2 shuffle=$3 t0 t1 moved got
+	local label=$1 target=$2 shuffle=$3 t0 t1 moved got stats
 	t0=$(now)
 	moved=$(q -c "SET engram.cold_shuffle = $shuffle; SELECT coalesce(sum(bytes), 0) FROM engram.migrate('eng_m', target => '$target') WHERE direction LIKE '%->%'") || exit 1
 	t1=$(now)
@@ -102,19 +110,39 @@ step() {	# label target shuffle
 		echo "tier_bench: contents differ after moving to $target"
 		exit 1
 	fi
-	q -c "SELECT rows, bytes, raw_bytes FROM engram.tier_stats('eng_m') WHERE tier = '$target'" |
-		awk -F'|' -v l="$label" -v m="$moved" -v s="$(echo "$t1 - $t0" | bc -l)" \
-			'{ printf "%-22s %12.1f %12.1f %10.2f %10.1f\n", l, $2 / $1, $3 / $1, $3 / $2, m / 1048576 / s }'
+	stats=$(q -c "SELECT round(body_bytes::numeric / rows, 1) || ' ' || round(raw_bytes::numeric / rows, 1) FROM engram.tier_stats('eng_m') WHERE tier = '$target' AND rows > 0")
+	set -- $stats
+	disk "$label" "${1:-}" "${2:-}" "$(echo "$moved / 1048576 / ($t1 - $t0)" | bc -l | awk '{ printf "%.1f", $1 }')"
 }
-step "engram HOT bodies" hot on
 step "engram WARM (lz4)" warm on
-step "engram COLD (HC+shuf)" cold on
+step "engram COLD (zstd+shuf)" cold on
 step "engram HOT again" hot on
-step "engram COLD (HC)" cold off
-step "engram HOT again" hot on
+step "engram COLD (zstd)" cold off
+q -c "VACUUM FULL eng_m" || exit 1
+got=$(q -c "SELECT md5(string_agg(m::text, '|' ORDER BY id)) FROM eng_m m")
+[ "$got" = "$want" ] || { echo "tier_bench: contents differ after VACUUM FULL"; exit 1; }
+disk "engram COLD, VACUUM FULL" \
+	"$(q -c "SELECT string_agg(tier || '=' || rows, ',') FROM engram.tier_stats('eng_m') WHERE rows > 0")"
+
+# steady state: rows keep arriving in both tables, older engram rows go COLD
+for round in 1 2; do
+	for t in heap_m eng_m; do
+		q -c "INSERT INTO $t SELECT id + $round * 1000000, content, engram.array_to_vector(e, $dims, true), 0.5, '2026-01-01'::timestamptz + id * interval '1 minute' FROM src" || exit 1
+	done
+	q -c "SELECT count(*) FROM engram.migrate('eng_m', target => 'cold')" >/dev/null || exit 1
+done
+q -c "VACUUM heap_m" -c "VACUUM eng_m" || exit 1
+steady=$(q -c "SELECT round(pg_table_size('eng_m')::numeric / pg_table_size('heap_m'), 2)")
+printf "%-26s %10.1f %8s %12s %10s %8s\n" "steady state (3x rows, COLD)" \
+	"$(q -c "SELECT pg_table_size('eng_m')::numeric / count(*) FROM eng_m")" "$steady" "" "" ""
+got=$(q -c "SELECT md5(string_agg(m::text, '|' ORDER BY id)) FROM eng_m m")
+[ "$got" = "$(q -c "SELECT md5(string_agg(h::text, '|' ORDER BY id)) FROM heap_m h")" ] ||
+	{ echo "tier_bench: contents differ in the steady state"; exit 1; }
+
 echo
-echo "bytes/row: row bodies on disk (COLD: 16-byte reference + share of the chunk pages);"
-echo "every engram row also keeps its 8-byte item header, tuple header and line pointer."
+echo "disk/row: pg_table_size / rows (the whole relation: pages, FSM, VM, TOAST), beside heap."
+echo "body/row: row bodies as tier_stats counts them (COLD: references + chunk items);"
+echo "every engram row also keeps its item header, tuple header and line pointer."
 echo "MB/s: raw row data moved per second by engram.migrate (one backend)."
 problems=$(q -c "SELECT count(*) FROM engram.verify('eng_m')")
 [ "$problems" = 0 ] || { echo "tier_bench: verify reports $problems problems"; exit 1; }

@@ -409,7 +409,7 @@ FROM engram.recall(engram.embed_text('coffee'), 5, 'demo', min_confidence => 0.9
 \echo
 \echo == tiers: memories live in the engram table access method; move them all to the cold tier
 SELECT direction, rows FROM engram.migrate('engram.memory', NULL, 'cold') WHERE rows > 0;
-SELECT tier, rows, bytes, raw_bytes, round(ratio::numeric, 2) AS ratio
+SELECT tier, rows, body_bytes, raw_bytes, round(body_ratio::numeric, 2) AS body_ratio
 FROM engram.tier_stats('engram.memory') ORDER BY tier;
 
 \echo == recall reads cold memories back unchanged (tier column shows where each lives)

@@ -8,7 +8,8 @@ PKGS=(
 	postgresql-15             # server, initdb, pg_ctl, pg_rewind, pg_basebackup
 	postgresql-server-dev-15  # PGXS, pg_regress, isolation tester, TAP modules
 	postgresql-contrib        # amcheck, pageinspect
-	liblz4-dev                # warm and cold tier codecs
+	liblz4-dev                # warm tier codec (and 0.1 cold chunks)
+	libzstd-dev               # cold tier codec
 	libipc-run-perl           # PostgreSQL::Test::Cluster
 	build-essential
 	rsync                     # the test runner copies the tree

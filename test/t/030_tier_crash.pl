@@ -3,14 +3,16 @@
 # Tiered storage: crash safety of migration passes and corruption handling.
 #
 #  1. kill -9 of a backend at each migration fault point
-#     (migrate_after_new_body, migrate_after_switch, migrate_before_reclaim):
-#     after crash recovery every row is present with identical contents and
-#     engram.verify finds nothing but orphan chunks, which the next pass or
-#     VACUUM reclaims.
+#     (migrate_after_switch, migrate_before_reclaim): after crash recovery
+#     every row is present with identical contents and engram.verify finds
+#     nothing at all: a COLD chunk and the references to it are one record
+#     on one page (ADR 0010), and a chunk is freed with its last row's move,
+#     so no orphan chunk can be left.
 #  2. Damaged WARM body and damaged COLD chunk in the relation file:
 #     engram.verify lists the rows, a SELECT raises XX001 (data corrupted)
 #     and the server keeps running.
-#  3. The background worker migrates by policy when preloaded.
+#  3. The background worker migrates by policy when preloaded, in slices
+#     that hold only AccessShareLock, and reports in engram.tier_worker.
 use strict;
 use warnings;
 
@@ -80,18 +82,15 @@ SELECT * FROM engram.migrate('t', target => '$target');
 
 check_rows('before any migration');
 
-# HOT -> COLD, killed after the first chunk is written, before any reference
-crash_pass('migrate_after_new_body', 0, 'cold');
-check_rows('after crash at migrate_after_new_body');
-like(tiers(), qr/cold=0 hot=3000/, 'no row went COLD: the chunk is an orphan');
-my $orphans = $node->safe_psql('postgres',
-	q{SELECT count(*) FROM engram.verify('t') WHERE problem LIKE 'orphan chunk%'});
-ok($orphans >= 1, "verify reports the orphan chunk ($orphans)");
-
-# the orphan is reclaimed by VACUUM
-$node->safe_psql('postgres', 'VACUUM t');
+# HOT -> COLD, killed after the first data page switched: its chunk and
+# its rows' references were written together, the other pages untouched
+crash_pass('migrate_after_switch', 0, 'cold');
+check_rows('after crash at the first migrate_after_switch');
+like(tiers(), qr/cold=[1-9]\d* hot=[1-9]/, 'the first page is COLD, the rest HOT');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM engram.verify('t')}), '0',
-	'VACUUM reclaimed the orphan chunk');
+	'no orphan chunk after the crash');
+$node->safe_psql('postgres', 'VACUUM t');
+check_rows('VACUUM after the crash');
 
 # HOT -> WARM is one record per page: kill it mid-way through a later fault
 # point of a COLD pass instead, after some data pages were switched
@@ -111,9 +110,9 @@ like(tiers(), qr/cold=3000/, 'all rows COLD');
 crash_pass('migrate_before_reclaim', 0, 'hot');
 check_rows('after crash at migrate_before_reclaim');
 like(tiers(), qr/hot=3000/, 'all rows HOT after the killed pass');
-$orphans = $node->safe_psql('postgres',
-	q{SELECT count(*) FROM engram.verify('t') WHERE problem LIKE 'orphan chunk%'});
-ok($orphans >= 1, "unswept chunks are reported as orphans ($orphans)");
+is($node->safe_psql('postgres',
+	q{SELECT count(*) FROM engram.verify('t') WHERE problem LIKE 'orphan chunk%'}), '0',
+	'each chunk went with its last row: nothing left for the sweep');
 $node->safe_psql('postgres', q{SELECT * FROM engram.migrate('t')});
 is($node->safe_psql('postgres', q{SELECT count(*) FROM engram.verify('t')}), '0',
 	'the next pass reclaimed them');
@@ -191,26 +190,31 @@ sub item_pos
 	write_bytes($cw_path, $body, pack('V', $raw_len + 1));
 }
 
-# COLD chunk: flip bytes inside the compressed block of the first chunk page
+# COLD chunk: flip bytes inside the compressed block of the first chunk
+# item (item header flags 0x01, ADR 0010) of the first page that has one
 my $chunk_blk;
 {
 	my $size = -s $cc_path;
-	for my $blk (0 .. $size / 8192 - 1)
+	BLOCK: for my $blk (0 .. $size / 8192 - 1)
 	{
 		my $page = read_page($cc_path, $blk);
-		my $kind = unpack('v', substr($page, 8192 - 16, 2));
-		next unless $kind == 2;
-		$chunk_blk = $blk;
-		my ($ioff, $ilen) = item_pos($page, 1);
-		my $nbodies = unpack('v', substr($page, $ioff + 4, 2));
-		my $data = $ioff + 20 + 4 * ($nbodies + 1);
-		my $mid = $data + int(($ioff + $ilen - $data) / 2);
-		my $orig = substr($page, $mid, 4);
-		write_bytes($cc_path, $blk * 8192 + $mid, ~$orig);
-		last;
+		my $nlp = (unpack('v', substr($page, 12, 2)) - 24) / 4;
+		for my $off (1 .. $nlp)
+		{
+			my ($ioff, $ilen) = item_pos($page, $off);
+			next unless $ilen > 32 && (ord(substr($page, $ioff + 1, 1)) & 1);
+			$chunk_blk = $blk;
+			my $chunk = $ioff + 32;		# item header + tuple header
+			my $nbodies = unpack('v', substr($page, $chunk + 4, 2));
+			my $data = $chunk + 20 + 4 * ($nbodies + 1);
+			my $mid = $data + int(($ioff + $ilen - $data) / 2);
+			my $orig = substr($page, $mid, 4);
+			write_bytes($cc_path, $blk * 8192 + $mid, ~$orig);
+			last BLOCK;
+		}
 	}
 }
-ok(defined $chunk_blk, "found a chunk page of cc (block $chunk_blk)");
+ok(defined $chunk_blk, "found a chunk item of cc (block $chunk_blk)");
 
 # cp block 0: pd_upper beyond pd_special (the buffer manager refuses it);
 # block 1: a sane header but a foreign page id in the special space
@@ -273,6 +277,14 @@ ok($node->poll_query_until('postgres',
 		q{SELECT rows = 200 FROM engram.tier_stats('w') WHERE tier = 'warm'}),
 	'the background worker moved never-read rows to WARM by policy');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM engram.verify('w')}), '0', 'verify clean after worker passes');
+# its state is in engram.tier_worker (issue 24 item 5)
+like($node->safe_psql('postgres',
+		q{SELECT running, database, passes > 0, rows_moved >= 200, bytes_moved > 0, errors FROM engram.tier_worker}),
+	qr/^t\|postgres\|t\|t\|t\|0$/, 'engram.tier_worker shows the passes and the rows moved');
+# a slice holds AccessShareLock only: VACUUM (ShareUpdateExclusiveLock)
+# never waits for it; a table lock the worker could hold at most this one
+is($node->safe_psql('postgres', q{SET lock_timeout = '5s'; LOCK TABLE w IN SHARE UPDATE EXCLUSIVE MODE; SELECT 'locked'}),
+	'locked', 'VACUUM\'s lock on a table the worker migrates is granted');
 
 $node->stop;
 done_testing();
