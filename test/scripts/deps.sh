@@ -17,6 +17,8 @@ PKGS=(
 	procps                    # pgrep, free (benchmark, TAP helpers)
 	gnuplot-nox               # benchmark plot
 	postgresql-15-auto-failover  # automated failover test
+	python3-psycopg           # Python client (clients/python), test/t/080
+	python3-psycopg-pool      # its connection-pool test
 )
 
 missing=()
