@@ -56,7 +56,7 @@ sql/$(EXTENSION)--0.1.0--$(EXTVERSION).sql: $(UPGRADE_PARTS)
 
 $(OBJS): $(HEADERS)
 
-.PHONY: demo test test-long deps bench bench-quick
+.PHONY: demo demo-python test test-long deps bench bench-quick
 
 deps:
 	@bash test/scripts/deps.sh
@@ -64,6 +64,10 @@ deps:
 # The two commands of the README.
 demo:
 	@bash test/scripts/demo.sh
+
+# The Python client's example agent loop (clients/python).
+demo-python:
+	@bash test/scripts/demo_python.sh
 
 test:
 	@bash test/scripts/run_tests.sh

@@ -3,10 +3,11 @@
 --   1. the one documented step -- engram last on the search_path -- makes
 --      pgvector's queries run unchanged, engram_hnsw included;
 --   2. pgvector 0.8.6's own type tests (vector_type.sql and the vector
---      part of cast.sql, test/pgvector/cases.tsv) give pgvector's results
---      (test/pgvector/pgvector-0.8.6.tsv, recorded from a real pgvector
---      0.8.6; test/t/070_pgvector_compat.pl re-checks that file against a
---      live pgvector when one is installed);
+--      part of cast.sql, test/pgvector/cases.tsv; halfvec.sql and the
+--      halfvec part of cast.sql, test/pgvector/cases_halfvec.tsv) give
+--      pgvector's results (test/pgvector/pgvector-0.8.6*.tsv, recorded
+--      from a real pgvector 0.8.6; test/t/070_pgvector_compat.pl re-checks
+--      those files against a live pgvector when one is installed);
 --   3. the step does not weaken engram's own functions: objects that
 --      shadow engram's names in public change nothing they compute.
 --
@@ -104,6 +105,20 @@ SELECT n, c.q, p.r AS pgvector, g.r AS engram
  WHERE g.r IS DISTINCT FROM p.r ORDER BY n;
 -- engram's outcome of every case
 SELECT n, left(q, 70) AS q, left(r, 90) AS outcome FROM cases JOIN got USING (n) ORDER BY n;
+
+-- pgvector 0.8.6's halfvec tests (its halfvec.sql and the halfvec part of
+-- cast.sql, test/pgvector/cases_halfvec.tsv) against engram.halfvec
+CREATE TEMP TABLE hcases (n int PRIMARY KEY, q text);
+\copy hcases FROM 'test/pgvector/cases_halfvec.tsv'
+CREATE TEMP TABLE hpgvector_ref (n int PRIMARY KEY, r text);
+\copy hpgvector_ref FROM 'test/pgvector/pgvector-0.8.6-halfvec.tsv'
+CREATE TEMP TABLE hgot AS SELECT n, pg_temp.run_case(q) AS r FROM hcases;
+SELECT count(*) AS halfvec_cases, count(*) FILTER (WHERE g.r = p.r) AS same_as_pgvector
+  FROM hgot g JOIN hpgvector_ref p USING (n);
+SELECT n, c.q, p.r AS pgvector, g.r AS engram
+  FROM hcases c JOIN hpgvector_ref p USING (n) JOIN hgot g USING (n)
+ WHERE g.r IS DISTINCT FROM p.r ORDER BY n;
+SELECT n, left(q, 70) AS q, left(r, 90) AS outcome FROM hcases JOIN hgot USING (n) ORDER BY n;
 
 -- the difference of case 150, where it matters: parallel avg over no rows
 CREATE TABLE empty_items (embedding vector(2));

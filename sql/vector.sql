@@ -55,9 +55,9 @@ DROP TABLE vt_arr;
 SELECT '[1,2,3]'::vector <-> '[4,5,6]' AS l2,       -- sqrt(27) = 5.196152...
        '[1,2,3]'::vector <=> '[4,5,6]' AS cosine,   -- 1 - 32/sqrt(14*77)
        '[1,2,3]'::vector <#> '[4,5,6]' AS neg_ip;   -- -32
-SELECT l2_distance('[0,0]', '[3,4]'), l2_squared_distance('[0,0]', '[3,4]'),
-       inner_product('[1,2,3]', '[4,5,6]'), cosine_distance('[1,0]', '[0,1]'),
-       cosine_distance('[1,1]', '[2,2]'), cosine_distance('[1,1]', '[-1,-1]');
+SELECT l2_distance('[0,0]'::vector, '[3,4]'), l2_squared_distance('[0,0]'::vector, '[3,4]'),
+       inner_product('[1,2,3]'::vector, '[4,5,6]'), cosine_distance('[1,0]'::vector, '[0,1]'),
+       cosine_distance('[1,1]'::vector, '[2,2]'), cosine_distance('[1,1]'::vector, '[-1,-1]');
 SELECT round(('[0.1,0.2,0.3]'::vector <-> '[0.3,0.2,0.1]')::numeric, 6) AS l2,
        round(('[0.1,0.2,0.3]'::vector <=> '[0.3,0.2,0.1]')::numeric, 6) AS cos,
        round(('[0.1,0.2,0.3]'::vector <#> '[0.3,0.2,0.1]')::numeric, 6) AS nip;
@@ -66,13 +66,13 @@ SELECT ('[1,2]'::vector <-> '[5,-1]') = ('[5,-1]'::vector <-> '[1,2]') AS l2_com
        ('[1,2]'::vector <=> '[5,-1]') = ('[5,-1]'::vector <=> '[1,2]') AS cos_comm,
        ('[1,2]'::vector <#> '[5,-1]') = ('[5,-1]'::vector <#> '[1,2]') AS ip_comm;
 -- cosine distance with a zero vector is NaN (the angle is undefined)
-SELECT '[0,0]'::vector <=> '[1,2]' AS nan1, cosine_distance('[1,2]', '[0,0]') AS nan2;
+SELECT '[0,0]'::vector <=> '[1,2]' AS nan1, cosine_distance('[1,2]'::vector, '[0,0]') AS nan2;
 -- other functions
-SELECT vector_dims('[1,2,3]'), l2_norm('[3,4]'), l2_norm('[0,0,0]'),
-       l2_normalize('[3,4]'), l2_normalize('[0,0]'), l2_normalize('[-2]');
+SELECT vector_dims('[1,2,3]'::vector), l2_norm('[3,4]'::vector), l2_norm('[0,0,0]'::vector),
+       l2_normalize('[3,4]'::vector), l2_normalize('[0,0]'::vector), l2_normalize('[-2]'::vector);
 SELECT '[1,2,3]'::vector + '[0.5,-2,10]', '[1,2,3]'::vector - '[0.5,-2,10]';
 -- pgvector's other operators and functions
-SELECT '[1,2,3]'::vector <+> '[4,0,6]' AS l1, l1_distance('[-1,-2]', '[1,2]') AS l1_fn,
+SELECT '[1,2,3]'::vector <+> '[4,0,6]' AS l1, l1_distance('[-1,-2]'::vector, '[1,2]') AS l1_fn,
        ('[1,2]'::vector <+> '[5,-1]') = ('[5,-1]'::vector <+> '[1,2]') AS l1_comm;
 -- l1 over every length 1..40 against an exact SQL sum (all tails of the lanes)
 SELECT count(*) AS lengths, count(*) FILTER (WHERE l1_distance(a::vector, b::vector) = l1) AS l1_ok
@@ -82,11 +82,11 @@ SELECT count(*) AS lengths, count(*) FILTER (WHERE l1_distance(a::vector, b::vec
           FROM generate_series(1, 40) n, generate_series(1, n) i GROUP BY n) d;
 SELECT '[1,2,3]'::vector * '[0.5,-2,0]' AS mul, '[-0.5]'::vector * '[0]' AS neg_zero;
 SELECT '[1]'::vector || '[2,3]' AS cat, vector_dims('[1,2,3]'::vector || '[4,5]') AS dims;
-SELECT vector_norm('[3,4]') = l2_norm('[3,4]') AS same_norm, vector_norm('[1,1]');
-SELECT subvector('[1,2,3,4,5]', 2, 2), subvector('[1,2,3,4,5]', 0, 2),
-       subvector('[1,2,3,4,5]', 4, 100), subvector('[1,2,3,4,5]', 5, 1);
-SELECT binary_quantize('[1]'), binary_quantize('[-1,0,2]'),
-       binary_quantize('[1,1,1,1,1,1,1,1]'), binary_quantize('[1,-1,1,-1,1,-1,1,-1,1]'),
+SELECT vector_norm('[3,4]'::vector) = l2_norm('[3,4]'::vector) AS same_norm, vector_norm('[1,1]'::vector);
+SELECT subvector('[1,2,3,4,5]'::vector, 2, 2), subvector('[1,2,3,4,5]'::vector, 0, 2),
+       subvector('[1,2,3,4,5]'::vector, 4, 100), subvector('[1,2,3,4,5]'::vector, 5, 1);
+SELECT binary_quantize('[1]'::vector), binary_quantize('[-1,0,2]'::vector),
+       binary_quantize('[1,1,1,1,1,1,1,1]'::vector), binary_quantize('[1,-1,1,-1,1,-1,1,-1,1]'::vector),
        length(binary_quantize(array_fill(1::real, ARRAY[16000])::vector)) AS bits;
 -- operators qualified explicitly work without the schema on search_path
 SET search_path = public;

@@ -77,10 +77,10 @@ SELECT * FROM ve;
 SELECT '[1,2,3]'::vector <-> '[1,2,3,4]';
 SELECT '[1,2,3]'::vector <=> '[1,2,3,4]';
 SELECT '[1,2,3]'::vector <#> '[1,2,3,4]';
-SELECT l2_distance('[1]', '[1,2]');
-SELECT l2_squared_distance('[1]', '[1,2]');
-SELECT inner_product('[1]', '[1,2]');
-SELECT cosine_distance('[1]', '[1,2]');
+SELECT l2_distance('[1]'::vector, '[1,2]');
+SELECT l2_squared_distance('[1]'::vector, '[1,2]');
+SELECT inner_product('[1]'::vector, '[1,2]');
+SELECT cosine_distance('[1]'::vector, '[1,2]');
 SELECT '[1,2]'::vector + '[1]';
 SELECT '[1,2]'::vector - '[1]';
 
@@ -215,13 +215,13 @@ SELECT '[1e37]'::vector * '[1e37]';                -- 22003 overflow
 SELECT '[1e-37]'::vector * '[1e-37]';              -- 22003 underflow
 SELECT '[0,1e-37]'::vector * '[1e-37,0]';          -- zero factors: fine
 SELECT '[1,2]'::vector <+> '[3]';
-SELECT l1_distance('[1]', '[1,2]');
+SELECT l1_distance('[1]'::vector, '[1,2]');
 SELECT array_fill(0, ARRAY[16000])::vector || '[1]';   -- 54000
 SELECT vector_dims(array_fill(0, ARRAY[15999])::vector || '[1]');
-SELECT subvector('[1,2,3]', 1, 0);
-SELECT subvector('[1,2,3]', 4, 1);
-SELECT subvector('[1,2,3]', -5, 6);
-SELECT subvector('[1,2,3]', -2147483648, 2147483647);
-SELECT subvector('[1,2,3]', 2147483647, 2147483647);
-SELECT subvector('[1,2,3]', 3, 2147483647);
+SELECT subvector('[1,2,3]'::vector, 1, 0);
+SELECT subvector('[1,2,3]'::vector, 4, 1);
+SELECT subvector('[1,2,3]'::vector, -5, 6);
+SELECT subvector('[1,2,3]'::vector, -2147483648, 2147483647);
+SELECT subvector('[1,2,3]'::vector, 2147483647, 2147483647);
+SELECT subvector('[1,2,3]'::vector, 3, 2147483647);
 RESET search_path;

@@ -20,6 +20,8 @@ PKGS=(
 	postgresql-15-auto-failover  # automated failover test (054)
 	patroni                   # Patroni failover test (056)
 	etcd-server               # its DCS
+	python3-psycopg           # Python client (clients/python), test/t/080
+	python3-psycopg-pool      # its connection-pool test
 )
 
 missing=()

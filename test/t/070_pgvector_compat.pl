@@ -3,7 +3,9 @@
 # engram.vector against pgvector, in one cluster (issue 20).
 #
 # 1. pgvector 0.8.6's own type tests (test/pgvector/cases.tsv: its
-#    vector_type.sql and the vector part of cast.sql, 181 queries) run in a
+#    vector_type.sql and the vector part of cast.sql, 181 queries;
+#    test/pgvector/cases_halfvec.tsv: halfvec.sql and the halfvec part of
+#    cast.sql, 155 queries) run in a
 #    database set up the way docs/pgvector-migration.md says (engram last
 #    on the search_path).  Each outcome -- result text, or SQLSTATE and
 #    message -- is compared with pgvector's: at least 170 must agree, and
@@ -35,16 +37,32 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-# case number => why engram deliberately differs from pgvector 0.8.6
-my %deliberate = (
-	150 => 'vector_combine of two empty avg states: pgvector fails with '
-	  . '"vector must have at least 1 dimension", which breaks its own '
-	  . 'parallel avg(vector) over no rows; engram returns the empty state',
-);
-
+# The case sets: pgvector 0.8.6's vector_type.sql + the vector part of
+# cast.sql, and its halfvec.sql + the halfvec part of cast.sql.  For each:
+# the minimum agreement and, by case number, why engram deliberately
+# differs from pgvector 0.8.6.
 my $src = $ENV{TESTDIR} // '.';
-my $cases_file = "$src/test/pgvector/cases.tsv";
-my $ref_file = "$src/test/pgvector/pgvector-0.8.6.tsv";
+my @sets = (
+	{
+		name => 'vector',
+		cases => "$src/test/pgvector/cases.tsv",
+		ref => "$src/test/pgvector/pgvector-0.8.6.tsv",
+		count => 181,
+		min => 170,
+		deliberate => {
+			150 => 'vector_combine of two empty avg states: pgvector fails with '
+			  . '"vector must have at least 1 dimension", which breaks its own '
+			  . 'parallel avg(vector) over no rows; engram returns the empty state',
+		},
+	},
+	{
+		name => 'halfvec',
+		cases => "$src/test/pgvector/cases_halfvec.tsv",
+		ref => "$src/test/pgvector/pgvector-0.8.6-halfvec.tsv",
+		count => 155,
+		min => 150,
+		deliberate => {},
+	});
 my $run_case_sql = "$src/test/pgvector/run_case.sql";
 my $doc = "$src/docs/pgvector-migration.md";
 
@@ -63,26 +81,29 @@ sub read_tsv
 	return \%h;
 }
 
-my $cases = read_tsv($cases_file);
-my $ref = read_tsv($ref_file);
-is(scalar(keys %$cases), 181, 'pgvector 0.8.6 type test cases loaded');
-is(scalar(keys %$ref), 181, 'recorded pgvector outcomes loaded');
+for my $set (@sets)
+{
+	$set->{case_text} = read_tsv($set->{cases});
+	$set->{recorded} = read_tsv($set->{ref});
+	is(scalar(keys %{ $set->{case_text} }), $set->{count}, "$set->{name}: pgvector 0.8.6 test cases loaded");
+	is(scalar(keys %{ $set->{recorded} }), $set->{count}, "$set->{name}: recorded pgvector outcomes loaded");
+}
 
 my $node = PostgreSQL::Test::Cluster->new('pgvector_compat');
 $node->init;
 $node->start;
 
-# Outcomes of every case in database $db, through pg_temp.run_case with
-# the database's search_path; COPY text format keeps each on one line.
+# Outcomes of every case of a set in database $db, through pg_temp.run_case
+# with the database's search_path; COPY text format keeps each on one line.
 sub run_cases
 {
-	my ($db) = @_;
+	my ($db, $set) = @_;
 	my $out = $node->safe_psql(
 		$db, qq{
 \\set QUIET on
 \\i $run_case_sql
 CREATE TEMP TABLE cases (n int PRIMARY KEY, q text);
-\\copy cases FROM '$cases_file'
+\\copy cases FROM '$set->{cases}'
 COPY (SELECT n, pg_temp.run_case(q) FROM cases ORDER BY n) TO STDOUT;
 });
 	my %h;
@@ -97,9 +118,9 @@ COPY (SELECT n, pg_temp.run_case(q) FROM cases ORDER BY n) TO STDOUT;
 # Compare two outcome sets; returns (agreeing count, [differing case numbers]).
 sub compare
 {
-	my ($x, $y) = @_;
+	my ($set, $x, $y) = @_;
 	my ($same, @diff) = (0);
-	for my $n (sort { $a <=> $b } keys %$cases)
+	for my $n (sort { $a <=> $b } keys %{ $set->{case_text} })
 	{
 		if (defined $x->{$n} && defined $y->{$n} && $x->{$n} eq $y->{$n})
 		{
@@ -115,18 +136,18 @@ sub compare
 
 sub check_differences
 {
-	my ($what, $diff, $left, $right) = @_;
+	my ($set, $what, $diff, $left, $right) = @_;
 	for my $n (@$diff)
 	{
-		diag("case $n: $cases->{$n}\n  pgvector: "
+		diag("$set->{name} case $n: $set->{case_text}{$n}\n  pgvector: "
 			  . ($left->{$n} // '(none)')
 			  . "\n  engram:   "
 			  . ($right->{$n} // '(none)')
 			  . "\n  reason:   "
-			  . ($deliberate{$n} // 'NONE: not a known difference'));
+			  . ($set->{deliberate}{$n} // 'NONE: not a known difference'));
 	}
-	is_deeply([ grep { !$deliberate{$_} } @$diff ],
-		[], "$what: every difference is a listed deliberate one");
+	is_deeply([ grep { !$set->{deliberate}{$_} } @$diff ],
+		[], "$set->{name}, $what: every difference is a listed deliberate one");
 }
 
 # ---- 1. engram, configured as documented, against the recorded outcomes --
@@ -138,11 +159,15 @@ $node->safe_psql('eng', 'CREATE EXTENSION engram');
 is($node->safe_psql('eng', q{SELECT '[1,2]'::vector <=> '[2,1]'}),
 	'0.19999999999999996', 'documented step: unqualified vector <=> works');
 
-my $eng = run_cases('eng');
-my ($same, $diff) = compare($ref, $eng);
-cmp_ok($same, '>=', 170, "engram agrees with recorded pgvector 0.8.6 outcomes: $same of 181");
-note("engram vs recorded pgvector 0.8.6: $same of 181 agree");
-check_differences('engram vs recorded pgvector', $diff, $ref, $eng);
+for my $set (@sets)
+{
+	$set->{engram} = run_cases('eng', $set);
+	my ($same, $diff) = compare($set, $set->{recorded}, $set->{engram});
+	cmp_ok($same, '>=', $set->{min},
+		"$set->{name}: engram agrees with recorded pgvector 0.8.6 outcomes: $same of $set->{count}");
+	note("$set->{name}: engram vs recorded pgvector 0.8.6: $same of $set->{count} agree");
+	check_differences($set, 'engram vs recorded pgvector', $diff, $set->{recorded}, $set->{engram});
+}
 
 # ---- is pgvector here? ------------------------------------------------------
 my $have_pgvector = $node->safe_psql('postgres',
@@ -172,22 +197,26 @@ SKIP:
 	my $pgv_version = $node->safe_psql('pgv',
 		q{SELECT extversion FROM pg_extension WHERE extname = 'vector'});
 	note("live pgvector $pgv_version");
-	my $pgv = run_cases('pgv');
-	my ($rsame, $rdiff) = compare($ref, $pgv);
-	if ($pgv_version eq '0.8.6')
+	for my $set (@sets)
 	{
-		is($rsame, 181, 'live pgvector 0.8.6 gives exactly the recorded outcomes');
+		my $pgv = run_cases('pgv', $set);
+		my ($rsame, $rdiff) = compare($set, $set->{recorded}, $pgv);
+		if ($pgv_version eq '0.8.6')
+		{
+			is($rsame, $set->{count}, "$set->{name}: live pgvector 0.8.6 gives exactly the recorded outcomes");
+		}
+		else
+		{
+			note("$set->{name}: live pgvector $pgv_version differs from the recorded 0.8.6 in "
+				  . scalar(@$rdiff) . ' cases: ' . join(',', @$rdiff));
+		}
+		my ($lsame, $ldiff) = compare($set, $pgv, $set->{engram});
+		cmp_ok($lsame, '>=', $set->{min},
+			"$set->{name}: engram agrees with live pgvector $pgv_version: $lsame of $set->{count}");
+		note("$set->{name}: engram vs live pgvector $pgv_version: $lsame of $set->{count} agree");
+		check_differences($set, "engram vs live pgvector $pgv_version", $ldiff, $pgv, $set->{engram})
+		  if $pgv_version eq '0.8.6';
 	}
-	else
-	{
-		note("live pgvector $pgv_version differs from the recorded 0.8.6 in "
-			  . scalar(@$rdiff) . ' cases: ' . join(',', @$rdiff));
-	}
-	my ($lsame, $ldiff) = compare($pgv, $eng);
-	cmp_ok($lsame, '>=', 170, "engram agrees with live pgvector $pgv_version: $lsame of 181");
-	note("engram vs live pgvector $pgv_version: $lsame of 181 agree");
-	check_differences("engram vs live pgvector $pgv_version", $ldiff, $pgv, $eng)
-	  if $pgv_version eq '0.8.6';
 
 	# ---- 3. the migration guide -------------------------------------------
 	open(my $dh, '<', $doc) or die "cannot open $doc: $!";
