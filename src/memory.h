@@ -8,7 +8,10 @@
  * parts that must be fast or exact: decay math (memory_activation.c), the
  * lexical embedder (memory_embed.c), spreading activation
  * (memory_spread.c), and the single place that reaches the table AM's
- * access history and tier information (memory_access.c).
+ * access history and tier information (memory_access.c).  recall's
+ * candidate scan and scoring and consolidate's near-duplicate search are
+ * in memory_recall.c (SQL-callable only: engram._recall_ranked,
+ * engram._near_duplicates), on top of the functions declared here.
  *
  * IDENTIFICATION
  *	  src/memory.h

@@ -334,6 +334,11 @@ plot '$work/ann.dat' using 1:2 with linespoints title '$annam (ef_search 10..160
 GP
 	[ -f "$out/recall_qps.png" ] && echo "bench: plot written to $out/recall_qps.png"
 fi
+# ---- the memory API beside the raw index query (own cluster) ----
+echo "bench: memory API (test/bench/memory_bench.sh)"
+ENGRAM_BENCH_ARGS="$([ $quick = 1 ] && echo --quick)" ENGRAM_BENCH_OUT="$out" \
+	bash test/bench/memory_bench.sh --inner || touch "$work/failed"
+
 echo "bench: results in $out/results.csv"
 if [ -e "$work/failed" ]; then
 	echo "bench: FAILED (a query or pgbench run failed, see above)"

@@ -1,0 +1,1032 @@
+/*-------------------------------------------------------------------------
+ *
+ * memory_recall.c
+ *	  engram memory API: recall's candidate search and scoring, and
+ *	  consolidate's near-duplicate search, in one pass each.
+ *
+ * engram._recall_ranked() is what engram.recall() (PL/pgSQL, which checks
+ * the arguments) calls for every cue without spread => true.  It runs ONE
+ * candidate statement through SPI as the calling user (row-level security,
+ * any index, any table access method apply), reads the candidates as they
+ * come, and scores them in C:
+ *
+ *	score = engram.weight_similarity * relevance
+ *		  + engram.weight_activation * activation_norm(created_at, last access,
+ *												 access count, now())
+ *		  + engram.weight_confidence * confidence
+ *
+ * with the same float4/float8 steps as the SQL definition (recall_score,
+ * activation_norm), so rows, scores and order are those of the SQL path.
+ * Access history is read straight from storage (memory_access_get) for rows
+ * the candidate statement returned -- rows the caller may see -- so there is
+ * no function call and no row-visibility query per candidate, and the
+ * returned rows get their access recorded in the same pass.
+ *
+ * Early stop (vector and text cues): the candidate statement returns rows
+ * in relevance order (ORDER BY distance, or ORDER BY rank DESC), so a row
+ * read later has a relevance no larger than the current one and, with
+ * activation and confidence at most 1, a score of at most
+ *	ub = weight_similarity * relevance + weight_activation + weight_confidence.
+ * Once k rows are held and ub is below the k-th best score, no further
+ * candidate can enter the result: reading stops.  The result is exactly the
+ * k best of the first max(engram.recall_candidates, 10k) candidates (the
+ * SQL definition), but usually after reading little more than k rows.  An
+ * engram_hnsw index delivers exact distance order (ann_scan.c), so the scan
+ * it serves stops as early as an exact one; engram.ef_search is raised to
+ * 2k for it (never lowered), not to the whole candidate count.
+ *
+ * Hybrid cues fuse the two lists by reciprocal rank fusion; both lists are
+ * read in full (at most the candidate count each).
+ *
+ * engram._near_duplicates() finds consolidate's groups: seeds in id order,
+ * each seed's neighbours by ORDER BY embedding <=> seed LIMIT n (served by
+ * an ANN index when there is one -- planned with enable_sort = off so that
+ * the planner takes it: O(n log n) for the space instead of all pairs),
+ * widening n while the last neighbour is still similar enough.
+ *
+ * IDENTIFICATION
+ *	  src/memory_recall.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/table.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "optimizer/cost.h"
+#include "parser/parse_type.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "ann.h"
+#include "memory.h"
+
+/* Arguments of _recall_ranked, also the candidate statements' $n. */
+#define RA_CUE			0		/* vector */
+#define RA_QUERY		1		/* tsquery */
+#define RA_K			2		/* int4 */
+#define RA_SPACE		3		/* text */
+#define RA_SINCE		4		/* timestamptz */
+#define RA_UNTIL		5		/* timestamptz */
+#define RA_MINCONF		6		/* float4 */
+#define RA_RECORD		7		/* bool */
+#define RA_NCAND		8		/* int4 */
+#define RA_METADATA		9		/* jsonb */
+#define RA_KIND			10		/* text */
+#define RA_PARTICIPANTS 11		/* text[] */
+#define RA_OCC_AFTER	12		/* timestamptz */
+#define RA_OCC_BEFORE	13		/* timestamptz */
+#define RA_NARGS		14
+
+/* Candidate statement parameters ($1..$11). */
+#define CP_NARGS		11
+
+typedef struct RecallCand
+{
+	ItemPointerData tid;
+	int64		id;
+	double		dist;			/* vector list: distance */
+	float4		rank;			/* text list: ts_rank */
+	int			vrank;			/* 1-based rank in the vector list, 0 = absent */
+	int			trank;			/* 1-based rank in the text list, 0 = absent */
+	bool		relnull;		/* relevance is NULL */
+	float4		rel;
+	float4		act;
+	float4		conf;
+	float4		score;
+	TimestampTz created;
+	Datum		content;
+	Datum		metadata;
+} RecallCand;
+
+/* ORDER BY score DESC, id (float4 order: NaN above everything) */
+static int
+cand_cmp_score(const RecallCand *a, const RecallCand *b)
+{
+	int			c = float4_cmp_internal(b->score, a->score);
+
+	if (c != 0)
+		return c;
+	return (a->id > b->id) - (a->id < b->id);
+}
+
+static int
+cand_qsort_score(const void *a, const void *b)
+{
+	return cand_cmp_score(*(RecallCand *const *) a, *(RecallCand *const *) b);
+}
+
+static int
+cand_qsort_id(const void *a, const void *b)
+{
+	const RecallCand *x = *(RecallCand *const *) a;
+	const RecallCand *y = *(RecallCand *const *) b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+/* ORDER BY dist, id (float8 order: NaN last) */
+static int
+cand_qsort_dist(const void *a, const void *b)
+{
+	const RecallCand *x = *(RecallCand *const *) a;
+	const RecallCand *y = *(RecallCand *const *) b;
+	int			c = float8_cmp_internal(x->dist, y->dist);
+
+	if (c != 0)
+		return c;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+/*
+ * The k best so far: a binary heap whose root is the worst of them (by
+ * cand_cmp_score), so the k-th best score is heap[0]->score once full.
+ */
+typedef struct TopK
+{
+	RecallCand **heap;
+	int			n;
+	int			k;
+} TopK;
+
+static void
+topk_sift_down(TopK *t, int i)
+{
+	for (;;)
+	{
+		int			l = 2 * i + 1,
+					r = l + 1,
+					w = i;
+
+		/* "worse" = sorts later = cand_cmp_score > 0 */
+		if (l < t->n && cand_cmp_score(t->heap[l], t->heap[w]) > 0)
+			w = l;
+		if (r < t->n && cand_cmp_score(t->heap[r], t->heap[w]) > 0)
+			w = r;
+		if (w == i)
+			return;
+		{
+			RecallCand *tmp = t->heap[i];
+
+			t->heap[i] = t->heap[w];
+			t->heap[w] = tmp;
+		}
+		i = w;
+	}
+}
+
+static void
+topk_add(TopK *t, RecallCand *c)
+{
+	if (t->n < t->k)
+	{
+		int			i = t->n++;
+
+		t->heap[i] = c;
+		while (i > 0)
+		{
+			int			p = (i - 1) / 2;
+
+			if (cand_cmp_score(t->heap[i], t->heap[p]) <= 0)
+				break;
+			{
+				RecallCand *tmp = t->heap[i];
+
+				t->heap[i] = t->heap[p];
+				t->heap[p] = tmp;
+			}
+			i = p;
+		}
+	}
+	else if (cand_cmp_score(c, t->heap[0]) < 0)
+	{
+		t->heap[0] = c;
+		topk_sift_down(t, 0);
+	}
+}
+
+/* The schema engram is installed in: that of the calling SQL function. */
+static char *
+memory_schema(FunctionCallInfo fcinfo, Oid *nspoid)
+{
+	Oid			nsp = get_func_namespace(fcinfo->flinfo->fn_oid);
+	char	   *name = get_namespace_name(nsp);
+
+	if (name == NULL)
+		elog(ERROR, "schema of function %u not found", fcinfo->flinfo->fn_oid);
+	*nspoid = nsp;
+	return name;
+}
+
+/*
+ * The filters every candidate statement shares, on $2..$11 (see
+ * _recall_ranked's SQL comment).
+ */
+#define RECALL_FILTERS \
+	" ($3 IS NULL OR m.created_at OPERATOR(pg_catalog.>=) $3)" \
+	" AND ($4 IS NULL OR m.created_at OPERATOR(pg_catalog.<) $4)" \
+	" AND m.confidence OPERATOR(pg_catalog.>=) $5" \
+	" AND ($7 IS NULL OR m.metadata OPERATOR(pg_catalog.@>) $7)" \
+	" AND ($8 IS NULL OR m.kind OPERATOR(pg_catalog.=) $8)" \
+	" AND ($9 IS NULL OR m.participants OPERATOR(pg_catalog.@>) $9)" \
+	" AND ($10 IS NULL OR m.occurred_at OPERATOR(pg_catalog.>=) $10)" \
+	" AND ($11 IS NULL OR m.occurred_at OPERATOR(pg_catalog.<) $11)"
+
+/*
+ * Kept plans of the candidate statements, one per (list, schema, space,
+ * candidate count): the space and the LIMIT are literals in the statement,
+ * so the generic plan knows them -- a partial ANN index of one space
+ * (WHERE space = '...', the way to index spaces of different dimensions)
+ * is usable, and the LIMIT is costed right -- and no call plans it again.
+ * A few entries, least recently used replaced.
+ */
+#define RECALL_PLAN_SLOTS 16
+
+typedef struct RecallPlanSlot
+{
+	SPIPlanPtr	plan;
+	int			which;			/* 0 vector list, 1 text list */
+	bool		ordered;		/* planned with enable_sort = off */
+	int64		ncand;
+	char	   *schema;
+	char	   *space;
+	uint64		used;
+} RecallPlanSlot;
+
+static RecallPlanSlot recall_plans[RECALL_PLAN_SLOTS];
+static uint64 recall_plan_clock = 0;
+
+static SPIPlanPtr
+recall_plan(int which, bool ordered, const char *schema, const char *space, int64 ncand,
+			Oid vectype)
+{
+	char	   *q;
+	Oid			types[CP_NARGS];
+	SPIPlanPtr	plan;
+	const char *qs = quote_identifier(schema);
+	char	   *qspace;
+	RecallPlanSlot *slot = &recall_plans[0];
+
+	for (int i = 0; i < RECALL_PLAN_SLOTS; i++)
+	{
+		RecallPlanSlot *s = &recall_plans[i];
+
+		if (s->plan != NULL && s->which == which && s->ordered == ordered && s->ncand == ncand &&
+			strcmp(s->schema, schema) == 0 && strcmp(s->space, space) == 0)
+		{
+			s->used = ++recall_plan_clock;
+			return s->plan;
+		}
+		if (s->plan == NULL || (slot->plan != NULL && s->used < slot->used))
+			slot = s;
+	}
+	if (slot->plan != NULL)
+	{
+		SPI_freeplan(slot->plan);
+		pfree(slot->schema);
+		pfree(slot->space);
+		slot->plan = NULL;
+	}
+
+	types[0] = which == 0 ? vectype : TSQUERYOID;
+	types[1] = TEXTOID;
+	types[2] = TIMESTAMPTZOID;
+	types[3] = TIMESTAMPTZOID;
+	types[4] = FLOAT4OID;
+	types[5] = INT8OID;
+	types[6] = JSONBOID;
+	types[7] = TEXTOID;
+	types[8] = TEXTARRAYOID;
+	types[9] = TIMESTAMPTZOID;
+	types[10] = TIMESTAMPTZOID;
+	qspace = quote_literal_cstr(space);
+
+	/* $2 (the space) and $6 (the count) are spelled as literals instead */
+	if (which == 0)
+		q = psprintf("SELECT m.ctid, m.id, m.embedding OPERATOR(%s.<=>) $1, m.confidence,"
+					 " m.created_at, m.content, m.metadata"
+					 " FROM %s.memory m"
+					 " WHERE m.embedding IS NOT NULL AND m.space OPERATOR(pg_catalog.=) %s"
+					 " AND"
+					 RECALL_FILTERS
+					 " ORDER BY m.embedding OPERATOR(%s.<=>) $1"
+					 " LIMIT " INT64_FORMAT,
+					 qs, qs, qspace, qs, ncand);
+	else
+		q = psprintf("SELECT m.ctid, m.id, pg_catalog.ts_rank(m.content_tsv, $1), m.confidence,"
+					 " m.created_at, m.content, m.metadata"
+					 " FROM %s.memory m"
+					 " WHERE m.content_tsv OPERATOR(pg_catalog.@@) $1 AND m.space OPERATOR(pg_catalog.=) %s"
+					 " AND"
+					 RECALL_FILTERS
+					 " ORDER BY 3 DESC, m.id"
+					 " LIMIT " INT64_FORMAT,
+					 qs, qspace, ncand);
+
+	/*
+	 * A generic plan: the statement's shape does not depend on the
+	 * remaining values (the optional filters are "$n IS NULL OR ..."), and
+	 * planning it with a 384-dimension constant on every call would cost
+	 * more than the scan.
+	 */
+	plan = SPI_prepare_cursor(q, CP_NARGS, types, CURSOR_OPT_GENERIC_PLAN);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare_cursor failed: %s", SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	slot->plan = plan;
+	slot->which = which;
+	slot->ordered = ordered;
+	slot->ncand = ncand;
+	slot->schema = MemoryContextStrdup(TopMemoryContext, schema);
+	slot->space = MemoryContextStrdup(TopMemoryContext, space);
+	slot->used = ++recall_plan_clock;
+	pfree(q);
+	return plan;
+}
+
+/* activation_norm(created_at, last access, access count, now())::float4 */
+static float4
+cand_activation(Relation rel, RecallCand *c, TimestampTz now)
+{
+	uint32		count;
+	TimestampTz last;
+	bool		known;
+
+	known = memory_access_get(rel, &c->tid, &count, &last);
+	return (float4) memory_activation_normalise((MemoryDecayFunction) memory_decay_function,
+												memory_activation_raw((MemoryDecayFunction) memory_decay_function,
+																	  memory_decay_rate, c->created,
+																	  known ? last : 0,
+																	  known ? (int64) count : 0,
+																	  now));
+}
+
+/* recall_score(rel, act, conf): NULL relevance counts as 0 */
+static float4
+cand_score(const RecallCand *c)
+{
+	double		s = c->relnull ? 0.0 : c->rel;
+
+	return (float4) (memory_weight_similarity * s +
+					 memory_weight_activation * c->act +
+					 memory_weight_confidence * c->conf);
+}
+
+/* The best score a candidate with relevance rel can reach. */
+static float4
+score_bound(float4 rel)
+{
+	return (float4) (memory_weight_similarity * rel +
+					 memory_weight_activation * 1.0 +
+					 memory_weight_confidence * 1.0);
+}
+
+static void
+cand_from_tuple(RecallCand *c, HeapTuple tup, TupleDesc td, bool vector)
+{
+	bool		isnull;
+	Datum		d;
+
+	memset(c, 0, sizeof(*c));
+	ItemPointerCopy((ItemPointer) DatumGetPointer(SPI_getbinval(tup, td, 1, &isnull)), &c->tid);
+	c->id = DatumGetInt64(SPI_getbinval(tup, td, 2, &isnull));
+	d = SPI_getbinval(tup, td, 3, &isnull);
+	if (vector)
+		c->dist = isnull ? get_float8_nan() : DatumGetFloat8(d);
+	else
+		c->rank = isnull ? 0.0f : DatumGetFloat4(d);
+	c->conf = DatumGetFloat4(SPI_getbinval(tup, td, 4, &isnull));
+	c->created = DatumGetTimestampTz(SPI_getbinval(tup, td, 5, &isnull));
+	c->content = SPI_getbinval(tup, td, 6, &isnull);
+	c->metadata = SPI_getbinval(tup, td, 7, &isnull);
+}
+
+/*
+ * Read one candidate list.  With early (vector-only or text-only recall),
+ * score as rows arrive and stop once no further row can enter the k best.
+ * Returns the candidates read (in list order) in *out.
+ */
+static int
+read_list(Portal portal, bool vector, bool early, Relation rel, TimestampTz now,
+		  TopK *topk, int64 ncand, RecallCand ***out)
+{
+	int			cap = 64,
+				n = 0;
+	RecallCand *cands = palloc(sizeof(RecallCand) * cap);
+	RecallCand **ptrs = NULL;
+	float4		maxrank = 0.0f;
+	bool		done = false;
+	long		batch = early ? Max(topk->k + topk->k / 2, 16) : 256;
+
+	/*
+	 * Candidates are referenced by pointer from the heap, so the array must
+	 * not move: collect them in chunks and copy at the end.
+	 */
+	List	   *chunks = NIL;
+	int			chunkbase = 0;
+
+	while (!done)
+	{
+		SPI_cursor_fetch(portal, true, batch);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			RecallCand *c;
+
+			if (n - chunkbase == cap)
+			{
+				chunks = lappend(chunks, cands);
+				chunkbase = n;
+				cap *= 2;
+				cands = palloc(sizeof(RecallCand) * cap);
+			}
+			c = &cands[n - chunkbase];
+			cand_from_tuple(c, SPI_tuptable->vals[r], SPI_tuptable->tupdesc, vector);
+			n++;
+			if (!vector && n == 1)
+				maxrank = c->rank;
+			if (!early)
+				continue;
+
+			/* relevance, as the SQL definition computes it */
+			if (vector)
+				c->rel = (float4) (1.0 - c->dist);
+			else if (maxrank == 0.0f)
+				c->relnull = true;
+			else
+				c->rel = c->rank / maxrank;
+
+			if (topk->n == topk->k &&
+				!c->relnull &&
+				float4_cmp_internal(score_bound(c->rel), topk->heap[0]->score) < 0)
+			{
+				/* neither this row nor any later one can enter the k best */
+				n--;
+				done = true;
+				break;
+			}
+			c->act = cand_activation(rel, c, now);
+			c->score = cand_score(c);
+			topk_add(topk, c);
+		}
+		/* the tuples stay until SPI_finish: candidates point into them */
+		if (n >= ncand)
+			break;
+		batch = Min(batch * 2, 1024);
+	}
+
+	/* flatten, keeping the addresses the heap holds */
+	ptrs = palloc(sizeof(RecallCand *) * Max(n, 1));
+	{
+		int			i = 0;
+		ListCell   *lc;
+		int			sz = 64;
+
+		foreach(lc, chunks)
+		{
+			RecallCand *ch = lfirst(lc);
+
+			for (int j = 0; j < sz && i < n; j++)
+				ptrs[i++] = &ch[j];
+			sz *= 2;
+		}
+		for (int j = 0; i < n; j++)
+			ptrs[i++] = &cands[j];
+	}
+	*out = ptrs;
+	return n;
+}
+
+static Portal
+open_list(SPIPlanPtr plan, Datum *args, const char *nulls)
+{
+	Portal		portal = SPI_cursor_open(NULL, plan, args, nulls, false);
+
+	if (portal == NULL)
+		elog(ERROR, "SPI_cursor_open failed: %s", SPI_result_code_string(SPI_result));
+	return portal;
+}
+
+/*
+ * enable_sort = off for the statements planned from here to the end of the
+ * current GUC nest level, and jit = off: a plan that must sort anyway (no
+ * index can serve the ORDER BY) carries the planner's disable_cost, which
+ * would otherwise make it look expensive enough to be JIT-compiled.
+ */
+static void
+prefer_ordered_index(void)
+{
+	(void) set_config_option("enable_sort", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
+
+/*
+ * Run with engram.ef_search at least ef, and with ordered, enable_sort =
+ * off (both restored by AtEOXact_GUC with the returned level).
+ *
+ * ordered is for vector lists under a metadata filter: the planner costs an
+ * ANN scan by the rows it must read before LIMIT rows pass the filter and
+ * then prefers an exact scan that sorts the filtered rows, which reads the
+ * whole space.  With sorting disabled it takes an ANN index that can serve
+ * the ORDER BY (the scan widens until enough rows pass, ann_scan.c); with
+ * no such index every plan sorts, so nothing changes.  Not when the session
+ * disabled index scans itself.
+ */
+static int
+raise_ef_search(int ef, bool ordered)
+{
+	int			nest = NewGUCNestLevel();
+
+	if (ordered && enable_indexscan)
+		prefer_ordered_index();
+
+	ef = Min(ef, 1000);
+	if (ann_ef_search < ef)
+	{
+		char		buf[16];
+
+		snprintf(buf, sizeof(buf), "%d", ef);
+		(void) set_config_option("engram.ef_search", buf, PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
+	return nest;
+}
+
+/*
+ * engram._recall_ranked(cue vector, query tsquery, k int4, space text,
+ *	 since timestamptz, until timestamptz, min_confidence float4,
+ *	 record_access bool, ncand int4, metadata_filter jsonb, kind text,
+ *	 participants text[], occurred_after timestamptz,
+ *	 occurred_before timestamptz)
+ * RETURNS TABLE (id, content, score, similarity, activation, confidence,
+ *				  tier, created_at, metadata)
+ *
+ * The arguments are checked by engram.recall().  cue and/or query must be
+ * non-NULL.
+ */
+PG_FUNCTION_INFO_V1(engram_recall_ranked);
+Datum
+engram_recall_ranked(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	bool		has_cue = !PG_ARGISNULL(RA_CUE);
+	bool		has_query = !PG_ARGISNULL(RA_QUERY);
+	int			k;
+	int64		ncand;
+	bool		record;
+	Oid			nsp;
+	char	   *schema;
+	Oid			relid;
+	Relation	rel;
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	Datum		args[CP_NARGS];
+	char		nulls[CP_NARGS];
+	TopK		topk;
+	RecallCand **result;
+	int			nresult;
+	int			nest;
+	Oid			vectype;
+	char	   *spacename;
+	bool		ordered;
+	MemoryContext callcxt = CurrentMemoryContext;
+
+	if (PG_ARGISNULL(RA_K) || PG_ARGISNULL(RA_SPACE) || PG_ARGISNULL(RA_MINCONF) ||
+		PG_ARGISNULL(RA_RECORD) || PG_ARGISNULL(RA_NCAND) || (!has_cue && !has_query))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("engram._recall_ranked: a cue, k, space, min_confidence, record_access and the candidate count are required"),
+				 errhint("Call engram.recall(), which checks its arguments.")));
+	k = PG_GETARG_INT32(RA_K);
+	ncand = PG_GETARG_INT32(RA_NCAND);
+	if (k < 1 || ncand < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k and the candidate count must be positive")));
+	record = PG_GETARG_BOOL(RA_RECORD) && !RecoveryInProgress() && !XactReadOnly;
+	spacename = text_to_cstring(PG_GETARG_TEXT_PP(RA_SPACE));
+	ordered = !PG_ARGISNULL(RA_METADATA) || !PG_ARGISNULL(RA_KIND) ||
+		!PG_ARGISNULL(RA_PARTICIPANTS) || !PG_ARGISNULL(RA_OCC_AFTER) ||
+		!PG_ARGISNULL(RA_OCC_BEFORE);
+	ordered = ordered && enable_indexscan;
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	schema = memory_schema(fcinfo, &nsp);
+	relid = get_relname_relid("memory", nsp);
+	if (!OidIsValid(relid))
+		elog(ERROR, "table %s.memory not found", schema);
+	{
+		Oid		   *argtypes;
+		int			nargs;
+
+		(void) get_func_signature(fcinfo->flinfo->fn_oid, &argtypes, &nargs);
+		vectype = argtypes[RA_CUE];
+	}
+
+	/* candidate statement parameters */
+	memset(nulls, ' ', sizeof(nulls));
+#define CP_SET(i, argno) \
+	do { \
+		if (PG_ARGISNULL(argno)) { args[i] = (Datum) 0; nulls[i] = 'n'; } \
+		else args[i] = PG_GETARG_DATUM(argno); \
+	} while (0)
+	CP_SET(1, RA_SPACE);
+	CP_SET(2, RA_SINCE);
+	CP_SET(3, RA_UNTIL);
+	CP_SET(4, RA_MINCONF);
+	args[5] = Int64GetDatum(ncand);
+	CP_SET(6, RA_METADATA);
+	CP_SET(7, RA_KIND);
+	CP_SET(8, RA_PARTICIPANTS);
+	CP_SET(9, RA_OCC_AFTER);
+	CP_SET(10, RA_OCC_BEFORE);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rel = table_open(relid, AccessShareLock);
+
+	topk.k = k;
+	topk.n = 0;
+	topk.heap = palloc(sizeof(RecallCand *) * k);
+
+	if (has_cue != has_query)
+	{
+		/* one list, read until no further row can enter the k best */
+		bool		vector = has_cue;
+		RecallCand **cands;
+		Portal		portal;
+
+		nest = raise_ef_search(vector ? 2 * k : 0, vector && ordered);
+		args[0] = PG_GETARG_DATUM(vector ? RA_CUE : RA_QUERY);
+		nulls[0] = ' ';
+		portal = open_list(recall_plan(vector ? 0 : 1, vector && ordered, schema, spacename, ncand, vectype),
+						   args, nulls);
+		(void) read_list(portal, vector, true, rel, now, &topk, ncand,
+						 &cands);
+		SPI_cursor_close(portal);
+		AtEOXact_GUC(true, nest);
+		result = topk.heap;
+		nresult = topk.n;
+	}
+	else
+	{
+		/* hybrid: both lists, fused by reciprocal rank fusion */
+		RecallCand **vl,
+				  **tl,
+				  **all;
+		int			nv,
+					nt,
+					nall = 0;
+		Portal		portal;
+
+		nest = raise_ef_search((int) Min(ncand, 1000), ordered);
+		args[0] = PG_GETARG_DATUM(RA_CUE);
+		nulls[0] = ' ';
+		portal = open_list(recall_plan(0, ordered, schema, spacename, ncand, vectype),
+						   args, nulls);
+		nv = read_list(portal, true, false, rel, now, &topk, ncand, &vl);
+		SPI_cursor_close(portal);
+		AtEOXact_GUC(true, nest);
+
+		args[0] = PG_GETARG_DATUM(RA_QUERY);
+		portal = open_list(recall_plan(1, false, schema, spacename, ncand, InvalidOid), args, nulls);
+		nt = read_list(portal, false, false, rel, now, &topk, ncand, &tl);
+		SPI_cursor_close(portal);
+
+		/* row_number() OVER (ORDER BY dist, id) */
+		qsort(vl, nv, sizeof(RecallCand *), cand_qsort_dist);
+		for (int i = 0; i < nv; i++)
+			vl[i]->vrank = i + 1;
+		/* the text list is already ORDER BY rank DESC, id */
+		for (int i = 0; i < nt; i++)
+			tl[i]->trank = i + 1;
+
+		/* FULL JOIN on id */
+		all = palloc(sizeof(RecallCand *) * Max(nv + nt, 1));
+		memcpy(all, vl, sizeof(RecallCand *) * nv);
+		memcpy(all + nv, tl, sizeof(RecallCand *) * nt);
+		qsort(all, nv + nt, sizeof(RecallCand *), cand_qsort_id);
+		for (int i = 0; i < nv + nt; i++)
+		{
+			RecallCand *c = all[i];
+
+			if (nall > 0 && all[nall - 1]->id == c->id)
+			{
+				RecallCand *prev = all[nall - 1];
+
+				if (c->vrank)
+					prev->vrank = c->vrank;
+				if (c->trank)
+					prev->trank = c->trank;
+				continue;
+			}
+			all[nall++] = c;
+		}
+		for (int i = 0; i < nall; i++)
+		{
+			RecallCand *c = all[i];
+			double		rrf = 0.0;
+
+			if (c->vrank)
+				rrf += 1.0 / (60 + c->vrank);
+			if (c->trank)
+				rrf += 1.0 / (60 + c->trank);
+			c->rel = (float4) (rrf / (2.0 / 61));
+			c->act = cand_activation(rel, c, now);
+			c->score = cand_score(c);
+			topk_add(&topk, c);
+		}
+		result = topk.heap;
+		nresult = topk.n;
+	}
+
+	/* the k best, best first; record their access; build the result */
+	qsort(result, nresult, sizeof(RecallCand *), cand_qsort_score);
+	for (int i = 0; i < nresult; i++)
+	{
+		RecallCand *c = result[i];
+		Datum		values[9];
+		bool		rnulls[9] = {false};
+		const char *tier;
+		MemoryContext old;
+
+		if (record)
+			memory_access_record(rel, &c->tid);
+		tier = memory_tier_get(rel, &c->tid);
+
+		old = MemoryContextSwitchTo(callcxt);
+		values[0] = Int64GetDatum(c->id);
+		values[1] = c->content;
+		values[2] = Float4GetDatum(c->score);
+		values[3] = Float4GetDatum(c->rel);
+		rnulls[3] = c->relnull;
+		values[4] = Float4GetDatum(c->act);
+		values[5] = Float4GetDatum(c->conf);
+		if (tier != NULL)
+			values[6] = CStringGetTextDatum(tier);
+		else
+			rnulls[6] = true;
+		values[7] = TimestampTzGetDatum(c->created);
+		values[8] = c->metadata;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, rnulls);
+		MemoryContextSwitchTo(old);
+	}
+
+	table_close(rel, AccessShareLock);
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/*
+ * engram._near_duplicates(space text, threshold float8)
+ * RETURNS TABLE (seed bigint, members bigint[], sims real[])
+ *
+ * consolidate's grouping (sql/install/52_memory_recall.sql): in id order,
+ * each episodic memory of the space with an embedding, not consolidated
+ * yet and not in an earlier group, seeds a group of the not-yet-grouped
+ * such memories with cosine similarity >= threshold to it (itself
+ * included); groups of two or more are returned, members in id order, sims
+ * = least(1, greatest(0.001, similarity))::real.
+ *
+ * A seed's neighbours come from ORDER BY embedding <=> seed LIMIT n, which
+ * an ANN index on embedding serves (each search O(log n)), with n widened
+ * while the n-th neighbour is still within the threshold; without an index
+ * it is an exact scan per seed.  Spaces of more than 10000 seeds report
+ * progress with a NOTICE every 10000 seeds.
+ */
+#define ND_PROGRESS_EVERY 10000
+
+PG_FUNCTION_INFO_V1(engram_near_duplicates);
+Datum
+engram_near_duplicates(PG_FUNCTION_ARGS)
+{
+	text	   *space = PG_GETARG_TEXT_PP(0);
+	double		threshold = PG_GETARG_FLOAT8(1);
+	Oid			nsp;
+	char	   *schema;
+	const char *qs;
+	char	   *qspace;
+	char	   *q;
+	SPIPlanPtr	seedplan,
+				nbplan,
+				countplan;
+	Oid			types[3];
+	Datum		args[3];
+	Portal		seeds;
+	HASHCTL		hctl;
+	HTAB	   *done;
+	int64		total,
+				examined = 0,
+				groups = 0;
+	int			nest;
+	MemoryContext callcxt = CurrentMemoryContext;
+	MemoryContext seedcxt;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid		   *argtypes;
+	int			nargs;
+	bool		isnull;
+
+	InitMaterializedSRF(fcinfo, 0);
+	schema = memory_schema(fcinfo, &nsp);
+	qs = quote_identifier(schema);
+	(void) get_func_signature(fcinfo->flinfo->fn_oid, &argtypes, &nargs);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+#define ND_WHERE \
+	" WHERE m.space OPERATOR(pg_catalog.=) $1" \
+	" AND m.space OPERATOR(pg_catalog.=) %s" \
+	" AND m.kind OPERATOR(pg_catalog.=) 'episodic' AND m.embedding IS NOT NULL" \
+	" AND NOT (m.metadata OPERATOR(pg_catalog.?) 'consolidated_into')"
+
+	types[0] = TEXTOID;
+	/*
+	 * The space is also spelled as a literal, so that the generic plan of
+	 * the neighbour search can use a partial index of the space.
+	 */
+	qspace = quote_literal_cstr(text_to_cstring(space));
+	q = psprintf("SELECT m.id, m.embedding FROM %s.memory m" ND_WHERE " ORDER BY m.id", qs, qspace);
+	seedplan = SPI_prepare_cursor(q, 1, types, 0);
+	q = psprintf("SELECT pg_catalog.count(*) FROM %s.memory m" ND_WHERE, qs, qspace);
+	countplan = SPI_prepare(q, 1, types);
+	/* the vector type: that of this extension's <=> (same schema) */
+	{
+		char	   *tq = psprintf("%s.vector", qs);
+		Oid			typoid;
+		int32		typmod;
+
+		parseTypeString(tq, &typoid, &typmod, false);
+		types[1] = typoid;
+	}
+	types[2] = INT8OID;
+	q = psprintf("SELECT m.id, m.embedding OPERATOR(%s.<=>) $2 FROM %s.memory m" ND_WHERE
+				 " ORDER BY m.embedding OPERATOR(%s.<=>) $2 LIMIT $3", qs, qs, qspace, qs);
+	nbplan = SPI_prepare_cursor(q, 3, types, CURSOR_OPT_GENERIC_PLAN);
+	if (seedplan == NULL || countplan == NULL || nbplan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+
+	args[0] = PointerGetDatum(space);
+	if (SPI_execute_plan(countplan, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed");
+	total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+
+	memset(&hctl, 0, sizeof(hctl));
+	hctl.keysize = sizeof(int64);
+	hctl.entrysize = sizeof(int64);
+	hctl.hcxt = CurrentMemoryContext;
+	done = hash_create("consolidate groups", 1024, &hctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	/*
+	 * Neighbour searches need only the few nearest nodes: a beam of twice
+	 * the rows asked for (at least 16) finds near-duplicates, which are the
+	 * very nearest; engram.ef_search is restored at the end.
+	 */
+	nest = NewGUCNestLevel();
+	/* prefer an ANN index over sorting the space (see raise_ef_search) */
+	if (enable_indexscan)
+		prefer_ordered_index();
+	seedcxt = AllocSetContextCreate(CurrentMemoryContext, "near duplicates seed",
+									ALLOCSET_DEFAULT_SIZES);
+
+	seeds = SPI_cursor_open(NULL, seedplan, args, NULL, true);
+	for (;;)
+	{
+		SPI_cursor_fetch(seeds, true, 256);
+		if (SPI_processed == 0)
+			break;
+		{
+			SPITupleTable *st = SPI_tuptable;
+			uint64		nst = SPI_processed;
+
+			for (uint64 r = 0; r < nst; r++)
+			{
+				int64		seed = DatumGetInt64(SPI_getbinval(st->vals[r], st->tupdesc, 1, &isnull));
+				Datum		emb = SPI_getbinval(st->vals[r], st->tupdesc, 2, &isnull);
+				int64		limit = 16;
+				int64	   *ids = NULL;
+				float4	   *sims = NULL;
+				int			nm = 0;
+				MemoryContext old;
+
+				CHECK_FOR_INTERRUPTS();
+				examined++;
+				if (total > ND_PROGRESS_EVERY && examined % ND_PROGRESS_EVERY == 0)
+					ereport(NOTICE,
+							(errmsg("consolidate: " INT64_FORMAT " of " INT64_FORMAT " memories of space \"%s\" examined, " INT64_FORMAT " groups so far",
+									examined, total, text_to_cstring(space), groups)));
+				if (hash_search(done, &seed, HASH_FIND, NULL) != NULL)
+					continue;
+
+				old = MemoryContextSwitchTo(seedcxt);
+				for (;;)
+				{
+					char		buf[16];
+					bool		more;
+
+					snprintf(buf, sizeof(buf), "%d", (int) Min(Max(2 * limit, 16), 1000));
+					(void) set_config_option("engram.ef_search", buf, PGC_USERSET, PGC_S_SESSION,
+											 GUC_ACTION_SAVE, true, 0, false);
+					args[1] = emb;
+					args[2] = Int64GetDatum(limit);
+					if (SPI_execute_plan(nbplan, args, NULL, true, 0) != SPI_OK_SELECT)
+						elog(ERROR, "SPI_execute_plan failed");
+					nm = 0;
+					ids = palloc(sizeof(int64) * Max(SPI_processed, 1));
+					sims = palloc(sizeof(float4) * Max(SPI_processed, 1));
+					more = false;
+					for (uint64 j = 0; j < SPI_processed; j++)
+					{
+						int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[j], SPI_tuptable->tupdesc, 1, &isnull));
+						Datum		dd = SPI_getbinval(SPI_tuptable->vals[j], SPI_tuptable->tupdesc, 2, &isnull);
+						double		sim;
+
+						if (isnull)
+							continue;
+						sim = 1 - DatumGetFloat8(dd);
+						if (!(sim >= threshold))
+						{
+							/* nearest first: the rest are farther (NaN last) */
+							break;
+						}
+						if (j == SPI_processed - 1 && (int64) SPI_processed == limit)
+							more = true;
+						if (hash_search(done, &id, HASH_FIND, NULL) != NULL)
+							continue;
+						ids[nm] = id;
+						sims[nm] = (float4) Min(1.0, Max(0.001, sim));
+						nm++;
+					}
+					SPI_freetuptable(SPI_tuptable);
+					if (!more)
+						break;
+					limit *= 4;
+				}
+				MemoryContextSwitchTo(old);
+
+				if (nm >= 2)
+				{
+					Datum	   *ed = palloc(sizeof(Datum) * nm);
+					Datum	   *sd = palloc(sizeof(Datum) * nm);
+					int		   *order = palloc(sizeof(int) * nm);
+					Datum		values[3];
+					bool		vnulls[3] = {false, false, false};
+
+					/* members in id order (insertion sort: groups are small) */
+					for (int i = 0; i < nm; i++)
+					{
+						int			j = i;
+
+						while (j > 0 && ids[order[j - 1]] > ids[i])
+						{
+							order[j] = order[j - 1];
+							j--;
+						}
+						order[j] = i;
+					}
+					for (int i = 0; i < nm; i++)
+					{
+						bool		found;
+
+						(void) hash_search(done, &ids[order[i]], HASH_ENTER, &found);
+						ed[i] = Int64GetDatum(ids[order[i]]);
+						sd[i] = Float4GetDatum(sims[order[i]]);
+					}
+					old = MemoryContextSwitchTo(callcxt);
+					values[0] = Int64GetDatum(seed);
+					values[1] = PointerGetDatum(construct_array(ed, nm, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+					values[2] = PointerGetDatum(construct_array(sd, nm, FLOAT4OID, 4, true, TYPALIGN_INT));
+					tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, vnulls);
+					MemoryContextSwitchTo(old);
+					groups++;
+				}
+				MemoryContextReset(seedcxt);
+			}
+			SPI_freetuptable(st);
+		}
+	}
+	SPI_cursor_close(seeds);
+	AtEOXact_GUC(true, nest);
+	SPI_finish();
+	return (Datum) 0;
+}
