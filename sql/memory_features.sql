@@ -174,8 +174,23 @@ SELECT engram.set_expiry(999999, expires_at => now());
 \echo :LAST_ERROR_SQLSTATE
 SELECT engram.expire('no_such_space');
 \echo :LAST_ERROR_SQLSTATE
--- the background worker's schedule
+-- the background worker's schedule: expiry every engram.expire_naptime,
+-- then the consolidations that are due (engram._run_schedules, which the
+-- worker calls; here by hand)
 SHOW engram.expire_naptime;
+SELECT engram.remember('the train to Porto leaves at nine', engram.embed_text('the train to Porto leaves at nine', 8),
+					   space => 'feat') > 0 AS r1,
+	   engram.remember('the train to Porto leaves at nine.', engram.embed_text('the train to Porto leaves at nine', 8),
+					   space => 'feat') > 0 AS r2;
+SELECT engram.set_space_schedule('feat', '1 hour');
+SELECT engram._run_schedules() AS consolidated_spaces;
+SELECT content, jsonb_array_length(metadata->'sources') AS sources FROM engram.memory WHERE space = 'feat' AND kind = 'semantic' AND key IS NULL;
+SELECT consolidate_every, last_consolidated IS NOT NULL AS ran FROM engram.space_policy WHERE space = 'feat';
+SELECT engram._run_schedules() AS not_due_yet;
+SELECT engram.set_space_schedule('feat', '10 seconds');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.set_space_schedule('feat', NULL);
+SELECT engram._run_schedules() AS none_scheduled;
 
 -- 5. keys and namespaces ---------------------------------------------------------
 SELECT engram.put('feat', 'prefs', 'likes tea', namespace => '{users,u1}',
@@ -294,6 +309,10 @@ INSERT INTO engram.space_policy VALUES ('feat_other', '1 second', true);
 SELECT engram._update_memory_impl(:d3, 'x', NULL, NULL, NULL, NULL, NULL);
 \echo :LAST_ERROR_SQLSTATE
 SELECT engram._expire_impl(NULL, NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram._run_schedules();
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.set_space_schedule('feat_other', '1 day');
 \echo :LAST_ERROR_SQLSTATE
 SELECT DISTINCT space FROM engram.memory_history ORDER BY 1;
 SELECT DISTINCT space FROM engram.core_block ORDER BY 1;

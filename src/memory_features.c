@@ -4,7 +4,8 @@
  *	  engram memory API features (sql/install/55_memory_features.sql):
  *	  the write entry points of updates with history, supersede, validity
  *	  in time, expiry, keys and namespaces and core memory blocks; the
- *	  valid_at() predicate; the background worker's expiry pass.
+ *	  valid_at() predicate; the background worker's expiry pass and
+ *	  consolidation schedules.
  *
  * Writes.  Tenants do not write engram.memory, engram.memory_history,
  * engram.core_block or engram.space_policy directly (they hold SELECT at
@@ -74,7 +75,7 @@ void
 memory_features_init(void)
 {
 	DefineCustomIntVariable("engram.expire_naptime",
-							"Time between the background worker's expiry passes (engram.expire() over every space); 0 disables them.",
+							"Time between the background worker's memory passes (engram.expire() over every space, then the spaces' consolidation schedules); 0 disables them.",
 							"The worker runs in engram.migrate_database when engram is in shared_preload_libraries.",
 							&memory_expire_naptime, 60, 0, 86400,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
@@ -90,6 +91,7 @@ static const char *const feature_ops[] = {
 	"put",
 	"delete_key",
 	"set_space_ttl",
+	"set_space_schedule",
 	"set_block",
 	"append_block",
 	"replace_block",
@@ -289,41 +291,44 @@ engram_feature_write(PG_FUNCTION_ARGS)
 }
 
 /*
- * The background worker's expiry pass: SELECT engram.expire() in the
- * worker's database, when the extension there has that function (a 0.1.0
- * install not yet updated has not), in a transaction of its own.  The
- * deletes go through the table AM like any DELETE (WAL-logged, atomic: a
- * crash during the pass rolls the whole pass back).
+ * Run one statement of the background worker in the worker's database, in
+ * a transaction of its own, when the extension there has the function
+ * named by sig (a 0.1.0 install not yet updated has not); errors are
+ * logged.  sql is a format with the extension's schema as %I.
  */
-void
-memory_expire_pass(void)
+static void
+memory_worker_statement(const char *sig, const char *sql, const char *what)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 
 	PG_TRY();
 	{
 		int			rc;
+		Oid			argtypes[2] = {TEXTOID, TEXTOID};
+		Datum		args[2];
 
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
-		pgstat_report_activity(STATE_RUNNING, "engram expiry pass");
+		pgstat_report_activity(STATE_RUNNING, what);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		rc = SPI_execute("SELECT pg_catalog.format('SELECT %I.expire()', n.nspname)"
-						 " FROM pg_catalog.pg_extension e"
-						 " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace"
-						 " WHERE e.extname OPERATOR(pg_catalog.=) 'engram'"
-						 " AND pg_catalog.to_regprocedure(pg_catalog.quote_ident(n.nspname)"
-						 " OPERATOR(pg_catalog.||) '.expire(pg_catalog.text)') IS NOT NULL",
-						 true, 1);
+		args[0] = CStringGetTextDatum(sql);
+		args[1] = CStringGetTextDatum(sig);
+		rc = SPI_execute_with_args("SELECT pg_catalog.format($1, n.nspname)"
+								   " FROM pg_catalog.pg_extension e"
+								   " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace"
+								   " WHERE e.extname OPERATOR(pg_catalog.=) 'engram'"
+								   " AND pg_catalog.to_regprocedure(pg_catalog.quote_ident(n.nspname)"
+								   " OPERATOR(pg_catalog.||) $2) IS NOT NULL",
+								   2, argtypes, args, NULL, true, 1);
 		if (rc == SPI_OK_SELECT && SPI_processed == 1)
 		{
 			char	   *q = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 
 			rc = SPI_execute(q, false, 0);
 			if (rc == SPI_OK_SELECT && SPI_processed == 1)
-				elog(DEBUG1, "engram: expiry pass deleted %s expired memories",
+				elog(DEBUG1, "engram: %s: %s", what,
 					 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
 		}
 		SPI_finish();
@@ -339,6 +344,22 @@ memory_expire_pass(void)
 	}
 	PG_END_TRY();
 	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/*
+ * The background worker's expiry pass: SELECT engram.expire() (one
+ * transaction: the deletes go through the table AM like any DELETE,
+ * WAL-logged and atomic, so a crash during the pass rolls the whole pass
+ * back), then, in a second transaction, the spaces' consolidation
+ * schedules (engram._run_schedules()).
+ */
+void
+memory_expire_pass(void)
+{
+	memory_worker_statement(".expire(pg_catalog.text)", "SELECT %I.expire()",
+							"engram expiry pass");
+	memory_worker_statement("._run_schedules()", "SELECT %I._run_schedules()",
+							"engram scheduled consolidation");
 }
 
 TimestampTz

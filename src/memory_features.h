@@ -23,7 +23,8 @@ extern void memory_features_init(void);
 
 /*
  * One expiry pass (engram.expire() over every space) in a transaction of
- * its own; errors are logged, not thrown.  For the background worker,
+ * its own, then the spaces' due consolidations (engram._run_schedules())
+ * in another; errors are logged, not thrown.  For the background worker,
  * outside any transaction.
  */
 extern void memory_expire_pass(void);

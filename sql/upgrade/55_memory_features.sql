@@ -80,10 +80,14 @@ CREATE TABLE @extschema@.space_policy (
 	default_ttl pg_catalog.interval
 				CONSTRAINT space_policy_ttl_check
 				CHECK (default_ttl IS NULL OR default_ttl OPERATOR(pg_catalog.>) '0'::pg_catalog.interval),
-	refresh_on_read pg_catalog.bool NOT NULL DEFAULT true
+	refresh_on_read pg_catalog.bool NOT NULL DEFAULT true,
+	consolidate_every pg_catalog.interval
+				CONSTRAINT space_policy_consolidate_check
+				CHECK (consolidate_every IS NULL OR consolidate_every OPERATOR(pg_catalog.>=) '1 minute'::pg_catalog.interval),
+	last_consolidated pg_catalog.timestamptz
 );
 COMMENT ON TABLE @extschema@.space_policy IS
-'per-space default TTL of new memories (engram.set_space_ttl): sliding (memory.ttl) with refresh_on_read, else fixed (memory.expires_at)';
+'per-space policies: default TTL of new memories (engram.set_space_ttl: sliding, memory.ttl, with refresh_on_read, else fixed, memory.expires_at) and the background worker''s consolidation schedule (engram.set_space_schedule)';
 
 CREATE TABLE @extschema@.core_block (
 	space		pg_catalog.text NOT NULL REFERENCES @extschema@.space (name) ON DELETE CASCADE,
@@ -703,6 +707,78 @@ CREATE FUNCTION @extschema@.expire(space pg_catalog.text DEFAULT NULL)
 	SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.expire(pg_catalog.text) IS
 'delete the expired memories of a space (NULL: of every space the caller may use): expires_at <= now(), or ttl set and greatest(created_at, updated_at, last recorded access) + ttl <= now(); one transaction, like any DELETE; returns how many. The background worker runs it every engram.expire_naptime';
+
+CREATE FUNCTION @extschema@._set_space_schedule_impl(space pg_catalog.text,
+													 consolidate_every pg_catalog.interval,
+													 spaces pg_catalog.text[])
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+#variable_conflict use_column
+BEGIN
+	PERFORM @extschema@._feature_writes_allowed();
+	PERFORM @extschema@._feature_space($1, $3);
+	IF $2 IS NOT NULL AND $2 OPERATOR(pg_catalog.<) '1 minute'::pg_catalog.interval THEN
+		RAISE EXCEPTION 'consolidate_every must be at least 1 minute, got %', $2
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass NULL to stop scheduled consolidation.';
+	END IF;
+	INSERT INTO @extschema@.space_policy AS p (space, consolidate_every)
+		VALUES ($1, $2)
+		ON CONFLICT (space) DO UPDATE SET consolidate_every = EXCLUDED.consolidate_every;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._set_space_schedule_impl(pg_catalog.text, pg_catalog.interval, pg_catalog.text[]) IS
+'internal: engram.set_space_schedule as the owner, for the given spaces (NULL: all)';
+REVOKE EXECUTE ON FUNCTION @extschema@._set_space_schedule_impl(pg_catalog.text, pg_catalog.interval, pg_catalog.text[]) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.set_space_schedule(space pg_catalog.text, consolidate_every pg_catalog.interval)
+	RETURNS void
+	AS 'MODULE_PATHNAME', 'engram_feature_write'
+	LANGUAGE C VOLATILE
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.set_space_schedule(pg_catalog.text, pg_catalog.interval) IS
+'let the background worker run engram.consolidate(space) (grouping, decay, forgetting) every consolidate_every (at least 1 minute; NULL: never)';
+
+-- The background worker's schedules (src/memory_features.c): consolidate
+-- every space whose consolidate_every has passed, each in a subtransaction
+-- of its own (a failing space is reported and the others still run).
+CREATE FUNCTION @extschema@._run_schedules()
+	RETURNS pg_catalog.int4
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+#variable_conflict use_column
+DECLARE
+	v_space		pg_catalog.text;
+	v_done		pg_catalog.int4 := 0;
+	v_dummy		pg_catalog.int8;
+BEGIN
+	PERFORM @extschema@._feature_writes_allowed();
+	FOR v_space IN
+		SELECT p.space FROM @extschema@.space_policy p
+		WHERE p.consolidate_every IS NOT NULL
+		  AND (p.last_consolidated IS NULL
+			   OR p.last_consolidated OPERATOR(pg_catalog.+) p.consolidate_every
+				  OPERATOR(pg_catalog.<=) pg_catalog.now())
+		ORDER BY p.space
+	LOOP
+		BEGIN
+			SELECT pg_catalog.sum(c.count) INTO v_dummy FROM @extschema@.consolidate(v_space) c;
+			UPDATE @extschema@.space_policy p SET last_consolidated = pg_catalog.now()
+				WHERE p.space OPERATOR(pg_catalog.=) v_space;
+			v_done := v_done OPERATOR(pg_catalog.+) 1;
+		EXCEPTION WHEN OTHERS THEN
+			RAISE WARNING 'scheduled consolidation of memory space "%" failed: %', v_space, SQLERRM;
+		END;
+	END LOOP;
+	RETURN v_done;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._run_schedules() IS
+'internal: run engram.consolidate(space) for every space whose consolidate_every has passed since last_consolidated (the background worker calls it after each expiry pass); returns how many spaces';
+REVOKE EXECUTE ON FUNCTION @extschema@._run_schedules() FROM PUBLIC;
 
 -- keys and namespaces ---------------------------------------------------------------
 

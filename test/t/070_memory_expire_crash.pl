@@ -14,7 +14,8 @@
 #     look the expired memories are all there or all gone, never part; once
 #     the fault is disarmed the worker's next pass deletes exactly the
 #     expired memories, and the non-expired ones are intact.
-#  3. engram.verify finds no problem after each recovery.
+#  3. engram.verify finds no problem after each recovery; the worker's pass
+#     also runs a space's consolidation schedule (engram.set_space_schedule).
 use strict;
 use warnings;
 
@@ -103,6 +104,24 @@ ok($node->poll_query_until('postgres', "$expired_q", '0'),
 check_state('after the worker\'s pass', '0');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM engram.memory WHERE space = 'exp'}), '150',
 	'exactly the 150 non-expired memories are left');
+
+# the same worker pass runs the spaces' consolidation schedules
+$node->safe_psql('postgres', q{
+SELECT engram.create_space('sched', 16);
+SELECT engram.remember('the train to Porto leaves at nine', engram.embed_text('the train to Porto leaves at nine', 16),
+					   space => 'sched'),
+	   engram.remember('the train to Porto leaves at nine.', engram.embed_text('the train to Porto leaves at nine', 16),
+					   space => 'sched');
+SELECT engram.set_space_schedule('sched', '1 hour');
+});
+ok($node->poll_query_until('postgres',
+		q{SELECT last_consolidated IS NOT NULL FROM engram.space_policy WHERE space = 'sched'}),
+	'the worker ran the scheduled consolidation');
+is($node->safe_psql('postgres',
+		q{SELECT count(*) FROM engram.memory WHERE space = 'sched' AND kind = 'semantic'}),
+	'1', 'it consolidated the two near-duplicates into one semantic memory');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM engram.memory WHERE space = 'exp'}), '150',
+	'spaces without a schedule are not consolidated');
 
 # 3. restart: the result of the pass is durable
 $node->restart;
