@@ -377,15 +377,21 @@ cand_activation(Relation rel, RecallCand *c, TimestampTz now)
 																	  now));
 }
 
-/* recall_score(rel, act, conf): NULL relevance counts as 0 */
+/*
+ * recall_score(rel, act, conf): a NULL or NaN input counts as 0, as in
+ * engram_recall_score (a zero embedding stored by 0.1.0 has NaN cosine
+ * similarity, and NaN sorts above every score).
+ */
 static float4
 cand_score(const RecallCand *c)
 {
-	double		s = c->relnull ? 0.0 : c->rel;
+	double		s = (c->relnull || isnan(c->rel)) ? 0.0 : c->rel;
+	double		a = isnan(c->act) ? 0.0 : c->act;
+	double		f = isnan(c->conf) ? 0.0 : c->conf;
 
 	return (float4) (memory_weight_similarity * s +
-					 memory_weight_activation * c->act +
-					 memory_weight_confidence * c->conf);
+					 memory_weight_activation * a +
+					 memory_weight_confidence * f);
 }
 
 /* The best score a candidate with relevance rel can reach. */
