@@ -26,7 +26,9 @@ class McpServerTest(unittest.TestCase):
         env = dict(os.environ, PYTHONPATH=HERE)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "engram.mcp", "--dsn", DSN, "--space", self.space, "--dims", "64"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True)
+            # cwd: -m puts it first on sys.path, and a directory holding the
+            # extension's engram.so would shadow the engram package
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True, cwd=HERE)
         self.next_id = 0
 
     def tearDown(self):
