@@ -3,8 +3,11 @@
 # The Python client (clients/python/) against a real throwaway cluster:
 # its unittest suite (remember / recall with filters / forget / associate /
 # spread / consolidate / spaces, per-request roles under row-level
-# security, a psycopg_pool pool, pluggable embedders, typed results), and
-# the example agent loop, whose answers are checked.
+# security, a psycopg_pool pool, pluggable embedders, typed results), the
+# MCP server (tests/test_mcp.py, spoken to over stdio as a client would), the
+# LangGraph store EngramStore (tests/test_langgraph_store.py, against
+# stand-ins of LangGraph's documented BaseStore interface: LangGraph cannot
+# be installed here), and the example agent loop, whose answers are checked.
 #
 # Needs Debian's python3-psycopg (test/scripts/deps.sh installs it); its
 # absence fails the test.  psycopg_pool (python3-psycopg-pool) is optional:
@@ -53,7 +56,7 @@ ok($rc, 'Python client unittest suite passes');
 my ($ran) = $err =~ /^Ran (\d+) tests?/m;
 my ($skipped) = $err =~ /skipped=(\d+)/;
 $skipped //= 0;
-cmp_ok($ran // 0, '>=', 11, 'all client tests ran (' . ($ran // 0) . ')');
+cmp_ok($ran // 0, '>=', 19, 'all client tests ran (' . ($ran // 0) . ')');
 like($err, qr/^OK\b/m, 'unittest says OK');
 is($skipped, 0, 'no client test skipped (psycopg_pool present)')
   or diag('skipped tests: install python3-psycopg-pool to run the pool test');
