@@ -160,45 +160,71 @@ engram_item_problem(Page page, OffsetNumber off, int maxnatts, Size *itemlen)
 	return NULL;
 }
 
-/* newest xid / multixact known to exist; refreshed when a row has newer */
+/*
+ * The range of xids and multixacts that exist in the cluster, as last read
+ * (oldest still has status, next not yet assigned); refreshed when a row has
+ * a newer one.  The cached oldest only lags: that makes the check laxer,
+ * never stricter.
+ *
+ * The bound is the cluster's (oldestXid, oldestMultiXactId: below them
+ * pg_xact and pg_multixact may be truncated), not the table's relfrozenxid
+ * or relminmxid: a counter moved by pg_resetwal -x/-m can leave those (and
+ * even the cluster's oldest, from a stale datminmxid) 2^31 or more away from
+ * next, where modulo-2^32 comparisons say nothing, and heap reads such rows
+ * fine.  A lower bound that does not precede next is therefore ignored and
+ * only the upper bound checked: a false "corrupt row" would make good rows
+ * unreadable (test/t/016_wraparound.pl).
+ */
+static TransactionId engram_oldest_xid_seen = InvalidTransactionId;
 static TransactionId engram_next_xid_seen = InvalidTransactionId;
+static MultiXactId engram_oldest_multi_seen = InvalidMultiXactId;
 static MultiXactId engram_next_multi_seen = InvalidMultiXactId;
 
 static bool
-engram_xid_in_range(Relation rel, TransactionId xid)
+engram_xid_in_range(TransactionId xid)
 {
-	TransactionId frozen = rel->rd_rel->relfrozenxid;
+	TransactionId lower;
 
 	if (!TransactionIdIsNormal(xid))
 		return true;
-	/* relfrozenxid only advances: a stale relcache value is older, safe */
-	if (TransactionIdIsNormal(frozen) && TransactionIdPrecedes(xid, frozen))
-		return false;
 	if (!TransactionIdIsValid(engram_next_xid_seen) ||
 		!TransactionIdPrecedes(xid, engram_next_xid_seen))
-		engram_next_xid_seen = ReadNextTransactionId();
+	{
+		LWLockAcquire(XidGenLock, LW_SHARED);
+		engram_oldest_xid_seen = ShmemVariableCache->oldestXid;
+		engram_next_xid_seen = XidFromFullTransactionId(ShmemVariableCache->nextXid);
+		LWLockRelease(XidGenLock);
+	}
+	lower = engram_oldest_xid_seen;
+	if (TransactionIdIsNormal(lower) &&
+		TransactionIdPrecedes(lower, engram_next_xid_seen) &&
+		TransactionIdPrecedes(xid, lower))
+		return false;
 	return TransactionIdPrecedes(xid, engram_next_xid_seen);
 }
 
 static bool
-engram_multi_in_range(Relation rel, MultiXactId multi)
+engram_multi_in_range(MultiXactId multi)
 {
-	MultiXactId minmulti = rel->rd_rel->relminmxid;
+	MultiXactId lower;
 
 	if (!MultiXactIdIsValid(multi))
 		return false;
-	if (MultiXactIdIsValid(minmulti) && MultiXactIdPrecedes(multi, minmulti))
-		return false;
 	if (!MultiXactIdIsValid(engram_next_multi_seen) ||
 		!MultiXactIdPrecedes(multi, engram_next_multi_seen))
-		engram_next_multi_seen = ReadNextMultiXactId();
+		ReadMultiXactIdRange(&engram_oldest_multi_seen, &engram_next_multi_seen);
+	lower = engram_oldest_multi_seen;
+	if (MultiXactIdIsValid(lower) &&
+		MultiXactIdPrecedes(lower, engram_next_multi_seen) &&
+		MultiXactIdPrecedes(multi, lower))
+		return false;
 	return MultiXactIdPrecedes(multi, engram_next_multi_seen);
 }
 
 /*
  * An xmin or xmax whose outcome is not hinted is looked up in pg_xact (or
- * pg_multixact) by every visibility check.  One outside the range the table
- * can hold (before relfrozenxid/relminmxid, or not yet assigned) can only
+ * pg_multixact) by every visibility check.  One outside the range the cluster
+ * holds (before its oldest, or not yet assigned) can only
  * be damage; looking it up would fail with "could not access status of
  * transaction" or, worse, read the status of an unrelated xid.  Hinted xids
  * are never looked up, so they are not checked.
@@ -209,7 +235,7 @@ engram_xid_problem(Relation rel, HeapTupleHeader th)
 	uint16		infomask = th->t_infomask;
 
 	if ((infomask & (HEAP_XMIN_COMMITTED | HEAP_XMIN_INVALID)) == 0 &&
-		!engram_xid_in_range(rel, HeapTupleHeaderGetRawXmin(th)))
+		!engram_xid_in_range(HeapTupleHeaderGetRawXmin(th)))
 		return "row's xmin is outside the range of transaction ids the table can hold";
 	if ((infomask & (HEAP_XMAX_INVALID | HEAP_XMAX_COMMITTED)) == 0)
 	{
@@ -217,10 +243,10 @@ engram_xid_problem(Relation rel, HeapTupleHeader th)
 
 		if (infomask & HEAP_XMAX_IS_MULTI)
 		{
-			if (!HEAP_LOCKED_UPGRADED(infomask) && !engram_multi_in_range(rel, xmax))
+			if (!HEAP_LOCKED_UPGRADED(infomask) && !engram_multi_in_range(xmax))
 				return "row's xmax is outside the range of multixact ids the table can hold";
 		}
-		else if (!engram_xid_in_range(rel, xmax))
+		else if (!engram_xid_in_range(xmax))
 			return "row's xmax is outside the range of transaction ids the table can hold";
 	}
 	return NULL;
