@@ -163,7 +163,12 @@ engram_rewrite_flush(EngramRewriteState *rs)
 static void
 engram_rewrite_add(EngramRewriteState *rs, HeapTuple tup)
 {
-	if (engram_page_add_tuple(rs->page.data, InvalidBlockNumber, tup) !=
+	/* fillfactor, as heap's rewrite: a started page keeps that room free */
+	if ((!rs->has_rows ||
+		 PageGetHeapFreeSpace(rs->page.data) >=
+		 MAXALIGN(SizeOfEngramItemHeader + tup->t_len) +
+		 RelationGetTargetPageFreeSpace(rs->rel, HEAP_DEFAULT_FILLFACTOR)) &&
+		engram_page_add_tuple(rs->page.data, InvalidBlockNumber, tup) !=
 		InvalidOffsetNumber)
 	{
 		rs->has_rows = true;
