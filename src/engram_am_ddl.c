@@ -277,7 +277,10 @@ engram_rewrite_add(EngramRewriteState *rs, HeapTuple tup)
 			memcpy(item + SizeOfEngramItemHeader, th, th->t_hoff);
 			memcpy(item + SizeOfEngramItemHeader + th->t_hoff, wb, wblen);
 			pfree(wb);
-			if (PageGetHeapFreeSpace(page) < MAXALIGN(len))
+			/* fillfactor, as for HOT rows below */
+			if (rs->has_rows &&
+				PageGetHeapFreeSpace(page) < MAXALIGN(len) +
+				RelationGetTargetPageFreeSpace(rs->rel, HEAP_DEFAULT_FILLFACTOR))
 				engram_rewrite_flush(rs);
 			if (PageAddItemExtended(page, (Item) item, len, InvalidOffsetNumber,
 									PAI_IS_HEAP) == InvalidOffsetNumber)
@@ -289,7 +292,12 @@ engram_rewrite_add(EngramRewriteState *rs, HeapTuple tup)
 			return;
 		}
 	}
-	if (engram_page_add_tuple(page, InvalidBlockNumber, tup) !=
+	/* fillfactor, as heap's rewrite: a started page keeps that room free */
+	if ((!rs->has_rows ||
+		 PageGetHeapFreeSpace(page) >=
+		 MAXALIGN(SizeOfEngramItemHeader + tup->t_len) +
+		 RelationGetTargetPageFreeSpace(rs->rel, HEAP_DEFAULT_FILLFACTOR)) &&
+		engram_page_add_tuple(page, InvalidBlockNumber, tup) !=
 		InvalidOffsetNumber)
 	{
 		rs->has_rows = true;

@@ -91,10 +91,29 @@ engram_buffer_for_insert_strat(Relation rel, Size len, Buffer otherBuffer,
 	BufferGetBlockNumber(otherBuffer) : InvalidBlockNumber;
 	BlockNumber target;
 	Buffer		buf;
+	Size		save;
+	Size		nearly_empty;
+	Size		want;
 
 	*is_new = false;
 	if (len > ENGRAM_MAX_ITEM_SIZE + sizeof(ItemIdData))
 		elog(ERROR, "engram item of %zu bytes cannot fit a page", len);
+
+	/*
+	 * fillfactor, as heap's RelationGetBufferForTuple: leave that much of
+	 * each page free for later updates, but take a nearly empty page for an
+	 * item too big to leave it (a page of only line pointers is "empty").
+	 * An UPDATE that fits on its old version's page goes there whatever the
+	 * fillfactor (engram_tuple_update checks that first), as on heap.
+	 */
+	save = RelationGetTargetPageFreeSpace(rel, HEAP_DEFAULT_FILLFACTOR);
+	nearly_empty = ENGRAM_MAX_ITEM_SIZE + sizeof(ItemIdData) -
+		(MaxHeapTuplesPerPage / 8 * sizeof(ItemIdData));
+	if (len + save > nearly_empty)
+		want = Max(len, nearly_empty);
+	else
+		want = len + save;
+	len = want;
 
 	/* the FSM keeps no entries below its granularity; ask at least that */
 	target = RelationGetTargetBlock(rel);
@@ -397,7 +416,11 @@ engram_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 										 is_new ? GENERIC_XLOG_FULL_IMAGE : 0);
 		if (is_new)
 			engram_page_init(page, ENGRAM_PAGE_DATA);
+		/* the first row always goes in; later ones leave fillfactor's room */
 		while (done < nslots &&
+			   (done == first ||
+				PageGetHeapFreeSpace(page) >= engram_item_space(tuples[done]) +
+				RelationGetTargetPageFreeSpace(rel, HEAP_DEFAULT_FILLFACTOR)) &&
 			   engram_page_add_tuple(page, blkno, tuples[done]) != InvalidOffsetNumber)
 			done++;
 		if (done == first)

@@ -19,12 +19,12 @@
  *	- An UPDATE writes the new version as a new item (no HOT): on the old
  *	  version's page if it fits, else on a page with a higher block number
  *	  (engram_buffer_for_insert keeps the lock order); both pages change in
- *	  one generic WAL record.  Indexes always get new entries.  The new
- *	  version is toasted while the old page stays locked (heap unlocks and
- *	  marks the old version locked instead): the toaster only touches the
- *	  toast relation, never an engram page, so no lock cycle can arise; the
- *	  cost is that a very large toasted value holds the page lock (and
- *	  holds off interrupts) while it is written.
+ *	  one generic WAL record.  Indexes always get new entries.  A new
+ *	  version that needs toasting is toasted as heap_update does it: the old
+ *	  version is first marked locked by us (its own generic WAL record), the
+ *	  page is unlocked while the toaster runs (so cancel, timeouts, readers
+ *	  and the deadlock detector work meanwhile), then relocked and the
+ *	  header copied again.
  *	- FOR KEY SHARE coexists with a non-key UPDATE: the key-share locker
  *	  locks the version it found and every later version of its update
  *	  chain (engram_lock_updated_chain), as heap does.
@@ -978,14 +978,6 @@ engram_tuple_update(Relation relation, ItemPointer otid, TupleTableSlot *slot,
 
 	HeapTupleHeaderAdjustCmax(oldtup.t_data, &cmax, &iscombo);
 
-	/*
-	 * Toast the new version, reusing the old version's unchanged toast
-	 * values and deleting the replaced ones.  Heap releases its buffer lock
-	 * around this (after marking the old version locked); we keep the old
-	 * page locked instead: the toaster only touches the toast relation and
-	 * its index, never an engram page, so no lock cycle is possible, and
-	 * the checks above stay valid without a recheck.
-	 */
 	if (relation->rd_rel->relkind != RELKIND_RELATION &&
 		relation->rd_rel->relkind != RELKIND_MATVIEW)
 		need_toast = false;
@@ -993,10 +985,72 @@ engram_tuple_update(Relation relation, ItemPointer otid, TupleTableSlot *slot,
 		need_toast = HeapTupleHasExternal(oldfull) ||
 			HeapTupleHasExternal(newtup) ||
 			newtup->t_len > ENGRAM_TOAST_THRESHOLD;
-	if (need_toast)
-		heaptup = heap_toast_insert_or_update(relation, newtup, oldfull, 0);
-	else
+
+	if (!need_toast)
 		heaptup = newtup;
+	else
+	{
+		TransactionId xmax_lock;
+		uint16		infomask_lock;
+		uint16		infomask2_lock;
+
+		/*
+		 * Toasting writes the toast relation and its index, may wait for
+		 * locks on them and may take long for a large value: as heap_update
+		 * does, not with the old page locked (that would hold off cancel and
+		 * timeouts, stall readers and the checkpointer, and hide a lock wait
+		 * from the deadlock detector).  First mark the old version locked by
+		 * us in the mode of the update, WAL-logged like any xmax, so no one
+		 * else can update, delete or lock it conflictingly meanwhile; if we
+		 * fail before the update is done, that xmax is of an aborted
+		 * transaction and means nothing.
+		 */
+		engram_compute_new_xmax(HeapTupleHeaderGetRawXmax(oldtup.t_data),
+								oldtup.t_data->t_infomask,
+								oldtup.t_data->t_infomask2,
+								xid, mode, false,
+								&xmax_lock, &infomask_lock, &infomask2_lock);
+		state = GenericXLogStart(relation);
+		opage = GenericXLogRegisterBuffer(state, buf, 0);
+		engram_set_replaced(opage, ooff, &oldtup, xmax_lock, infomask_lock,
+							infomask2_lock, cmax, iscombo, otid);
+		GenericXLogFinish(state);
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+
+		/* reuse the old version's unchanged toast values, delete replaced */
+		heaptup = heap_toast_insert_or_update(relation, newtup, oldfull, 0);
+
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		engram_copy_header(relation, blkno, BufferGetPage(buf), ooff, &copy,
+						   &oldtup);
+		oldtup.t_self = *otid;
+
+		/*
+		 * Only a key-share locker can have joined meanwhile (our lock keeps
+		 * everyone else out): its lock must survive on the old version and
+		 * carry over to the new one, so compute both xmaxes again from what
+		 * is there now (a multixact holding our lock and the newcomer).
+		 */
+		if (HeapTupleHeaderGetRawXmax(oldtup.t_data) != xmax_lock ||
+			(oldtup.t_data->t_infomask & HEAP_XMAX_BITS) != (infomask_lock & HEAP_XMAX_BITS))
+		{
+			engram_compute_new_xmax(HeapTupleHeaderGetRawXmax(oldtup.t_data),
+									oldtup.t_data->t_infomask,
+									oldtup.t_data->t_infomask2,
+									xid, mode, true,
+									&xmax_old, &infomask_old, &infomask2_old);
+			if (oldtup.t_data->t_infomask & HEAP_XMAX_IS_MULTI)
+			{
+				xmax_new = HeapTupleHeaderGetRawXmax(oldtup.t_data);
+				engram_multi_hint_bits(xmax_new, &infomask_new, &infomask2_new);
+				heaptup->t_data->t_infomask &= ~HEAP_XMAX_BITS;
+				heaptup->t_data->t_infomask2 &= ~HEAP_KEYS_UPDATED;
+				heaptup->t_data->t_infomask |= infomask_new;
+				heaptup->t_data->t_infomask2 |= infomask2_new;
+				HeapTupleHeaderSetXmax(heaptup->t_data, xmax_new);
+			}
+		}
+	}
 
 	if (MAXALIGN(SizeOfEngramItemHeader + heaptup->t_len) > ENGRAM_MAX_ITEM_SIZE)
 	{
@@ -1905,6 +1959,7 @@ engram_tuple_get_latest_tid(TableScanDesc scan, ItemPointer tid)
 		buf = ReadBuffer(rel, blkno);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
+		TestForOldSnapshot(snapshot, rel, page);	/* as heap_get_latest_tid */
 		if (!engram_page_has_row(rel, blkno, page, off, NULL))
 		{
 			UnlockReleaseBuffer(buf);

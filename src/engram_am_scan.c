@@ -149,6 +149,8 @@ engram_load_page(EngramScanDesc scan, BlockNumber blkno,
 							 scan->rs_strategy);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	spage = BufferGetPage(buf);
+	/* old_snapshot_threshold: as heapgetpage, a changed page may be too new */
+	TestForOldSnapshot(snapshot, rel, spage);
 	engram_check_page(rel, blkno, spage, &is_new);
 	if (is_new || EngramPageGetOpaque(spage)->kind != ENGRAM_PAGE_DATA)
 	{
@@ -660,6 +662,7 @@ engram_fetch_by_tid(Relation rel, ItemPointer tid, Snapshot snapshot,
 		buf = ReadBuffer(rel, blkno);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
+	TestForOldSnapshot(snapshot, rel, page);	/* as heap_fetch */
 	if (!engram_page_has_row(rel, blkno, page, off, &data_page))
 	{
 		/* an index entry pointing at no row of a DATA page is dead */

@@ -447,8 +447,20 @@ engram_vac_scan_page(EngramVacState *vs, Buffer buf, BlockNumber blkno,
 
 		engram_prehint_strict(tup.t_data);
 		res = HeapTupleSatisfiesVacuumHorizon(&tup, buf, &dead_after);
+
+		/*
+		 * Removable for every snapshot (GlobalVisTestFor), or older than
+		 * OldestXmin: that is GetOldestNonRemovableTransactionId, or with
+		 * old_snapshot_threshold the limited horizon, as heap prunes with.
+		 * FreezeLimit never follows OldestXmin, so every committed deleter
+		 * the freeze code could meet has been removed here first (freezing
+		 * a row whose xmax committed before the cutoff is an error).  Old
+		 * snapshots that needed such rows get "snapshot too old" from
+		 * TestForOldSnapshot in the readers, since this page's LSN moves.
+		 */
 		if (res == HEAPTUPLE_RECENTLY_DEAD &&
-			GlobalVisTestIsRemovableXid(vs->vistest, dead_after))
+			(GlobalVisTestIsRemovableXid(vs->vistest, dead_after) ||
+			 TransactionIdPrecedes(dead_after, vs->OldestXmin)))
 			res = HEAPTUPLE_DEAD;
 
 		if (res == HEAPTUPLE_DEAD)
