@@ -21,12 +21,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use EngramTest;
 
-my $node = EngramTest::new_primary('crash');
+my $node = EngramTest::new_primary('crash', checksums => 1);
 my $f = EngramTest::features($node);
-if (!$f->{test_am})
-{
-	plan skip_all => EngramTest::missing_msg('table AM engram (pg_am)');
-}
 my $am = $f->{test_am};
 
 $node->safe_psql('postgres', qq{

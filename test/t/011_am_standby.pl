@@ -22,10 +22,6 @@ use EngramTest;
 
 my $primary = EngramTest::new_primary('primary', wcc => 1);
 my $f = EngramTest::features($primary);
-if (!$f->{test_am})
-{
-	plan skip_all => EngramTest::missing_msg('table AM engram (pg_am)');
-}
 my $am = $f->{test_am};
 
 my $standby = EngramTest::new_standby($primary, 'standby', backup_name => 'b1');
@@ -140,10 +136,7 @@ unlike($nlog, qr/inconsistent page found|PANIC|FATAL:.*redo/, 'no redo failure i
 is($nolib->safe_psql('postgres', 'SELECT count(*) FROM plain'), '100',
 	'no-library standby serves plain tables');
 
-SKIP:
 {
-	skip 'developer fallback AM: only an engram table needs the library', 3
-	  if $am ne 'engram';
 	my ($rc, $out, $err) = $nolib->psql('postgres', 'SELECT count(*) FROM m');
 	isnt($rc, 0, 'reading an engram table without the library fails');
 	like($err, qr/ERROR/, 'with an error message') or diag($err);

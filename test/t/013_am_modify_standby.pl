@@ -19,10 +19,6 @@ use EngramTest;
 
 my $primary = EngramTest::new_primary('modprimary', wcc => 1);
 my $f = EngramTest::features($primary);
-if (!$f->{test_am})
-{
-	plan skip_all => EngramTest::missing_msg('table AM engram (pg_am)');
-}
 my $am = $f->{test_am};
 my $standby = EngramTest::new_standby($primary, 'modstandby');
 

@@ -21,10 +21,6 @@ use EngramTest;
 
 my $node = EngramTest::new_primary('modconc');
 my $f = EngramTest::features($node);
-if (!$f->{test_am})
-{
-	plan skip_all => EngramTest::missing_msg('table AM engram (pg_am)');
-}
 my $am = $f->{test_am};
 
 $node->safe_psql('postgres', qq{

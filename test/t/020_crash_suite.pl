@@ -6,7 +6,8 @@
 # A. Every fault point in the code: the list is read from src/*.c (the same
 #    as grep -ho 'ENGRAM_FAULT_POINT("[a-z_]*")' src/*.c), so new points are
 #    covered automatically.  For each, a session arms it (sigkill or panic,
-#    alternately, with a seeded fault_skip) and runs the operation that
+#    alternately, with a seeded fault_skip), then once more with the `error`
+#    action (statement fails, server goes on), and runs the operation that
 #    reaches it, chosen by the name's prefix (insert/multi_insert -> INSERT /
 #    COPY, update -> UPDATE, delete -> DELETE, vacuum -> VACUUM, migrate ->
 #    engram.migrate, ann/index -> index build and inserts, access -> recall);
@@ -38,12 +39,12 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use EngramTest;
 
-my $node = EngramTest::new_primary('crashsuite', wcc => 1);
+# fsync = on (every EngramTest node) and data checksums
+# (max_wal_size large: no checkpoint may start by itself between part C's
+# CHECKPOINT and its kill, or the torn pages would not be torn writes)
+my $node = EngramTest::new_primary('crashsuite', wcc => 1, checksums => 1,
+	extra_conf => 'max_wal_size = 4GB');
 my $f = EngramTest::features($node);
-if (!$f->{test_am})
-{
-	plan skip_all => EngramTest::missing_msg('table AM engram (pg_am)');
-}
 my $am = $f->{test_am};
 my $rng = EngramTest::rng(20261128);
 my $tmp = PostgreSQL::Test::Utils::tempdir();
@@ -234,12 +235,7 @@ if ($f->{remember})
 my @wa = map { EngramTest::start_writer($node, table => 'w', client => $_, sleep_ms => 5) } (1, 2);
 $_->wait_acked(20) for @wa;
 my $points_fired = 0;
-SKIP:
 {
-	skip 'no ENGRAM_FAULT_POINT in src/*.c yet', 1 unless @points;
-	skip EngramTest::missing_msg('engram.fault_point GUC (src/fault.c)'), 1 unless $f->{fault};
-	skip 'developer fallback AM: fault points live in the engram AM', 1
-	  if $am ne 'engram' && !$ENV{ENGRAM_TAP_FAULTS_ANY_AM};
 	my $i = 0;
 	for my $p (@points)
 	{
@@ -271,15 +267,41 @@ SKIP:
 		$points_fired++;
 		$kills++;
 		check_after("after fault point $p", \@wa);
+
+		# the same point with fault_action = 'error': the statement fails,
+		# the transaction aborts and the server goes on (no crash, unless
+		# the point is inside a critical section, where ERROR becomes PANIC);
+		# the error path must leave no lock, pin or half-logged page behind
+		# (top the table up first, unarmed: the crash runs of the vacuum and
+		# delete points remove rows and never reach the inserts)
+		$node->safe_psql('postgres', join("\n", op_sql('insert', $i), op_sql('copy', $i)));
+		my @esteps = map { op_sql($_, $i) } kinds_for($p);
+		my $escript = "LOAD 'engram';\nSET engram.fault_point = '$p';\nSET engram.fault_action = 'error';\n"
+		  . join('', map { "$_\n" } @esteps);
+		my $elogpos = -s $node->logfile;
+		my ($erc, $eout, $eerr) = $node->psql('postgres', $escript, on_error_stop => 1);
+		my $elog = ($erc != 0 && $eerr !~ /ERROR:\s+engram fault point/)
+		  ? EngramTest::wait_crash_restart($node, $elogpos) : undef;
+		if (defined $elog)
+		{
+			like($elog, qr/PANIC:.*engram fault point "\Q$p\E" reached/,
+				"fault point $p (error): inside a critical section the ERROR became a PANIC");
+			$kills++;
+		}
+		else
+		{
+			like($eerr, qr/ERROR:\s+engram fault point "\Q$p\E" reached/,
+				"fault point $p (error): the statement failed with the fault's ERROR");
+			ok(EngramTest::postmaster_alive($node) && $node->safe_psql('postgres', 'SELECT 1') eq '1',
+				"fault point $p (error): the server kept running");
+		}
+		check_after("after fault point $p (error)", \@wa);
 	}
 }
 $_->stop for @wa;
 
 # ---- B. kill -9 at random moments under a memory workload ------------------
-SKIP:
 {
-	skip EngramTest::missing_msg('engram.remember / engram.forget / engram.memory'), 1
-	  unless $f->{remember} && $f->{forget} && $f->{memory};
 	my $remember = "SELECT engram.remember(%CONTENT%, engram.embed_text(%CONTENT%, 64), metadata => jsonb_build_object('wid', %ID%, 'client', %CLIENT%))";
 	my $forget = "SELECT engram.forget(m.id) FROM engram.memory m WHERE m.metadata->>'wid' = '%FID%'";
 	my @wm = map {
@@ -330,6 +352,8 @@ SKIP:
 # ---- C. torn pages ---------------------------------------------------------
 {
 	$node->safe_psql('postgres', 'CHECKPOINT');
+	my ($cd0) = run_command([ 'pg_controldata', $node->data_dir ]);
+	my ($redo_c) = $cd0 =~ /Latest checkpoint's REDO location:\s+(\S+)/;
 	my $blocks = $node->safe_psql('postgres',
 		"SELECT string_agg(b::text, ' ' ORDER BY b) FROM (SELECT DISTINCT (ctid::text::point)[0]::int8 AS b FROM fp) s");
 	my @blocks = split / /, $blocks;
@@ -341,6 +365,12 @@ SKIP:
 	});
 	my $path = $node->data_dir . '/' . $node->safe_psql('postgres', "SELECT pg_relation_filepath('fp')");
 	$node->kill9;
+	# a torn write can only hit a page changed since the last checkpoint, whose
+	# first change after it carries a full-page image: make sure no other
+	# checkpoint came between (it would have written the pages whole)
+	my ($cd) = run_command([ 'pg_controldata', $node->data_dir ]);
+	my ($redo) = $cd =~ /Latest checkpoint's REDO location:\s+(\S+)/;
+	is($redo, $redo_c, 'torn pages: the last checkpoint is the one before the UPDATE (its FPIs are replayed)');
 	# wait for the children to notice
 	my $t0 = time;
 	usleep(100_000) while EngramTest::postmaster_alive($node) && time - $t0 < 10;

@@ -24,6 +24,7 @@ my $node = PostgreSQL::Test::Cluster->new('tier_crash');
 $node->init;
 # no background worker during the crash part: it would sweep the orphans
 $node->append_conf('postgresql.conf', qq{
+fsync = on
 restart_after_crash = on
 autovacuum = off
 log_min_messages = warning

@@ -24,7 +24,6 @@ use Time::HiRes qw(usleep);
 
 my $primary = EngramTest::new_primary('primary', wcc => 1);
 my $f = EngramTest::features($primary);
-plan skip_all => EngramTest::missing_msg('index AM engram_hnsw') unless $f->{hnsw};
 
 my $standby = EngramTest::new_standby($primary, 'standby', backup_name => 'b1',
 	extra_conf => "wal_consistency_checking = 'generic'");

@@ -22,10 +22,6 @@ use EngramTest;
 
 my $primary = EngramTest::new_primary('pitr_primary', has_archiving => 1);
 my $f = EngramTest::features($primary);
-if (!$f->{test_am})
-{
-	plan skip_all => EngramTest::missing_msg('table AM engram (pg_am)');
-}
 my $am = $f->{test_am};
 my $mem = $f->{remember} && $f->{forget} && $f->{vector};
 my $migrate = $f->{migrate} && $am eq 'engram';
