@@ -1,4 +1,4 @@
--- tiered storage of engram tables: HOT, WARM (lz4 per row), COLD (lz4 HC
+-- tiered storage of engram tables: HOT, WARM (lz4 per row), COLD (zstd
 -- chunks); contents must be identical through every move
 CREATE TABLE tier_t (id int PRIMARY KEY, body text, emb engram.vector(8), n int)
   USING engram;

@@ -953,6 +953,9 @@ engram_scan_analyze_next_tuple(TableScanDesc sscan, TransactionId OldestXmin,
 
 		ItemPointerSet(&htup.t_self, scan->rs_cblock, off);
 		engram_copy_header(rel, scan->rs_cblock, page, off, &hc, &htup);
+		/* a COLD chunk item (ADR 0010) is neither a live nor a dead row */
+		if (EngramItemIsChunk(PageGetItem(page, lp)))
+			continue;
 
 		engram_prehint_strict(htup.t_data);
 		switch (HeapTupleSatisfiesVacuum(&htup, OldestXmin, buf))

@@ -2,7 +2,8 @@
  *
  * tier.h
  *	  Tiered storage of row bodies inside engram tables: HOT (plain), WARM
- *	  (lz4 per row) and COLD (lz4 high-compression chunks of many rows),
+ *	  (lz4 per row) and COLD (zstd chunks of a data page's rows, kept on
+ *	  that page: ADR 0010),
  *	  migration between them, and access history.
  *
  * The table AM calls this code; this code never calls the table AM's
@@ -38,8 +39,9 @@
  * Decode a WARM or COLD item into a palloc'd heap-format tuple (header
  * copied, attribute data decompressed) in CurrentMemoryContext.  databuf is
  * the item's DATA page, locked by the caller (share or exclusive); a COLD
- * body's chunk page is locked (share) and released inside, after the data
- * page lock as the lock order requires.  Corrupt bodies raise
+ * body's chunk is a chunk item of that page, or (0.1 data) a chunk page,
+ * which is locked (share) and released inside, after the data page lock as
+ * the lock order requires.  Corrupt bodies raise
  * ERRCODE_DATA_CORRUPTED.  t_self/t_tableOid are left to the caller.
  */
 extern HeapTuple tier_materialize(Relation rel, Buffer databuf, Item item,
@@ -49,8 +51,9 @@ extern HeapTuple tier_materialize(Relation rel, Buffer databuf, Item item,
 extern Size tier_raw_data_len(Item item, Size itemlen);
 
 /*
- * VACUUM support: turn COLD chunk pages that no row refers to any more back
- * into empty DATA pages.  Caller holds ShareUpdateExclusiveLock on rel.
+ * VACUUM support: remove chunk items no row of their page refers to any
+ * more, and turn 0.1 COLD chunk pages no row refers to back into empty DATA
+ * pages.  Caller holds ShareUpdateExclusiveLock on rel.
  */
 extern BlockNumber tier_sweep_chunks(Relation rel);
 

@@ -106,7 +106,7 @@ tier_init(void)
 							NULL, &tier_warm_after, 86400, 0, INT_MAX,
 							PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
 	DefineCustomIntVariable("engram.cold_after",
-							"Rows not read for this long become COLD (lz4 HC chunks of many rows).",
+							"Rows not read for this long become COLD (zstd chunks of a page's rows).",
 							NULL, &tier_cold_after, 7 * 86400, 0, INT_MAX,
 							PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
 	DefineCustomIntVariable("engram.heat_half_life",
@@ -560,6 +560,45 @@ typedef struct PendingUp
 	bool		moved;
 } PendingUp;
 
+/* is item a COLD row whose chunk is a chunk item of its own page? */
+static bool
+tier_ref_in_page(Item item, Size itemlen)
+{
+	EngramColdRef ref;
+
+	if (((EngramItemHeader) item)->tier != ENGRAM_TIER_COLD ||
+		EngramItemBodySize(item, itemlen) != sizeof(EngramColdRef))
+		return false;
+	memcpy(&ref, EngramItemGetBody(item), sizeof(ref));
+	return ref.chunk_off != 0;
+}
+
+/* a pending row that stays: WARM in place if that fits */
+static void
+tier_pending_warm(PassState *ps, Page wpage, PendingUp *pu)
+{
+	Item		item = PageGetItem(wpage, PageGetItemId(wpage, pu->off));
+	char	   *wb;
+	Size		wblen;
+	char	   *newitem;
+	Size		newlen;
+
+	wb = tier_warm_encode(pu->raw, pu->rawlen, pu->rawlen, &wblen);
+	if (wb == NULL)
+		return;
+	newitem = tier_make_item(item, wb, wblen, ENGRAM_TIER_WARM, &newlen);
+	pfree(wb);
+	if (tier_fits(wpage, pu->off, newlen) &&
+		PageIndexTupleOverwrite(wpage, pu->off, (Item) newitem, newlen))
+	{
+		pu->moved = true;
+		ps->res->rows[ENGRAM_TIER_COLD][ENGRAM_TIER_WARM]++;
+		ps->res->bytes[ENGRAM_TIER_COLD][ENGRAM_TIER_WARM] += pu->rawlen;
+		ps->moved += pu->rawlen;
+	}
+	pfree(newitem);
+}
+
 /*
  * Promote COLD rows whose chunk item is referenced by no other row than
  * them: drop the chunk, then give each its HOT (or, failing that, WARM)
@@ -834,7 +873,22 @@ tier_pass_page(PassState *ps, BlockNumber blk)
 				wpage = GenericXLogRegisterBuffer(state, buf, 0);
 			}
 			if (!tier_fits(wpage, off, newlen) && from == ENGRAM_TIER_COLD &&
-				newtier == ENGRAM_TIER_HOT)
+				newtier == ENGRAM_TIER_HOT && npending < MaxHeapTuplesPerPage &&
+				tier_ref_in_page(item, itemlen))
+			{
+				/* its own chunk may be what takes the room: see below */
+				PendingUp  *pu = &pending[npending++];
+
+				pu->off = off;
+				pu->raw = palloc(Max(rawlen, 1));
+				memcpy(pu->raw, raw, rawlen);
+				pu->rawlen = rawlen;
+				pu->moved = false;
+				pfree(newitem);
+				newitem = NULL;
+			}
+			else if (!tier_fits(wpage, off, newlen) && from == ENGRAM_TIER_COLD &&
+					 newtier == ENGRAM_TIER_HOT)
 			{
 				/* no room to be HOT: WARM may fit */
 				char	   *wb;
@@ -858,17 +912,6 @@ tier_pass_page(PassState *ps, BlockNumber blk)
 				ps->moved += rawlen;
 				moved_here = true;
 			}
-			else if (from == ENGRAM_TIER_COLD && npending < MaxHeapTuplesPerPage)
-			{
-				/* its chunk may be what takes the room: see below */
-				PendingUp  *pu = &pending[npending++];
-
-				pu->off = off;
-				pu->raw = palloc(Max(rawlen, 1));
-				memcpy(pu->raw, raw, rawlen);
-				pu->rawlen = rawlen;
-				pu->moved = false;
-			}
 			if (newitem != NULL)
 				pfree(newitem);
 		}
@@ -879,6 +922,10 @@ tier_pass_page(PassState *ps, BlockNumber blk)
 	if (npending > 0)
 	{
 		tier_promote_pending(ps, wpage, pending, npending);
+		/* those whose chunk must stay: WARM where that fits, as before */
+		for (i = 0; i < npending; i++)
+			if (!pending[i].moved)
+				tier_pending_warm(ps, wpage, &pending[i]);
 		for (i = 0; i < npending; i++)
 		{
 			if (pending[i].moved)

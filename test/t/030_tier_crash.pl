@@ -264,6 +264,7 @@ unlike($log, qr/terminated by signal (11|6)/, 'no backend crashed');
 # The background worker migrates by policy
 # ---------------------------------------------------------------------
 $node->safe_psql('postgres', q{
+DROP TABLE cw, cc, cp;
 CREATE TABLE w (id int, body text) USING engram;
 INSERT INTO w SELECT g, repeat('worker row ' || g, 10) FROM generate_series(1, 200) g;
 });
@@ -284,7 +285,7 @@ like($node->safe_psql('postgres',
 	qr/^t\|postgres\|t\|t\|t\|0$/, 'engram.tier_worker shows the passes and the rows moved');
 # a slice holds AccessShareLock only: VACUUM (ShareUpdateExclusiveLock)
 # never waits for it; a table lock the worker could hold at most this one
-is($node->safe_psql('postgres', q{SET lock_timeout = '5s'; LOCK TABLE w IN SHARE UPDATE EXCLUSIVE MODE; SELECT 'locked'}),
+is($node->safe_psql('postgres', q{BEGIN; SET LOCAL lock_timeout = '5s'; LOCK TABLE w IN SHARE UPDATE EXCLUSIVE MODE; SELECT 'locked'; COMMIT;}),
 	'locked', 'VACUUM\'s lock on a table the worker migrates is granted');
 
 $node->stop;
