@@ -53,6 +53,7 @@
 
 #include <math.h>
 
+#include "access/detoast.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "access/xlog.h"
@@ -64,6 +65,7 @@
 #include "miscadmin.h"
 #include "optimizer/cost.h"
 #include "parser/parse_type.h"
+#include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -234,18 +236,47 @@ memory_schema(FunctionCallInfo fcinfo, Oid *nspoid)
 }
 
 /*
- * The filters every candidate statement shares, on $2..$11 (see
- * _recall_ranked's SQL comment).
+ * The filters of a candidate statement, on $3..$11: only those given
+ * (bits of mask, FILTER_*), so that the generic plan's row estimate is that
+ * of the filters in use ("$n IS NULL OR ..." would be estimated as
+ * selective and turn the plan into a sort of every row).
  */
-#define RECALL_FILTERS \
-	" ($3 IS NULL OR m.created_at OPERATOR(pg_catalog.>=) $3)" \
-	" AND ($4 IS NULL OR m.created_at OPERATOR(pg_catalog.<) $4)" \
-	" AND m.confidence OPERATOR(pg_catalog.>=) $5" \
-	" AND ($7 IS NULL OR m.metadata OPERATOR(pg_catalog.@>) $7)" \
-	" AND ($8 IS NULL OR m.kind OPERATOR(pg_catalog.=) $8)" \
-	" AND ($9 IS NULL OR m.participants OPERATOR(pg_catalog.@>) $9)" \
-	" AND ($10 IS NULL OR m.occurred_at OPERATOR(pg_catalog.>=) $10)" \
-	" AND ($11 IS NULL OR m.occurred_at OPERATOR(pg_catalog.<) $11)"
+#define FILTER_SINCE		0x01
+#define FILTER_UNTIL		0x02
+#define FILTER_MINCONF		0x04
+#define FILTER_METADATA		0x08
+#define FILTER_KIND			0x10
+#define FILTER_PARTICIPANTS 0x20
+#define FILTER_OCC_AFTER	0x40
+#define FILTER_OCC_BEFORE	0x80
+/* the filters that make recall prefer an ordered index (raise_ef_search) */
+#define FILTER_METADATA_ANY (FILTER_METADATA | FILTER_KIND | FILTER_PARTICIPANTS | \
+							 FILTER_OCC_AFTER | FILTER_OCC_BEFORE)
+
+static const char *
+recall_filters(int mask)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	if (mask & FILTER_SINCE)
+		appendStringInfoString(&b, " AND m.created_at OPERATOR(pg_catalog.>=) $3");
+	if (mask & FILTER_UNTIL)
+		appendStringInfoString(&b, " AND m.created_at OPERATOR(pg_catalog.<) $4");
+	if (mask & FILTER_MINCONF)
+		appendStringInfoString(&b, " AND m.confidence OPERATOR(pg_catalog.>=) $5");
+	if (mask & FILTER_METADATA)
+		appendStringInfoString(&b, " AND m.metadata OPERATOR(pg_catalog.@>) $7");
+	if (mask & FILTER_KIND)
+		appendStringInfoString(&b, " AND m.kind OPERATOR(pg_catalog.=) $8");
+	if (mask & FILTER_PARTICIPANTS)
+		appendStringInfoString(&b, " AND m.participants OPERATOR(pg_catalog.@>) $9");
+	if (mask & FILTER_OCC_AFTER)
+		appendStringInfoString(&b, " AND m.occurred_at OPERATOR(pg_catalog.>=) $10");
+	if (mask & FILTER_OCC_BEFORE)
+		appendStringInfoString(&b, " AND m.occurred_at OPERATOR(pg_catalog.<) $11");
+	return b.data;
+}
 
 /*
  * Kept plans of the candidate statements, one per (list, schema, space,
@@ -262,6 +293,7 @@ typedef struct RecallPlanSlot
 	SPIPlanPtr	plan;
 	int			which;			/* 0 vector list, 1 text list */
 	bool		ordered;		/* planned with enable_sort = off */
+	int			mask;			/* FILTER_* in the statement */
 	int64		ncand;
 	char	   *schema;
 	char	   *space;
@@ -272,8 +304,8 @@ static RecallPlanSlot recall_plans[RECALL_PLAN_SLOTS];
 static uint64 recall_plan_clock = 0;
 
 static SPIPlanPtr
-recall_plan(int which, bool ordered, const char *schema, const char *space, int64 ncand,
-			Oid vectype)
+recall_plan(int which, bool ordered, int mask, const char *schema, const char *space,
+			int64 ncand, Oid vectype)
 {
 	char	   *q;
 	Oid			types[CP_NARGS];
@@ -286,7 +318,8 @@ recall_plan(int which, bool ordered, const char *schema, const char *space, int6
 	{
 		RecallPlanSlot *s = &recall_plans[i];
 
-		if (s->plan != NULL && s->which == which && s->ordered == ordered && s->ncand == ncand &&
+		if (s->plan != NULL && s->which == which && s->ordered == ordered && s->mask == mask &&
+			s->ncand == ncand &&
 			strcmp(s->schema, schema) == 0 && strcmp(s->space, space) == 0)
 		{
 			s->used = ++recall_plan_clock;
@@ -321,26 +354,22 @@ recall_plan(int which, bool ordered, const char *schema, const char *space, int6
 		q = psprintf("SELECT m.ctid, m.id, m.embedding OPERATOR(%s.<=>) $1, m.confidence,"
 					 " m.created_at, m.content, m.metadata"
 					 " FROM %s.memory m"
-					 " WHERE m.embedding IS NOT NULL AND m.space OPERATOR(pg_catalog.=) %s"
-					 " AND"
-					 RECALL_FILTERS
+					 " WHERE m.embedding IS NOT NULL AND m.space OPERATOR(pg_catalog.=) %s%s"
 					 " ORDER BY m.embedding OPERATOR(%s.<=>) $1"
 					 " LIMIT " INT64_FORMAT,
-					 qs, qs, qspace, qs, ncand);
+					 qs, qs, qspace, recall_filters(mask), qs, ncand);
 	else
 		q = psprintf("SELECT m.ctid, m.id, pg_catalog.ts_rank(m.content_tsv, $1), m.confidence,"
 					 " m.created_at, m.content, m.metadata"
 					 " FROM %s.memory m"
-					 " WHERE m.content_tsv OPERATOR(pg_catalog.@@) $1 AND m.space OPERATOR(pg_catalog.=) %s"
-					 " AND"
-					 RECALL_FILTERS
+					 " WHERE m.content_tsv OPERATOR(pg_catalog.@@) $1 AND m.space OPERATOR(pg_catalog.=) %s%s"
 					 " ORDER BY 3 DESC, m.id"
 					 " LIMIT " INT64_FORMAT,
-					 qs, qspace, ncand);
+					 qs, qspace, recall_filters(mask), ncand);
 
 	/*
 	 * A generic plan: the statement's shape does not depend on the
-	 * remaining values (the optional filters are "$n IS NULL OR ..."), and
+	 * remaining values (only the filters in use are in it), and
 	 * planning it with a 384-dimension constant on every call would cost
 	 * more than the scan.
 	 */
@@ -352,6 +381,7 @@ recall_plan(int which, bool ordered, const char *schema, const char *space, int6
 	slot->plan = plan;
 	slot->which = which;
 	slot->ordered = ordered;
+	slot->mask = mask;
 	slot->ncand = ncand;
 	slot->schema = MemoryContextStrdup(TopMemoryContext, schema);
 	slot->space = MemoryContextStrdup(TopMemoryContext, space);
@@ -395,6 +425,14 @@ score_bound(float4 rel)
 	return (float4) (memory_weight_similarity * rel +
 					 memory_weight_activation * 1.0 +
 					 memory_weight_confidence * 1.0);
+}
+
+static Datum
+recall_detoast(Datum d)
+{
+	if (VARATT_IS_EXTERNAL(DatumGetPointer(d)))
+		return PointerGetDatum(detoast_external_attr((struct varlena *) DatumGetPointer(d)));
+	return d;
 }
 
 static void
@@ -607,6 +645,7 @@ engram_recall_ranked(PG_FUNCTION_ARGS)
 	Oid			vectype;
 	char	   *spacename;
 	bool		ordered;
+	int			mask;
 	MemoryContext callcxt = CurrentMemoryContext;
 
 	if (PG_ARGISNULL(RA_K) || PG_ARGISNULL(RA_SPACE) || PG_ARGISNULL(RA_MINCONF) ||
@@ -623,10 +662,16 @@ engram_recall_ranked(PG_FUNCTION_ARGS)
 				 errmsg("k and the candidate count must be positive")));
 	record = PG_GETARG_BOOL(RA_RECORD) && !RecoveryInProgress() && !XactReadOnly;
 	spacename = text_to_cstring(PG_GETARG_TEXT_PP(RA_SPACE));
-	ordered = !PG_ARGISNULL(RA_METADATA) || !PG_ARGISNULL(RA_KIND) ||
-		!PG_ARGISNULL(RA_PARTICIPANTS) || !PG_ARGISNULL(RA_OCC_AFTER) ||
-		!PG_ARGISNULL(RA_OCC_BEFORE);
-	ordered = ordered && enable_indexscan;
+	mask = (PG_ARGISNULL(RA_SINCE) ? 0 : FILTER_SINCE) |
+		(PG_ARGISNULL(RA_UNTIL) ? 0 : FILTER_UNTIL) |
+		/* confidence is never below 0 (CHECK constraint) */
+		(PG_GETARG_FLOAT4(RA_MINCONF) > 0 ? FILTER_MINCONF : 0) |
+		(PG_ARGISNULL(RA_METADATA) ? 0 : FILTER_METADATA) |
+		(PG_ARGISNULL(RA_KIND) ? 0 : FILTER_KIND) |
+		(PG_ARGISNULL(RA_PARTICIPANTS) ? 0 : FILTER_PARTICIPANTS) |
+		(PG_ARGISNULL(RA_OCC_AFTER) ? 0 : FILTER_OCC_AFTER) |
+		(PG_ARGISNULL(RA_OCC_BEFORE) ? 0 : FILTER_OCC_BEFORE);
+	ordered = (mask & FILTER_METADATA_ANY) != 0 && enable_indexscan;
 
 	InitMaterializedSRF(fcinfo, 0);
 
@@ -678,7 +723,7 @@ engram_recall_ranked(PG_FUNCTION_ARGS)
 		nest = raise_ef_search(vector ? 2 * k : 0, vector && ordered);
 		args[0] = PG_GETARG_DATUM(vector ? RA_CUE : RA_QUERY);
 		nulls[0] = ' ';
-		portal = open_list(recall_plan(vector ? 0 : 1, vector && ordered, schema, spacename, ncand, vectype),
+		portal = open_list(recall_plan(vector ? 0 : 1, vector && ordered, mask, schema, spacename, ncand, vectype),
 						   args, nulls);
 		(void) read_list(portal, vector, true, rel, now, &topk, ncand,
 						 &cands);
@@ -701,14 +746,14 @@ engram_recall_ranked(PG_FUNCTION_ARGS)
 		nest = raise_ef_search((int) Min(ncand, 1000), ordered);
 		args[0] = PG_GETARG_DATUM(RA_CUE);
 		nulls[0] = ' ';
-		portal = open_list(recall_plan(0, ordered, schema, spacename, ncand, vectype),
+		portal = open_list(recall_plan(0, ordered, mask, schema, spacename, ncand, vectype),
 						   args, nulls);
 		nv = read_list(portal, true, false, rel, now, &topk, ncand, &vl);
 		SPI_cursor_close(portal);
 		AtEOXact_GUC(true, nest);
 
 		args[0] = PG_GETARG_DATUM(RA_QUERY);
-		portal = open_list(recall_plan(1, false, schema, spacename, ncand, InvalidOid), args, nulls);
+		portal = open_list(recall_plan(1, false, mask, schema, spacename, ncand, InvalidOid), args, nulls);
 		nt = read_list(portal, false, false, rel, now, &topk, ncand, &tl);
 		SPI_cursor_close(portal);
 
@@ -775,7 +820,12 @@ engram_recall_ranked(PG_FUNCTION_ARGS)
 
 		old = MemoryContextSwitchTo(callcxt);
 		values[0] = Int64GetDatum(c->id);
-		values[1] = c->content;
+		/*
+		 * Out-of-line values are fetched now, as PL/pgSQL does with the
+		 * values it returns: the rows handed back must not depend on TOAST
+		 * rows staying around after the scan.
+		 */
+		values[1] = recall_detoast(c->content);
 		values[2] = Float4GetDatum(c->score);
 		values[3] = Float4GetDatum(c->rel);
 		rnulls[3] = c->relnull;
@@ -786,7 +836,7 @@ engram_recall_ranked(PG_FUNCTION_ARGS)
 		else
 			rnulls[6] = true;
 		values[7] = TimestampTzGetDatum(c->created);
-		values[8] = c->metadata;
+		values[8] = recall_detoast(c->metadata);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, rnulls);
 		MemoryContextSwitchTo(old);
 	}
