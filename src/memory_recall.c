@@ -249,9 +249,6 @@ memory_schema(FunctionCallInfo fcinfo, Oid *nspoid)
 #define FILTER_PARTICIPANTS 0x20
 #define FILTER_OCC_AFTER	0x40
 #define FILTER_OCC_BEFORE	0x80
-/* the filters that make recall prefer an ordered index (raise_ef_search) */
-#define FILTER_METADATA_ANY (FILTER_METADATA | FILTER_KIND | FILTER_PARTICIPANTS | \
-							 FILTER_OCC_AFTER | FILTER_OCC_BEFORE)
 
 static const char *
 recall_filters(int mask)
@@ -292,7 +289,7 @@ typedef struct RecallPlanSlot
 {
 	SPIPlanPtr	plan;
 	int			which;			/* 0 vector list, 1 text list */
-	bool		ordered;		/* planned with enable_sort = off */
+	bool		ordered;		/* planned with enable_sort = off (unused) */
 	int			mask;			/* FILTER_* in the statement */
 	int64		ncand;
 	char	   *schema;
@@ -462,7 +459,7 @@ cand_from_tuple(RecallCand *c, HeapTuple tup, TupleDesc td, bool vector)
  */
 static int
 read_list(Portal portal, bool vector, bool early, Relation rel, TimestampTz now,
-		  TopK *topk, int64 ncand, RecallCand ***out)
+		  TopK *topk, int64 ncand, int64 maxrows, bool *gaveup, RecallCand ***out)
 {
 	int			cap = 64,
 				n = 0;
@@ -471,6 +468,10 @@ read_list(Portal portal, bool vector, bool early, Relation rel, TimestampTz now,
 	float4		maxrank = 0.0f;
 	bool		done = false;
 	long		batch = early ? Max(topk->k + topk->k / 2, 16) : 256;
+
+	*gaveup = false;
+	if (batch > maxrows)
+		batch = maxrows;
 
 	/*
 	 * Candidates are referenced by pointer from the heap, so the array must
@@ -527,7 +528,15 @@ read_list(Portal portal, bool vector, bool early, Relation rel, TimestampTz now,
 		/* the tuples stay until SPI_finish: candidates point into them */
 		if (n >= ncand)
 			break;
+		if (!done && n >= maxrows)
+		{
+			/* the caller reads again with a wider search */
+			*gaveup = true;
+			break;
+		}
 		batch = Min(batch * 2, 1024);
+		if (n + batch > maxrows)
+			batch = Max(maxrows - n, 1);
 	}
 
 	/* flatten, keeping the addresses the heap holds */
@@ -578,24 +587,13 @@ prefer_ordered_index(void)
 }
 
 /*
- * Run with engram.ef_search at least ef, and with ordered, enable_sort =
- * off (both restored by AtEOXact_GUC with the returned level).
- *
- * ordered is for vector lists under a metadata filter: the planner costs an
- * ANN scan by the rows it must read before LIMIT rows pass the filter and
- * then prefers an exact scan that sorts the filtered rows, which reads the
- * whole space.  With sorting disabled it takes an ANN index that can serve
- * the ORDER BY (the scan widens until enough rows pass, ann_scan.c); with
- * no such index every plan sorts, so nothing changes.  Not when the session
- * disabled index scans itself.
+ * Run with engram.ef_search at least ef (restored by AtEOXact_GUC with the
+ * returned level).
  */
 static int
-raise_ef_search(int ef, bool ordered)
+raise_ef_search(int ef)
 {
 	int			nest = NewGUCNestLevel();
-
-	if (ordered && enable_indexscan)
-		prefer_ordered_index();
 
 	ef = Min(ef, 1000);
 	if (ann_ef_search < ef)
@@ -644,7 +642,6 @@ engram_recall_ranked(PG_FUNCTION_ARGS)
 	int			nest;
 	Oid			vectype;
 	char	   *spacename;
-	bool		ordered;
 	int			mask;
 	MemoryContext callcxt = CurrentMemoryContext;
 
@@ -671,7 +668,13 @@ engram_recall_ranked(PG_FUNCTION_ARGS)
 		(PG_ARGISNULL(RA_PARTICIPANTS) ? 0 : FILTER_PARTICIPANTS) |
 		(PG_ARGISNULL(RA_OCC_AFTER) ? 0 : FILTER_OCC_AFTER) |
 		(PG_ARGISNULL(RA_OCC_BEFORE) ? 0 : FILTER_OCC_BEFORE);
-	ordered = (mask & FILTER_METADATA_ANY) != 0 && enable_indexscan;
+	/*
+	 * Under a metadata filter the planner's choice stands (recall_plan is
+	 * never asked for an "ordered" plan): an ANN scan widening until k rows
+	 * pass a 1% filter was measured several times slower than reading the
+	 * matching rows through the GIN index on metadata (or an exact scan)
+	 * and sorting them; for broad filters the planner takes the ANN index.
+	 */
 
 	InitMaterializedSRF(fcinfo, 0);
 
@@ -719,16 +722,43 @@ engram_recall_ranked(PG_FUNCTION_ARGS)
 		bool		vector = has_cue;
 		RecallCand **cands;
 		Portal		portal;
+		bool		gaveup;
+		int			ef1 = Max(ann_ef_search, Min(2 * k, 1000));
+		int			ef2 = Max(ann_ef_search, (int) Min(ncand, 1000));
 
-		nest = raise_ef_search(vector ? 2 * k : 0, vector && ordered);
 		args[0] = PG_GETARG_DATUM(vector ? RA_CUE : RA_QUERY);
 		nulls[0] = ' ';
-		portal = open_list(recall_plan(vector ? 0 : 1, vector && ordered, mask, schema, spacename, ncand, vectype),
+
+		/*
+		 * Vector list, first pass: an ANN scan with ef_search = max(its
+		 * setting, 2k), read for at most ef/2 rows -- beyond that the scan
+		 * starts widening rounds, which cost several times its first round.
+		 * Most recalls stop well before.  Otherwise the second pass reads
+		 * the list again with ef_search = the candidate count (at most
+		 * 1000), as one round, to the same early stop.  The result is the
+		 * same either way (exact distance order); only the cost differs.
+		 */
+		if (vector && ef1 < ef2)
+		{
+			nest = raise_ef_search(ef1);
+			portal = open_list(recall_plan(0, false, mask, schema, spacename, ncand, vectype),
+							   args, nulls);
+			(void) read_list(portal, true, true, rel, now, &topk, ncand,
+							 Max(ef1 / 2, k + 1), &gaveup, &cands);
+			SPI_cursor_close(portal);
+			AtEOXact_GUC(true, nest);
+			if (!gaveup)
+				goto done_one;
+			topk.n = 0;
+		}
+		nest = raise_ef_search(vector ? ef2 : 0);
+		portal = open_list(recall_plan(vector ? 0 : 1, false, mask, schema, spacename, ncand, vectype),
 						   args, nulls);
-		(void) read_list(portal, vector, true, rel, now, &topk, ncand,
+		(void) read_list(portal, vector, true, rel, now, &topk, ncand, ncand, &gaveup,
 						 &cands);
 		SPI_cursor_close(portal);
 		AtEOXact_GUC(true, nest);
+done_one:
 		result = topk.heap;
 		nresult = topk.n;
 	}
@@ -741,20 +771,21 @@ engram_recall_ranked(PG_FUNCTION_ARGS)
 		int			nv,
 					nt,
 					nall = 0;
+		bool		gaveup;
 		Portal		portal;
 
-		nest = raise_ef_search((int) Min(ncand, 1000), ordered);
+		nest = raise_ef_search((int) Min(ncand, 1000));
 		args[0] = PG_GETARG_DATUM(RA_CUE);
 		nulls[0] = ' ';
-		portal = open_list(recall_plan(0, ordered, mask, schema, spacename, ncand, vectype),
+		portal = open_list(recall_plan(0, false, mask, schema, spacename, ncand, vectype),
 						   args, nulls);
-		nv = read_list(portal, true, false, rel, now, &topk, ncand, &vl);
+		nv = read_list(portal, true, false, rel, now, &topk, ncand, ncand, &gaveup, &vl);
 		SPI_cursor_close(portal);
 		AtEOXact_GUC(true, nest);
 
 		args[0] = PG_GETARG_DATUM(RA_QUERY);
 		portal = open_list(recall_plan(1, false, mask, schema, spacename, ncand, InvalidOid), args, nulls);
-		nt = read_list(portal, false, false, rel, now, &topk, ncand, &tl);
+		nt = read_list(portal, false, false, rel, now, &topk, ncand, ncand, &gaveup, &tl);
 		SPI_cursor_close(portal);
 
 		/* row_number() OVER (ORDER BY dist, id) */
