@@ -467,7 +467,7 @@ read_list(Portal portal, bool vector, bool early, Relation rel, TimestampTz now,
 	RecallCand **ptrs = NULL;
 	float4		maxrank = 0.0f;
 	bool		done = false;
-	long		batch = early ? Max(topk->k + topk->k / 2, 16) : 256;
+	long		batch = early ? topk->k + 1 : 256;
 
 	*gaveup = false;
 	if (batch > maxrows)
