@@ -165,8 +165,9 @@ SELECT count(*) FROM engram.recall(engram.embed_text('cat', 64), 5, 'rt', partic
 SELECT count(*) FROM engram._recall_ranked(NULL, NULL, 5, 'rt', NULL, NULL, 0, false, 100,
 										   NULL, NULL, NULL, NULL, NULL);
 
--- through an engram_hnsw index: a 1% filter still returns k rows, the
--- same as over an exact scan, and the index is what served it
+-- with an engram_hnsw index: a 1% filter still returns k rows, the same as
+-- without the index (the planner reads the matching rows through the GIN
+-- index on metadata), and an unfiltered recall uses the ANN index
 SELECT engram.create_space('rt_ann');
 INSERT INTO engram.memory (space, content, embedding, metadata)
 SELECT 'rt_ann', 'memory ' || i,
@@ -177,26 +178,27 @@ FROM generate_series(1, 3000) i;
 -- a partial index of the space (spaces of other dimensions share the table)
 CREATE INDEX memory_rt_ann ON engram.memory USING engram_hnsw (embedding engram.vector_cosine_ops)
 	WHERE space = 'rt_ann';
+ANALYZE engram.memory;
 CREATE TEMP TABLE ann_cues AS
 	SELECT g AS i, engram.l2_normalize(('[' || cos(g) || ',' || sin(g * 1.7) || ',' || cos(g * 0.3) || ','
 									   || sin(g * 0.9) || ',' || cos(g * 2.1) || ',' || sin(g * 0.37) || ']')::engram.vector) AS cue
 	FROM generate_series(1, 20) g;
 CREATE TABLE ann_cues_t AS SELECT * FROM ann_cues;
--- Under a metadata filter the vector list is planned with enable_sort =
--- off, so the index serves it (the planner would otherwise sort the
--- filtered rows of an exact scan).  recall keeps its candidate plans for
--- the session: a new session for each way of scanning.
+-- recall keeps its candidate plans for the session: a new session for each
+-- set of indexes compared
 \c -
 SET client_min_messages = warning;
 SELECT pg_stat_force_next_flush();
-CREATE TABLE scans0 AS SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = 'memory_rt_ann';
+CREATE TABLE scans0 AS SELECT indexrelname, idx_scan FROM pg_stat_user_indexes
+	WHERE indexrelname IN ('memory_rt_ann', 'memory_metadata_idx');
 CREATE TABLE via_index AS
 	SELECT c.i, ARRAY(SELECT r.id FROM engram.recall(c.cue, 10, 'rt_ann', record_access => false,
 													 metadata_filter => jsonb_build_object('user', 'u' || c.i)) r) AS ids
 	FROM ann_cues_t c;
+SELECT count(*) FROM ann_cues_t c, LATERAL engram.recall(c.cue, 10, 'rt_ann', record_access => false) r;
 SELECT pg_stat_force_next_flush();
-SELECT (SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = 'memory_rt_ann')
-	   - (SELECT idx_scan FROM scans0) >= 20 AS index_used;
+SELECT s.indexrelname, s.idx_scan - s0.idx_scan >= 20 AS used
+FROM pg_stat_user_indexes s JOIN scans0 s0 USING (indexrelname) ORDER BY 1;
 -- the exact answer: the same calls without the index
 DROP INDEX engram.memory_rt_ann;
 \c -
@@ -209,7 +211,7 @@ SELECT count(*) AS cues,
 	   count(*) FILTER (WHERE cardinality(x.ids) = 10) AS exact_k_rows,
 	   count(*) FILTER (WHERE cardinality(a.ids) = 10) AS index_k_rows,
 	   sum((SELECT count(*) FROM unnest(a.ids) y WHERE y = ANY (x.ids)))::float8
-		   / sum(cardinality(x.ids)) >= 0.95 AS recall_at_10_ok
+		   / sum(cardinality(x.ids)) AS recall_at_10
 FROM via_index a JOIN via_exact x USING (i);
 
 -- consolidate through the ANN index: the same groups as without it

@@ -3,6 +3,11 @@
 -- sql/install/52_memory_recall.sql: the new helpers as there, recall's
 -- 0.1.0 signature dropped and the new one created, consolidate replaced.
 
+-- recall's metadata_filter (metadata @> filter): a selective filter reads
+-- the matching rows through this index and sorts them by distance, exact
+-- and cheaper than an ANN scan widening until k rows pass the filter.
+CREATE INDEX memory_metadata_idx ON @extschema@.memory USING gin (metadata jsonb_path_ops);
+
 CREATE FUNCTION @extschema@._recall_ranked(
 	cue @extschema@.vector, query pg_catalog.tsquery, k pg_catalog.int4,
 	space pg_catalog.text, since pg_catalog.timestamptz, until pg_catalog.timestamptz,

@@ -213,7 +213,7 @@ if [ "$has_filter" = 1 ]; then
 fi
 
 # ---- remember vs plain INSERT: same row, 1 row per transaction ----
-ins=$([ $quick = 1 ] && echo 300 || echo 3000)
+ins=$([ $quick = 1 ] && echo 200 || echo 1000)
 cat >"$work/insert.sql" <<SQL
 \\set id random(1, $rows)
 INSERT INTO engram.memory (space, content, embedding) SELECT 'default', 'note ' || id, embedding FROM src WHERE id = :id;
