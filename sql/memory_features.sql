@@ -326,10 +326,27 @@ SELECT engram.put('feat', 'alice-key', 'bob was here');
 SELECT engram.get_block('feat', 'alice-block');
 \echo :LAST_ERROR_SQLSTATE
 SELECT engram.expire() AS nothing_of_his;
+-- without a grant no SELECT on the tables at all (no counts, no plans)
 SELECT count(*) AS history_rows FROM engram.memory_history;
+\echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS blocks FROM engram.core_block;
+\echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS policies FROM engram.space_policy;
+\echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
+-- SELECT follows the space grants
+SELECT r.rolname, t.tbl, has_table_privilege(r.oid, t.tbl, 'SELECT') AS can_select
+FROM pg_roles r,
+	 (VALUES ('engram.memory_history'), ('engram.space_policy'), ('engram.core_block'),
+			 ('engram.core_block_history')) t(tbl)
+WHERE r.rolname IN ('regress_feat_alice', 'regress_feat_bob') ORDER BY 1, 2;
+SELECT engram.grant_space('feat_other', 'regress_feat_bob');
+SELECT has_table_privilege('regress_feat_bob', 'engram.core_block', 'SELECT') AS bob_after_grant;
+SET ROLE regress_feat_bob;
+SELECT count(*) AS blocks_of_feat_other FROM engram.core_block;
+RESET ROLE;
+SELECT engram.revoke_space('feat_other', 'regress_feat_bob');
+SELECT has_table_privilege('regress_feat_bob', 'engram.core_block', 'SELECT') AS bob_after_revoke;
 SELECT content, version FROM engram.memory WHERE id = :a1;
 SELECT engram.get_block('feat', 'alice-block');
 
@@ -338,7 +355,7 @@ SELECT engram.get_block('feat', 'alice-block');
 SELECT p.proname, p.prosecdef, has_function_privilege('public', p.oid, 'EXECUTE') AS public_exec
 FROM pg_proc p
 WHERE p.pronamespace = 'engram'::regnamespace
-  AND (p.prosrc = 'engram_feature_write' OR p.proname LIKE '\_%\_impl')
+  AND (p.prosrc = 'engram_write_feature' OR p.proname LIKE '\_%\_impl')
 ORDER BY p.proname;
 
 SELECT engram.revoke_space('feat', 'regress_feat_alice');

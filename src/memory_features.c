@@ -11,7 +11,7 @@
  * engram.core_block or engram.space_policy directly (they hold SELECT at
  * most, narrowed by row-level security).  Each public write function of
  * 55_memory_features.sql (engram.update_memory, engram.supersede, ...) is
- * the C function engram_feature_write below, an ordinary SECURITY INVOKER
+ * the C function engram_write_feature below, an ordinary SECURITY INVOKER
  * function, so it knows its real caller, GetUserId().  It
  *	 1. checks that it is one of the functions listed in feature_ops[] of
  *		the extension's schema;
@@ -34,7 +34,8 @@
  *
  * This is the design of src/memory_write.c (branch sec) for remember,
  * forget and the other 0.1.0 writes, repeated here so both can be merged
- * independently.
+ * independently; the C symbol follows its engram_write_* naming, by which
+ * its catalog check finds every function that switches user.
  *
  * IDENTIFICATION
  *	  src/memory_features.c
@@ -151,9 +152,9 @@ feature_memory_owner(Oid nsp)
  * The public write functions of 55_memory_features.sql; see the header
  * comment.  Returns what the implementation returns (one value).
  */
-PG_FUNCTION_INFO_V1(engram_feature_write);
+PG_FUNCTION_INFO_V1(engram_write_feature);
 Datum
-engram_feature_write(PG_FUNCTION_ARGS)
+engram_write_feature(PG_FUNCTION_ARGS)
 {
 	Oid			caller = GetUserId();
 	HeapTuple	proctup;

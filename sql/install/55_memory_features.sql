@@ -10,7 +10,7 @@
 -- Writes: each public write function (update_memory, supersede,
 -- invalidate, set_expiry, expire, put, delete_key, set_space_ttl,
 -- set_block, append_block, replace_block, delete_block) is the C function
--- engram_feature_write, SECURITY INVOKER: it computes the spaces granted to
+-- engram_write_feature, SECURITY INVOKER: it computes the spaces granted to
 -- its caller and runs engram._<name>_impl as the owner of engram.memory,
 -- with the arguments as typed parameters and those spaces (NULL: all) as
 -- the last one.  The _impl functions (EXECUTE revoked from PUBLIC) check
@@ -144,9 +144,11 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.space_policy', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.core_block', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.core_block_history', '');
 
--- Row-level security: every role may query the tables and sees the rows of
--- the spaces granted to it (the rule of the policy on engram.memory); no
--- role but the owner writes them (the write functions run as the owner).
+-- Row-level security: a role holding a space grant may query the tables
+-- (SELECT follows engram.space_grant, see _feature_grant_sync below) and
+-- sees the rows of the spaces granted to it (the rule of the policy on
+-- engram.memory); no role but the owner writes them (the write functions
+-- run as the owner).
 ALTER TABLE @extschema@.memory_history ENABLE ROW LEVEL SECURITY;
 CREATE POLICY memory_history_by_space ON @extschema@.memory_history FOR SELECT
 	USING (space OPERATOR(pg_catalog.=) ANY (
@@ -175,8 +177,47 @@ CREATE POLICY core_block_history_by_space ON @extschema@.core_block_history FOR 
 			   FROM @extschema@.space_grant g
 			   JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) g.role::pg_catalog.oid
 			   WHERE pg_catalog.pg_has_role(r.oid, 'USAGE')));
-GRANT SELECT ON @extschema@.memory_history, @extschema@.space_policy,
-	@extschema@.core_block, @extschema@.core_block_history TO PUBLIC;
+
+-- SELECT on these tables follows the space grants, as grant_space and
+-- revoke_space do for engram.memory: a role gets it with its first grant
+-- and loses it with its last.  Not SECURITY DEFINER: it runs as the role
+-- that changes engram.space_grant, which only the owner and superusers
+-- may (directly or through grant_space, revoke_space, drop_space).
+CREATE FUNCTION @extschema@._feature_grant_sync()
+	RETURNS trigger
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	IF TG_RELID OPERATOR(pg_catalog.<>) '@extschema@.space_grant'::pg_catalog.regclass::pg_catalog.oid
+	   OR TG_WHEN OPERATOR(pg_catalog.<>) 'AFTER' OR TG_LEVEL OPERATOR(pg_catalog.<>) 'ROW' THEN
+		RAISE EXCEPTION 'engram._feature_grant_sync() is the row trigger of engram.space_grant only'
+			USING ERRCODE = 'wrong_object_type';
+	END IF;
+	IF TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN
+		IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles r
+				   WHERE r.oid OPERATOR(pg_catalog.=) NEW.role::pg_catalog.oid) THEN
+			EXECUTE pg_catalog.format('GRANT SELECT ON %s.memory_history, %s.space_policy, %s.core_block, %s.core_block_history TO %s',
+									  '@extschema@', '@extschema@', '@extschema@', '@extschema@', NEW.role);
+		END IF;
+		RETURN NULL;
+	END IF;
+	IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles r
+			   WHERE r.oid OPERATOR(pg_catalog.=) OLD.role::pg_catalog.oid)
+	   AND NOT EXISTS (SELECT 1 FROM @extschema@.space_grant g
+					   WHERE g.role::pg_catalog.oid OPERATOR(pg_catalog.=) OLD.role::pg_catalog.oid) THEN
+		EXECUTE pg_catalog.format('REVOKE SELECT ON %s.memory_history, %s.space_policy, %s.core_block, %s.core_block_history FROM %s',
+								  '@extschema@', '@extschema@', '@extschema@', '@extschema@', OLD.role);
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._feature_grant_sync() IS
+'internal: trigger on engram.space_grant giving a role SELECT on memory_history, space_policy, core_block and core_block_history with its first space grant and taking it with its last';
+CREATE TRIGGER space_grant_feature_sync
+	AFTER INSERT OR DELETE ON @extschema@.space_grant
+	FOR EACH ROW EXECUTE FUNCTION @extschema@._feature_grant_sync();
+REVOKE EXECUTE ON FUNCTION @extschema@._feature_grant_sync() FROM PUBLIC;
 
 -- validity in time ---------------------------------------------------------------
 
@@ -438,7 +479,7 @@ CREATE FUNCTION @extschema@.update_memory(id pg_catalog.int8,
 										  confidence pg_catalog.float4 DEFAULT NULL,
 										  expected_version pg_catalog.int4 DEFAULT NULL)
 	RETURNS pg_catalog.int4
-	AS 'MODULE_PATHNAME', 'engram_feature_write'
+	AS 'MODULE_PATHNAME', 'engram_write_feature'
 	LANGUAGE C VOLATILE
 	SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.update_memory(pg_catalog.int8, pg_catalog.text, @extschema@.vector, pg_catalog.jsonb, pg_catalog.float4, pg_catalog.int4) IS
@@ -512,7 +553,7 @@ CREATE FUNCTION @extschema@.supersede(old_id pg_catalog.int8, new_content pg_cat
 									  confidence pg_catalog.float4 DEFAULT NULL,
 									  valid_from pg_catalog.timestamptz DEFAULT NULL)
 	RETURNS pg_catalog.int8
-	AS 'MODULE_PATHNAME', 'engram_feature_write'
+	AS 'MODULE_PATHNAME', 'engram_write_feature'
 	LANGUAGE C VOLATILE
 	SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.supersede(pg_catalog.int8, pg_catalog.text, @extschema@.vector, pg_catalog.jsonb, pg_catalog.float4, pg_catalog.timestamptz) IS
@@ -553,7 +594,7 @@ REVOKE EXECUTE ON FUNCTION @extschema@._invalidate_impl(pg_catalog.int8, pg_cata
 
 CREATE FUNCTION @extschema@.invalidate(id pg_catalog.int8, valid_to pg_catalog.timestamptz DEFAULT NULL)
 	RETURNS pg_catalog.int4
-	AS 'MODULE_PATHNAME', 'engram_feature_write'
+	AS 'MODULE_PATHNAME', 'engram_write_feature'
 	LANGUAGE C VOLATILE
 	SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.invalidate(pg_catalog.int8, pg_catalog.timestamptz) IS
@@ -632,7 +673,7 @@ CREATE FUNCTION @extschema@.set_expiry(id pg_catalog.int8,
 									   expires_at pg_catalog.timestamptz DEFAULT NULL,
 									   ttl pg_catalog.interval DEFAULT NULL)
 	RETURNS void
-	AS 'MODULE_PATHNAME', 'engram_feature_write'
+	AS 'MODULE_PATHNAME', 'engram_write_feature'
 	LANGUAGE C VOLATILE
 	SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.set_expiry(pg_catalog.int8, pg_catalog.timestamptz, pg_catalog.interval) IS
@@ -667,7 +708,7 @@ REVOKE EXECUTE ON FUNCTION @extschema@._set_space_ttl_impl(pg_catalog.text, pg_c
 CREATE FUNCTION @extschema@.set_space_ttl(space pg_catalog.text, ttl pg_catalog.interval,
 										  refresh_on_read pg_catalog.bool DEFAULT true)
 	RETURNS void
-	AS 'MODULE_PATHNAME', 'engram_feature_write'
+	AS 'MODULE_PATHNAME', 'engram_write_feature'
 	LANGUAGE C VOLATILE
 	SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.set_space_ttl(pg_catalog.text, pg_catalog.interval, pg_catalog.bool) IS
@@ -718,7 +759,7 @@ REVOKE EXECUTE ON FUNCTION @extschema@._expire_impl(pg_catalog.text, pg_catalog.
 
 CREATE FUNCTION @extschema@.expire(space pg_catalog.text DEFAULT NULL)
 	RETURNS pg_catalog.int8
-	AS 'MODULE_PATHNAME', 'engram_feature_write'
+	AS 'MODULE_PATHNAME', 'engram_write_feature'
 	LANGUAGE C VOLATILE
 	SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.expire(pg_catalog.text) IS
@@ -751,7 +792,7 @@ REVOKE EXECUTE ON FUNCTION @extschema@._set_space_schedule_impl(pg_catalog.text,
 
 CREATE FUNCTION @extschema@.set_space_schedule(space pg_catalog.text, consolidate_every pg_catalog.interval)
 	RETURNS void
-	AS 'MODULE_PATHNAME', 'engram_feature_write'
+	AS 'MODULE_PATHNAME', 'engram_write_feature'
 	LANGUAGE C VOLATILE
 	SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.set_space_schedule(pg_catalog.text, pg_catalog.interval) IS
@@ -904,7 +945,7 @@ CREATE FUNCTION @extschema@.put(space pg_catalog.text, key pg_catalog.text, cont
 								ttl pg_catalog.interval DEFAULT NULL,
 								confidence pg_catalog.float4 DEFAULT NULL)
 	RETURNS pg_catalog.int8
-	AS 'MODULE_PATHNAME', 'engram_feature_write'
+	AS 'MODULE_PATHNAME', 'engram_write_feature'
 	LANGUAGE C VOLATILE
 	SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.put(pg_catalog.text, pg_catalog.text, pg_catalog.text, @extschema@.vector, pg_catalog.jsonb, pg_catalog.text[], pg_catalog.interval, pg_catalog.float4) IS
@@ -983,7 +1024,7 @@ REVOKE EXECUTE ON FUNCTION @extschema@._delete_key_impl(pg_catalog.text, pg_cata
 CREATE FUNCTION @extschema@.delete_key(space pg_catalog.text, key pg_catalog.text,
 									   namespace pg_catalog.text[] DEFAULT '{}')
 	RETURNS pg_catalog.bool
-	AS 'MODULE_PATHNAME', 'engram_feature_write'
+	AS 'MODULE_PATHNAME', 'engram_write_feature'
 	LANGUAGE C VOLATILE
 	SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.delete_key(pg_catalog.text, pg_catalog.text, pg_catalog.text[]) IS
@@ -1110,7 +1151,7 @@ CREATE FUNCTION @extschema@.set_block(space pg_catalog.text, label pg_catalog.te
 									  "limit" pg_catalog.int4 DEFAULT NULL,
 									  description pg_catalog.text DEFAULT NULL)
 	RETURNS pg_catalog.int4
-	AS 'MODULE_PATHNAME', 'engram_feature_write'
+	AS 'MODULE_PATHNAME', 'engram_write_feature'
 	LANGUAGE C VOLATILE
 	SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.set_block(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.int4, pg_catalog.text) IS
@@ -1200,7 +1241,7 @@ REVOKE EXECUTE ON FUNCTION @extschema@._append_block_impl(pg_catalog.text, pg_ca
 CREATE FUNCTION @extschema@.append_block(space pg_catalog.text, label pg_catalog.text, text pg_catalog.text,
 										 separator pg_catalog.text DEFAULT E'\n')
 	RETURNS pg_catalog.text
-	AS 'MODULE_PATHNAME', 'engram_feature_write'
+	AS 'MODULE_PATHNAME', 'engram_write_feature'
 	LANGUAGE C VOLATILE
 	SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.append_block(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
@@ -1238,7 +1279,7 @@ REVOKE EXECUTE ON FUNCTION @extschema@._replace_block_impl(pg_catalog.text, pg_c
 CREATE FUNCTION @extschema@.replace_block(space pg_catalog.text, label pg_catalog.text,
 										  old pg_catalog.text, new pg_catalog.text)
 	RETURNS pg_catalog.text
-	AS 'MODULE_PATHNAME', 'engram_feature_write'
+	AS 'MODULE_PATHNAME', 'engram_write_feature'
 	LANGUAGE C VOLATILE
 	SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.replace_block(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
@@ -1266,7 +1307,7 @@ REVOKE EXECUTE ON FUNCTION @extschema@._delete_block_impl(pg_catalog.text, pg_ca
 
 CREATE FUNCTION @extschema@.delete_block(space pg_catalog.text, label pg_catalog.text)
 	RETURNS pg_catalog.bool
-	AS 'MODULE_PATHNAME', 'engram_feature_write'
+	AS 'MODULE_PATHNAME', 'engram_write_feature'
 	LANGUAGE C VOLATILE
 	SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.delete_block(pg_catalog.text, pg_catalog.text) IS

@@ -89,7 +89,8 @@ SELECT engram.grant_space('shared', 'reader');
 -- a grant left behind by a dropped role (a bare OID): not dumped
 CREATE ROLE gone;
 SELECT engram.grant_space('notes', 'gone');
-REVOKE ALL ON engram.memory, engram.association, engram.memories, engram.memory_stats FROM gone;
+REVOKE ALL ON engram.memory, engram.association, engram.memories, engram.memory_stats,
+	engram.memory_history, engram.space_policy, engram.core_block, engram.core_block_history FROM gone;
 REVOKE ALL ON SEQUENCE engram.memory_id_seq FROM gone;
 DROP ROLE gone;
 });
