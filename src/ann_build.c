@@ -31,6 +31,7 @@
 #include "utils/rel.h"
 
 #include "ann.h"
+#include "fault.h"
 
 typedef struct BNode
 {
@@ -81,6 +82,18 @@ typedef struct BuildState
 	/* scratch for one insertion */
 	AnnQVec    *query;
 	AnnVisited	visited;
+
+	/*
+	 * L2: the centre, the mean of the first ANN_CENTER_SAMPLE vectors,
+	 * which wait in the stash until it is known.
+	 */
+	bool		need_center;
+	float	   *center;
+	AnnMetaPageData *cmeta;		/* centre as stored (codes, scale) */
+	EngramVector **stash;
+	ItemPointerData *stash_tid;
+	int			nstash;
+	MemoryContext stashctx;
 } BuildState;
 
 static inline int
@@ -368,6 +381,12 @@ flush_graph(BuildState *bs)
 	meta = AnnPageGetMeta(BufferGetPage(metabuf));
 	meta->dim = s->dim;
 	meta->max_level = s->max_level;
+	if (bs->cmeta && s->dim > 0)
+	{
+		meta->center_scale = bs->cmeta->center_scale;
+		memcpy(meta->center, bs->cmeta->center, sizeof(int16) * s->dim);
+		meta->flags |= ANN_META_CENTER;
+	}
 	if (bs->ep >= 0)
 	{
 		meta->ep_level = bs->ep_level;
@@ -407,6 +426,48 @@ graph_alloc(BuildState *bs, Size size)
 	return p;
 }
 
+static void add_vector(BuildState *bs, ItemPointer tid, EngramVector *v);
+
+/* the centre from the stashed vectors; then add them */
+static void
+settle_center(BuildState *bs)
+{
+	double	   *sum = palloc0(sizeof(double) * Max(bs->s.dim, 1));
+	float	   *mean = palloc(sizeof(float) * Max(bs->s.dim, 1));
+	int			n = 0;
+	int			i;
+	int			k;
+
+	for (i = 0; i < bs->nstash; i++)
+	{
+		if (!ann_prepare_vector(bs->index, bs->s.metric, bs->stash[i], NULL,
+								false, bs->xbuf))
+			continue;
+		for (k = 0; k < bs->s.dim; k++)
+			sum[k] += bs->xbuf[k];
+		n++;
+	}
+	for (k = 0; k < bs->s.dim; k++)
+		mean[k] = n > 0 ? (float) (sum[k] / n) : 0;
+	bs->cmeta = MemoryContextAllocZero(bs->buildctx, sizeof(AnnMetaPageData));
+	bs->center = MemoryContextAlloc(bs->buildctx, sizeof(float) * Max(bs->s.dim, 1));
+	ann_center_encode(mean, bs->s.dim, bs->cmeta, bs->center);
+	bs->need_center = false;
+	for (i = 0; i < bs->nstash; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(bs->tmpctx);
+
+		add_vector(bs, &bs->stash_tid[i], bs->stash[i]);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(bs->tmpctx);
+	}
+	bs->nstash = 0;
+	MemoryContextDelete(bs->stashctx);
+	bs->stashctx = NULL;
+	pfree(sum);
+	pfree(mean);
+}
+
 static void
 build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 			   bool tupleIsAlive, void *state)
@@ -429,6 +490,39 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		bs->xbuf = MemoryContextAlloc(bs->buildctx, sizeof(float) * bs->s.dim);
 	}
 	ann_check_dim(index, v->dim, bs->s.dim);
+
+	if (bs->need_center)
+	{
+		/* wait for the centre; refuse what cannot be indexed right away */
+		(void) ann_prepare_vector(index, bs->s.metric, v, NULL, false, bs->xbuf);
+		if (bs->stashctx == NULL)
+		{
+			bs->stashctx = AllocSetContextCreate(bs->buildctx, "engram_hnsw build sample",
+												 ALLOCSET_DEFAULT_SIZES);
+			bs->stash = MemoryContextAlloc(bs->stashctx, sizeof(EngramVector *) * ANN_CENTER_SAMPLE);
+			bs->stash_tid = MemoryContextAlloc(bs->stashctx, sizeof(ItemPointerData) * ANN_CENTER_SAMPLE);
+		}
+		bs->stash[bs->nstash] = MemoryContextAlloc(bs->stashctx, VARSIZE(v));
+		memcpy(bs->stash[bs->nstash], v, VARSIZE(v));
+		bs->stash_tid[bs->nstash] = *tid;
+		bs->nstash++;
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(bs->tmpctx);
+		if (bs->nstash == ANN_CENTER_SAMPLE)
+			settle_center(bs);
+		return;
+	}
+	add_vector(bs, tid, v);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(bs->tmpctx);
+}
+
+/* add one vector to the graph (in memory, or on disk once it outgrew that) */
+static void
+add_vector(BuildState *bs, ItemPointer tid, EngramVector *v)
+{
+	Relation	index = bs->index;
+	MemoryContext old = CurrentMemoryContext;
 
 	if (!bs->on_disk && bs->mem_used > bs->mem_limit)
 	{
@@ -454,7 +548,7 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 
 	if (bs->on_disk)
 		ann_insert_vector(index, v, tid, true, &bs->rng);
-	else if (ann_prepare_vector(bs->s.metric, v, bs->xbuf))
+	else if (ann_prepare_vector(index, bs->s.metric, v, bs->center, false, bs->xbuf))
 	{
 		BNode	   *n;
 		int			nslots;
@@ -502,7 +596,6 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		mem_insert(bs, bs->nnodes - 1);
 	}
 	MemoryContextSwitchTo(old);
-	MemoryContextReset(bs->tmpctx);
 
 	bs->indtuples++;
 	if (((int64) bs->indtuples & 63) == 0)
@@ -570,6 +663,7 @@ ann_ambuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	if (bs.s.dim > 0)
 		bs.xbuf = MemoryContextAlloc(bs.buildctx, sizeof(float) * bs.s.dim);
 	ann_visited_init(&bs.visited, efc * m * 4);
+	bs.need_center = (bs.s.metric == ANN_METRIC_L2);
 
 	write_meta(index, MAIN_FORKNUM, bs.s.dim, m, efc, bs.s.metric, bs.s.max_level);
 
@@ -579,6 +673,8 @@ ann_ambuild(Relation heap, Relation index, IndexInfo *indexInfo)
 									 (int64) heap->rd_rel->reltuples);
 	bs.reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
 										  build_callback, &bs, NULL);
+	if (bs.need_center && bs.nstash > 0)
+		settle_center(&bs);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) bs.indtuples);
 
 	if (!bs.on_disk)
@@ -588,6 +684,7 @@ ann_ambuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		flush_graph(&bs);
 	}
 
+	ENGRAM_FAULT_POINT("ann_build_before_log");
 	/* everything was written without WAL: log all pages now */
 	if (RelationNeedsWAL(index))
 		log_newpage_range(index, MAIN_FORKNUM, 0,
