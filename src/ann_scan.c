@@ -11,22 +11,28 @@
  * keeps a reorder queue: it emits a row only once its exact distance is no
  * larger than the bound of the last row the index returned.  So the rows of
  * an index scan come out in exact distance order, re-ranked with the
- * full-precision vectors of the table, without storing those in the index.
- * A bound above the exact distance would make the executor fail with
- * "index returned tuples in wrong order", hence the margins below.
+ * full-precision vectors of the table, without storing those in the index,
+ * as long as the bounds handed out do not decrease.  A bound above the
+ * exact distance would make the executor fail with "index returned tuples
+ * in wrong order", hence the margins below.  The graph is walked by the
+ * quantised distance itself (an estimate, not a bound): walking by the
+ * bound, whose slack grows with the residuals, visits far more nodes.
  *
  * Expanding search: the scan does not stop after ef_search candidates.
  * It keeps every node it has seen but not returned and every node it has
  * seen but not expanded (see scan_round).  Each round settles the ef
  * nearest unreturned nodes (best-first expansion until the nearest
  * unexpanded node is farther than the ef-th nearest unreturned one),
- * returns them nearest first, and doubles ef for the next round.  With a
- * filter that rejects most rows the scan thus keeps producing candidates,
- * up to engram.ann_max_scan_tuples rows.  A later round can still find a
- * node nearer than rows the executor already emitted (the search is
- * approximate): with engram.ann_strict_order (the default) such a node is
- * skipped, so the rows always come out in exact order; without it, it is
- * returned (better recall under selective filters, slightly out of order).
+ * returns them in bound order, and doubles ef for the next round.  With a
+ * filter that rejects most rows the scan thus keeps producing candidates.
+ * A later round can still find a node nearer than rows the executor
+ * already emitted (the search is approximate): with engram.ann_strict_order
+ * (the default) such a node is held back; without it, it is returned at
+ * once (better recall under selective filters, slightly out of order).
+ * When the graph has nothing left, scan_tail hands out every live node not
+ * yet returned (held back, or not reachable), so a scan returns every
+ * indexed row exactly once.  engram.ann_max_scan_tuples caps the rows a
+ * scan hands out: one more is an error, never a silently short answer.
  * Hence ef_search should be comfortably above the LIMIT: then the first
  * round holds the whole answer.
  *
