@@ -5,7 +5,8 @@
 --  * engram.ann_max_scan_tuples is a hard cap: a scan that would return
 --    more rows raises an error instead of ending early;
 --  * L2 recall@10 on vectors centred around 50 equals recall on the same
---    vectors centred at 0 (the index subtracts a centre before quantising);
+--    vectors centred at 0 (the index subtracts a centre before quantising),
+--    and a LIMIT 10 query re-ranks about 10 rows, not thousands;
 --  * vectors whose norm would overflow the bounds are refused at insert,
 --    a huge query still gets rows in order.
 SET search_path = public, engram;
@@ -40,10 +41,22 @@ BEGIN
 	RETURN r;
 END $$;
 
+-- (engram 0.1.0: 0.997 centred, 0.977 around 50; at ef_search 40: 0.90, 0.86)
 SET engram.ef_search = 100;
 SELECT ann_recall('c', 10) >= 0.95 AS centred_ok, ann_recall('o', 10) >= 0.95 AS offset_ok,
-       abs(ann_recall('c', 10) - ann_recall('o', 10)) <= 0.02 AS same_recall;
+       abs(ann_recall('c', 10) - ann_recall('o', 10)) <= 0.01 AS same_recall;
 RESET engram.ef_search;
+
+-- the scan walks the graph by the quantised distance and hands out tight
+-- bounds: for LIMIT 10 the executor re-ranks a few more than 10 rows per
+-- query, not thousands (engram 0.1.0: 10,342 per query on this data)
+SELECT idx_tup_read AS tup_before FROM pg_stat_user_indexes WHERE indexrelname = 'ann_off_o' \gset
+SET enable_seqscan = off;
+SELECT count(*) FROM ann_q, LATERAL (SELECT id FROM ann_off ORDER BY o <-> ann_q.o LIMIT 10) s;
+RESET enable_seqscan;
+SELECT pg_stat_force_next_flush();
+SELECT (idx_tup_read - :tup_before) / 30 <= 30 AS few_rows_reranked
+FROM pg_stat_user_indexes WHERE indexrelname = 'ann_off_o';
 
 -- every row, each once, through a cursor without LIMIT (the index is used)
 SET enable_seqscan = off;
