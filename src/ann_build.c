@@ -3,8 +3,8 @@
  * ann_build.c
  *	  engram_hnsw: CREATE INDEX.
  *
- * The graph is built in memory (quantised vectors + int32 links), within
- * maintenance_work_mem, then written out page by page without WAL and
+ * The graph is built in memory (quantised vectors + int32 links + bfloat16
+ * link distances), within maintenance_work_mem, then written out page by page without WAL and
  * logged at the end with one log_newpage_range over the whole relation.
  * If the graph outgrows maintenance_work_mem, what was built so far is
  * written out and the remaining rows are inserted straight into the
@@ -39,7 +39,7 @@ typedef struct BNode
 	uint8		level;
 	AnnQVec		q;
 	int32	   *nb;				/* level 0: 2m slots, then m per level */
-	float	   *nbd;			/* distance to each linked node, same layout */
+	uint16	   *nbd;			/* distance to each linked node (bf16), same layout */
 	uint16	   *cnt;			/* level + 1 counts */
 } BNode;
 
@@ -95,6 +95,31 @@ typedef struct BuildState
 	int			nstash;
 	MemoryContext stashctx;
 } BuildState;
+
+/*
+ * Distances kept with the links only steer the pruning heuristic: the upper
+ * 16 bits of the float (bfloat16, 8 bits of mantissa, the float's range)
+ * are enough and halve what they cost.
+ */
+static inline uint16
+bf16_enc(float f)
+{
+	uint32		u;
+
+	memcpy(&u, &f, sizeof(u));
+	u += 0x7FFF + ((u >> 16) & 1);	/* round to nearest even */
+	return (uint16) (u >> 16);
+}
+
+static inline float
+bf16_dec(uint16 h)
+{
+	uint32		u = (uint32) h << 16;
+	float		f;
+
+	memcpy(&f, &u, sizeof(f));
+	return f;
+}
 
 static inline int
 bnode_offset(const AnnShape *s, int level)
@@ -192,12 +217,12 @@ mem_backlink(BuildState *bs, int e, int level, int nid, float dist,
 	int			i;
 	int			nsel;
 
-	float	   *nbd = en->nbd + bnode_offset(&bs->s, level);
+	uint16	   *nbd = en->nbd + bnode_offset(&bs->s, level);
 
 	if (k < cap)
 	{
 		nb[k] = nid;
-		nbd[k] = dist;
+		nbd[k] = bf16_enc(dist);
 		en->cnt[level] = k + 1;
 		return;
 	}
@@ -205,7 +230,7 @@ mem_backlink(BuildState *bs, int e, int level, int nid, float dist,
 	for (i = 0; i < k; i++)
 	{
 		scratch[i].id = nb[i];
-		scratch[i].dist = nbd[i];
+		scratch[i].dist = bf16_dec(nbd[i]);
 	}
 	scratch[k].id = nid;
 	scratch[k].dist = dist;
@@ -214,7 +239,7 @@ mem_backlink(BuildState *bs, int e, int level, int nid, float dist,
 	for (i = 0; i < nsel; i++)
 	{
 		nb[i] = (int32) sel[i].id;
-		nbd[i] = sel[i].dist;
+		nbd[i] = bf16_enc(sel[i].dist);
 	}
 	en->cnt[level] = nsel;
 }
@@ -268,13 +293,13 @@ mem_insert(BuildState *bs, int nid)
 		ann_visited_reset(&bs->visited);
 		nf = ann_search_layer(&mem_ops, bs, entries, nentry, bs->efc, l,
 							  2 * s->m, &bs->visited, found);
-		float	   *nbd = n->nbd + bnode_offset(s, l);
+		uint16	   *nbd = n->nbd + bnode_offset(s, l);
 
 		nsel = ann_select_neighbors(found, nf, cap, mem_pairdist, bs, sel);
 		for (i = 0; i < nsel; i++)
 		{
 			nb[i] = (int32) sel[i].id;
-			nbd[i] = sel[i].dist;
+			nbd[i] = bf16_enc(sel[i].dist);
 		}
 		n->cnt[l] = nsel;
 		/* the code distance is symmetric: the same value serves e -> nid */
@@ -555,7 +580,20 @@ add_vector(BuildState *bs, ItemPointer tid, EngramVector *v)
 
 		if (bs->nnodes == bs->capnodes)
 		{
-			Size		newcap = Max(bs->capnodes * 2, 1024);
+			/*
+			 * First as many as the table is thought to hold, then by half
+			 * again: doubling would hold (and count) up to twice the array.
+			 */
+			Size		newcap = bs->capnodes + bs->capnodes / 2;
+
+			if (bs->capnodes == 0)
+			{
+				/* at most an eighth of maintenance_work_mem up front */
+				double		est = Max(bs->heap->rd_rel->reltuples, 0) + 64;
+				double		most = (double) bs->mem_limit / (sizeof(BNode) + sizeof(uint32)) / 8;
+
+				newcap = (Size) Max(Min(est, most), 1024);
+			}
 
 			if (bs->nodes == NULL)
 				bs->nodes = MemoryContextAllocHuge(bs->graphctx, sizeof(BNode) * newcap);
@@ -589,7 +627,7 @@ add_vector(BuildState *bs, ItemPointer tid, EngramVector *v)
 		ann_quantize(bs->xbuf, bs->s.dim, &n->q);
 		nslots = bnode_offset(&bs->s, n->level + 1);
 		n->nb = graph_alloc(bs, sizeof(int32) * nslots);
-		n->nbd = graph_alloc(bs, sizeof(float) * nslots);
+		n->nbd = graph_alloc(bs, sizeof(uint16) * nslots);
 		n->cnt = graph_alloc(bs, sizeof(uint16) * (n->level + 1));
 		memset(n->cnt, 0, sizeof(uint16) * (n->level + 1));
 		bs->nnodes++;
