@@ -131,7 +131,7 @@ SELECT bool_and(ok) AS all_sorted, count(*) AS rows FROM (
 		SELECT embedding <=> q AS d, row_number() OVER () AS rn
 		FROM ann_items WHERE space = 'rare' ORDER BY embedding <=> q LIMIT 10) s) t;
 RESET enable_seqscan;
--- the bound on how far a scan widens
+-- the cap on how far a scan widens: beyond it an error, never a short answer
 SET engram.ann_max_scan_tuples = 40;
 SET enable_seqscan = off;
 SELECT count(*) FROM (SELECT id FROM ann_items WHERE space = 'rare'

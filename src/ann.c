@@ -73,16 +73,17 @@ ann_init(void)
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("engram.ann_max_scan_tuples",
 							"Maximum number of rows one engram_hnsw index scan returns.",
-							"When a filter rejects rows the scan keeps widening its search "
-							"until it has returned this many candidates.",
+							"A scan that would return more (a filter rejects rows, or there "
+							"is no LIMIT) fails with an error instead of ending early.",
 							&ann_max_scan_tuples, 20000, 1, INT_MAX,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("engram.ann_strict_order",
 							 "Keep engram_hnsw scans in exact distance order when they widen.",
 							 "On: a row found by a later round of a widening scan that is nearer "
-							 "than rows already returned is skipped, so results are always in "
-							 "exact distance order.  Off: it is returned anyway (better recall "
-							 "under selective filters, order may be slightly off).",
+							 "than rows already returned is held back to the scan's final pass, "
+							 "so the rows before it are in exact distance order.  Off: it is "
+							 "returned at once (better recall under selective filters, order "
+							 "may be slightly off).  Every indexed row is returned either way.",
 							 &ann_strict_order, true,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 }

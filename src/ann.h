@@ -26,11 +26,26 @@
  * order (see ann_scan.c).  Full-precision vectors are never stored in the
  * index.
  *
+ * L2 indexes quantise x - c, where c (the "centre", in the meta page) is
+ * the mean of the first vectors the build saw, or the first vector
+ * inserted into an empty index: L2 distances do not change under a
+ * translation, and the codes then spend their 8 bits on the spread of the
+ * data instead of on its offset from the origin.  Cosine and inner-product
+ * indexes have no centre.  Scans navigate the graph by the quantised
+ * distance (an estimate) and hand the executor a lower bound.
+ *
  * Deleted nodes (VACUUM) keep their place and links so concurrent scans can
  * still walk through them; they are never returned and never linked to
- * again.  VACUUM remembers (in the meta page) up to ANN_REUSE_PAGES pages
- * holding deleted nodes; inserts overwrite such a slot with a new node of
- * the same or a lower level before growing the index.
+ * again.  VACUUM records every page holding deleted nodes in the index's
+ * free space map, as the length of its largest deleted slot
+ * (RecordPageWithFreeSpace); an insert asks it for a page with a slot at
+ * least as long as its node (GetPageWithFreeSpace) and overwrites the
+ * smallest such slot before growing the index.  While a VACUUM runs
+ * (ANN_META_VACUUMING) no slot is reused, and the entry point's slot never.
+ *
+ * Storage version 3 (engram 0.2.0): centre, no reuse list in the meta
+ * page.  Version 2 indexes (engram 0.1.0) are refused with a request to
+ * REINDEX.
  *
  * IDENTIFICATION
  *	  src/ann.h
@@ -53,7 +68,7 @@
 #include "vector.h"
 
 #define ANN_MAGIC			0x454E4857	/* "ENHW" */
-#define ANN_VERSION			2
+#define ANN_VERSION			3	/* storage version; 2 = engram 0.1.0 */
 #define ANN_PAGE_ID			0xE4A7
 #define ANN_METAPAGE_BLKNO	0
 
@@ -64,7 +79,9 @@
 #define ANN_MAX_DIM			4000
 #define ANN_MAX_LEVEL		15
 #define ANN_QUERY_QMAX		4095	/* 4095 * 127 * ANN_MAX_DIM < 2^31 */
-#define ANN_REUSE_PAGES		1000	/* remembered pages with reusable slots */
+#define ANN_CENTER_SAMPLE	1000	/* build: vectors averaged for the centre */
+#define ANN_MAX_NORM		1e18	/* larger vectors are refused: float overflow */
+#define ANN_INSERT_LOCK		0	/* page lock inserts hold, VACUUM waits for */
 #define ANN_MIN_UPPER_LEVELS 3
 
 #define ANN_DEFAULT_M		16
@@ -123,11 +140,15 @@ typedef struct AnnMetaPageData
 	OffsetNumber ep_offset;
 	BlockNumber ep_blkno;
 	BlockNumber insert_blkno;	/* page new nodes go to first */
-	/* pages where VACUUM left deleted nodes whose slots inserts may reuse */
-	int16		nreuse;
-	int16		unused;
-	BlockNumber reuse_blkno[ANN_REUSE_PAGES];
+	uint16		flags;			/* ANN_META_* */
+	uint16		unused;
+	float		center_scale;	/* centre[i] = center_scale * center[i] */
+	int16		center[ANN_MAX_DIM];	/* dim entries used, ANN_META_CENTER */
 } AnnMetaPageData;
+
+/* meta page flags */
+#define ANN_META_CENTER		0x0001	/* L2: codes are of x - centre */
+#define ANN_META_VACUUMING	0x0002	/* a VACUUM runs (or died): no slot reuse */
 
 #define AnnPageGetMeta(page) ((AnnMetaPageData *) PageGetContents(page))
 
@@ -222,7 +243,11 @@ extern int	ann_compute_max_level(int dim, int m);
 extern void ann_check_dim(Relation index, int dim, int index_dim);
 
 /* ann_util.c: quantisation and kernels */
-extern bool ann_prepare_vector(int metric, const EngramVector *v, float *out);
+extern bool ann_prepare_vector(Relation index, int metric, const EngramVector *v,
+							   const float *center, bool is_query, float *out);
+extern void ann_center_encode(const float *x, int dim, AnnMetaPageData *meta,
+							  float *center);
+extern float *ann_center_decode(const AnnMetaPageData *meta);
 extern void ann_quantize(const float *x, int dim, AnnQVec *q);
 extern int32 (*ann_dot_i8) (const int8 *a, const int8 *b, int n);
 extern int32 (*ann_dot_i16_i8) (const int16 *q, const int8 *c, int n);
@@ -250,11 +275,15 @@ extern void ann_init_meta(Page page, int dim, int m, int efc, int metric, int ma
 extern void ann_read_meta(Relation index, AnnMetaPageData *meta);
 extern void ann_shape_from_meta(const AnnMetaPageData *meta, AnnShape *s);
 extern AnnNodeHeader *ann_page_node(Page page, OffsetNumber off);
+extern Size ann_page_max_slot(Page page, BlockNumber blk, BlockNumber ep_blk,
+							  OffsetNumber ep_off);
+extern void ann_record_free(Relation index, BlockNumber blk, Size maxslot);
 
 /* ann_util.c: generic HNSW search over a graph given by callbacks */
 typedef struct AnnCand
 {
 	float		dist;
+	float		bound;			/* scans: lower bound of the exact distance */
 	AnnId		id;
 } AnnCand;
 
@@ -268,6 +297,7 @@ typedef struct AnnHeap
 
 extern void ann_heap_init(AnnHeap *h, int cap, bool max);
 extern void ann_heap_push(AnnHeap *h, float dist, AnnId id);
+extern void ann_heap_push_b(AnnHeap *h, float dist, float bound, AnnId id);
 extern AnnCand ann_heap_pop(AnnHeap *h);
 static inline AnnCand *
 ann_heap_top(AnnHeap *h)
@@ -371,6 +401,10 @@ extern bool ann_read_node(Relation index, const AnnShape *s, AnnId id,
 extern void ann_insert_vector(Relation index, const EngramVector *v,
 							  ItemPointer heaptid, bool building,
 							  pg_prng_state *rng);
+extern int	ann_disk_search(Relation index, const AnnShape *s, const AnnQVec *q,
+							int level, int ef, AnnCand *out);
+extern void ann_add_backlink(Relation index, const AnnShape *s, AnnId e,
+							 int level, AnnId newid, const AnnQVec *newq);
 extern bool ann_aminsert(Relation index, Datum *values, bool *isnull,
 						 ItemPointer ht_ctid, Relation heapRel,
 						 IndexUniqueCheck checkUnique, bool indexUnchanged,

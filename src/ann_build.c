@@ -3,8 +3,8 @@
  * ann_build.c
  *	  engram_hnsw: CREATE INDEX.
  *
- * The graph is built in memory (quantised vectors + int32 links), within
- * maintenance_work_mem, then written out page by page without WAL and
+ * The graph is built in memory (quantised vectors + int32 links + bfloat16
+ * link distances), within maintenance_work_mem, then written out page by page without WAL and
  * logged at the end with one log_newpage_range over the whole relation.
  * If the graph outgrows maintenance_work_mem, what was built so far is
  * written out and the remaining rows are inserted straight into the
@@ -31,6 +31,7 @@
 #include "utils/rel.h"
 
 #include "ann.h"
+#include "fault.h"
 
 typedef struct BNode
 {
@@ -38,7 +39,7 @@ typedef struct BNode
 	uint8		level;
 	AnnQVec		q;
 	int32	   *nb;				/* level 0: 2m slots, then m per level */
-	float	   *nbd;			/* distance to each linked node, same layout */
+	uint16	   *nbd;			/* distance to each linked node (bf16), same layout */
 	uint16	   *cnt;			/* level + 1 counts */
 } BNode;
 
@@ -81,7 +82,44 @@ typedef struct BuildState
 	/* scratch for one insertion */
 	AnnQVec    *query;
 	AnnVisited	visited;
+
+	/*
+	 * L2: the centre, the mean of the first ANN_CENTER_SAMPLE vectors,
+	 * which wait in the stash until it is known.
+	 */
+	bool		need_center;
+	float	   *center;
+	AnnMetaPageData *cmeta;		/* centre as stored (codes, scale) */
+	EngramVector **stash;
+	ItemPointerData *stash_tid;
+	int			nstash;
+	MemoryContext stashctx;
 } BuildState;
+
+/*
+ * Distances kept with the links only steer the pruning heuristic: the upper
+ * 16 bits of the float (bfloat16, 8 bits of mantissa, the float's range)
+ * are enough and halve what they cost.
+ */
+static inline uint16
+bf16_enc(float f)
+{
+	uint32		u;
+
+	memcpy(&u, &f, sizeof(u));
+	u += 0x7FFF + ((u >> 16) & 1);	/* round to nearest even */
+	return (uint16) (u >> 16);
+}
+
+static inline float
+bf16_dec(uint16 h)
+{
+	uint32		u = (uint32) h << 16;
+	float		f;
+
+	memcpy(&f, &u, sizeof(f));
+	return f;
+}
 
 static inline int
 bnode_offset(const AnnShape *s, int level)
@@ -179,12 +217,12 @@ mem_backlink(BuildState *bs, int e, int level, int nid, float dist,
 	int			i;
 	int			nsel;
 
-	float	   *nbd = en->nbd + bnode_offset(&bs->s, level);
+	uint16	   *nbd = en->nbd + bnode_offset(&bs->s, level);
 
 	if (k < cap)
 	{
 		nb[k] = nid;
-		nbd[k] = dist;
+		nbd[k] = bf16_enc(dist);
 		en->cnt[level] = k + 1;
 		return;
 	}
@@ -192,7 +230,7 @@ mem_backlink(BuildState *bs, int e, int level, int nid, float dist,
 	for (i = 0; i < k; i++)
 	{
 		scratch[i].id = nb[i];
-		scratch[i].dist = nbd[i];
+		scratch[i].dist = bf16_dec(nbd[i]);
 	}
 	scratch[k].id = nid;
 	scratch[k].dist = dist;
@@ -201,7 +239,7 @@ mem_backlink(BuildState *bs, int e, int level, int nid, float dist,
 	for (i = 0; i < nsel; i++)
 	{
 		nb[i] = (int32) sel[i].id;
-		nbd[i] = sel[i].dist;
+		nbd[i] = bf16_enc(sel[i].dist);
 	}
 	en->cnt[level] = nsel;
 }
@@ -255,13 +293,13 @@ mem_insert(BuildState *bs, int nid)
 		ann_visited_reset(&bs->visited);
 		nf = ann_search_layer(&mem_ops, bs, entries, nentry, bs->efc, l,
 							  2 * s->m, &bs->visited, found);
-		float	   *nbd = n->nbd + bnode_offset(s, l);
+		uint16	   *nbd = n->nbd + bnode_offset(s, l);
 
 		nsel = ann_select_neighbors(found, nf, cap, mem_pairdist, bs, sel);
 		for (i = 0; i < nsel; i++)
 		{
 			nb[i] = (int32) sel[i].id;
-			nbd[i] = sel[i].dist;
+			nbd[i] = bf16_enc(sel[i].dist);
 		}
 		n->cnt[l] = nsel;
 		/* the code distance is symmetric: the same value serves e -> nid */
@@ -368,6 +406,12 @@ flush_graph(BuildState *bs)
 	meta = AnnPageGetMeta(BufferGetPage(metabuf));
 	meta->dim = s->dim;
 	meta->max_level = s->max_level;
+	if (bs->cmeta && s->dim > 0)
+	{
+		meta->center_scale = bs->cmeta->center_scale;
+		memcpy(meta->center, bs->cmeta->center, sizeof(int16) * s->dim);
+		meta->flags |= ANN_META_CENTER;
+	}
 	if (bs->ep >= 0)
 	{
 		meta->ep_level = bs->ep_level;
@@ -407,6 +451,48 @@ graph_alloc(BuildState *bs, Size size)
 	return p;
 }
 
+static void add_vector(BuildState *bs, ItemPointer tid, EngramVector *v);
+
+/* the centre from the stashed vectors; then add them */
+static void
+settle_center(BuildState *bs)
+{
+	double	   *sum = palloc0(sizeof(double) * Max(bs->s.dim, 1));
+	float	   *mean = palloc(sizeof(float) * Max(bs->s.dim, 1));
+	int			n = 0;
+	int			i;
+	int			k;
+
+	for (i = 0; i < bs->nstash; i++)
+	{
+		if (!ann_prepare_vector(bs->index, bs->s.metric, bs->stash[i], NULL,
+								false, bs->xbuf))
+			continue;
+		for (k = 0; k < bs->s.dim; k++)
+			sum[k] += bs->xbuf[k];
+		n++;
+	}
+	for (k = 0; k < bs->s.dim; k++)
+		mean[k] = n > 0 ? (float) (sum[k] / n) : 0;
+	bs->cmeta = MemoryContextAllocZero(bs->buildctx, sizeof(AnnMetaPageData));
+	bs->center = MemoryContextAlloc(bs->buildctx, sizeof(float) * Max(bs->s.dim, 1));
+	ann_center_encode(mean, bs->s.dim, bs->cmeta, bs->center);
+	bs->need_center = false;
+	for (i = 0; i < bs->nstash; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(bs->tmpctx);
+
+		add_vector(bs, &bs->stash_tid[i], bs->stash[i]);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(bs->tmpctx);
+	}
+	bs->nstash = 0;
+	MemoryContextDelete(bs->stashctx);
+	bs->stashctx = NULL;
+	pfree(sum);
+	pfree(mean);
+}
+
 static void
 build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 			   bool tupleIsAlive, void *state)
@@ -429,6 +515,39 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		bs->xbuf = MemoryContextAlloc(bs->buildctx, sizeof(float) * bs->s.dim);
 	}
 	ann_check_dim(index, v->dim, bs->s.dim);
+
+	if (bs->need_center)
+	{
+		/* wait for the centre; refuse what cannot be indexed right away */
+		(void) ann_prepare_vector(index, bs->s.metric, v, NULL, false, bs->xbuf);
+		if (bs->stashctx == NULL)
+		{
+			bs->stashctx = AllocSetContextCreate(bs->buildctx, "engram_hnsw build sample",
+												 ALLOCSET_DEFAULT_SIZES);
+			bs->stash = MemoryContextAlloc(bs->stashctx, sizeof(EngramVector *) * ANN_CENTER_SAMPLE);
+			bs->stash_tid = MemoryContextAlloc(bs->stashctx, sizeof(ItemPointerData) * ANN_CENTER_SAMPLE);
+		}
+		bs->stash[bs->nstash] = MemoryContextAlloc(bs->stashctx, VARSIZE(v));
+		memcpy(bs->stash[bs->nstash], v, VARSIZE(v));
+		bs->stash_tid[bs->nstash] = *tid;
+		bs->nstash++;
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(bs->tmpctx);
+		if (bs->nstash == ANN_CENTER_SAMPLE)
+			settle_center(bs);
+		return;
+	}
+	add_vector(bs, tid, v);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(bs->tmpctx);
+}
+
+/* add one vector to the graph (in memory, or on disk once it outgrew that) */
+static void
+add_vector(BuildState *bs, ItemPointer tid, EngramVector *v)
+{
+	Relation	index = bs->index;
+	MemoryContext old = CurrentMemoryContext;
 
 	if (!bs->on_disk && bs->mem_used > bs->mem_limit)
 	{
@@ -454,14 +573,27 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 
 	if (bs->on_disk)
 		ann_insert_vector(index, v, tid, true, &bs->rng);
-	else if (ann_prepare_vector(bs->s.metric, v, bs->xbuf))
+	else if (ann_prepare_vector(index, bs->s.metric, v, bs->center, false, bs->xbuf))
 	{
 		BNode	   *n;
 		int			nslots;
 
 		if (bs->nnodes == bs->capnodes)
 		{
-			Size		newcap = Max(bs->capnodes * 2, 1024);
+			/*
+			 * First as many as the table is thought to hold, then by half
+			 * again: doubling would hold (and count) up to twice the array.
+			 */
+			Size		newcap = bs->capnodes + bs->capnodes / 2;
+
+			if (bs->capnodes == 0)
+			{
+				/* at most an eighth of maintenance_work_mem up front */
+				double		est = Max(bs->heap->rd_rel->reltuples, 0) + 64;
+				double		most = (double) bs->mem_limit / (sizeof(BNode) + sizeof(uint32)) / 8;
+
+				newcap = (Size) Max(Min(est, most), 1024);
+			}
 
 			if (bs->nodes == NULL)
 				bs->nodes = MemoryContextAllocHuge(bs->graphctx, sizeof(BNode) * newcap);
@@ -495,14 +627,13 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		ann_quantize(bs->xbuf, bs->s.dim, &n->q);
 		nslots = bnode_offset(&bs->s, n->level + 1);
 		n->nb = graph_alloc(bs, sizeof(int32) * nslots);
-		n->nbd = graph_alloc(bs, sizeof(float) * nslots);
+		n->nbd = graph_alloc(bs, sizeof(uint16) * nslots);
 		n->cnt = graph_alloc(bs, sizeof(uint16) * (n->level + 1));
 		memset(n->cnt, 0, sizeof(uint16) * (n->level + 1));
 		bs->nnodes++;
 		mem_insert(bs, bs->nnodes - 1);
 	}
 	MemoryContextSwitchTo(old);
-	MemoryContextReset(bs->tmpctx);
 
 	bs->indtuples++;
 	if (((int64) bs->indtuples & 63) == 0)
@@ -570,6 +701,7 @@ ann_ambuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	if (bs.s.dim > 0)
 		bs.xbuf = MemoryContextAlloc(bs.buildctx, sizeof(float) * bs.s.dim);
 	ann_visited_init(&bs.visited, efc * m * 4);
+	bs.need_center = (bs.s.metric == ANN_METRIC_L2);
 
 	write_meta(index, MAIN_FORKNUM, bs.s.dim, m, efc, bs.s.metric, bs.s.max_level);
 
@@ -579,6 +711,8 @@ ann_ambuild(Relation heap, Relation index, IndexInfo *indexInfo)
 									 (int64) heap->rd_rel->reltuples);
 	bs.reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
 										  build_callback, &bs, NULL);
+	if (bs.need_center && bs.nstash > 0)
+		settle_center(&bs);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) bs.indtuples);
 
 	if (!bs.on_disk)
@@ -588,6 +722,7 @@ ann_ambuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		flush_graph(&bs);
 	}
 
+	ENGRAM_FAULT_POINT("ann_build_before_log");
 	/* everything was written without WAL: log all pages now */
 	if (RelationNeedsWAL(index))
 		log_newpage_range(index, MAIN_FORKNUM, 0,

@@ -29,12 +29,14 @@
 #include "access/generic_xlog.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "storage/freespace.h"
 #include "storage/lmgr.h"
 #include "utils/float.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "ann.h"
+#include "fault.h"
 
 /* ---------------------------------------------------------------------
  * Reading
@@ -492,91 +494,152 @@ add_backlink(Relation index, const AnnShape *s, AnnId e, int level,
 	}
 }
 
+/* add_backlink for VACUUM's repairs (always WAL-logged) */
+void
+ann_add_backlink(Relation index, const AnnShape *s, AnnId e, int level,
+				 AnnId newid, const AnnQVec *newq)
+{
+	add_backlink(index, s, e, level, newid, newq, false);
+}
+
 /*
- * Try to put a formed node into the slot of a deleted node, on one of the
- * pages VACUUM remembered in the meta page (held exclusively by the
- * caller).  A slot fits if its item is at least as long as the node: the
- * node's level, not the item length, tells readers where its lists are.
- * Links other nodes may still have to the deleted node now lead to the new
- * one, which is harmless (VACUUM already repaired the lists of the nodes
- * that were live when it ran).  Pages without a fitting slot are dropped
- * from the list.  Returns the node's id or ANN_INVALID_ID.
+ * Search the on-disk graph from the entry point for the ef live nodes
+ * nearest to q on `level` (greedy descent above it), nearest first, into
+ * out[] (room for ef).  Used by VACUUM to find new neighbours for a node
+ * that lost some, as an insert would.
+ */
+int
+ann_disk_search(Relation index, const AnnShape *s, const AnnQVec *q,
+				int level, int ef, AnnCand *out)
+{
+	AnnMetaPageData *meta = palloc(sizeof(AnnMetaPageData));
+	DiskSearchCtx ctx;
+	AnnVisited	visited;
+	AnnCand		entry;
+	AnnCand		found;
+	int			n = 0;
+	int			l;
+
+	ann_read_meta(index, meta);
+	if (meta->ep_level < level)
+	{
+		pfree(meta);
+		return 0;
+	}
+	ann_reader_init(&ctx.r, index, s);
+	ctx.query = (AnnQVec *) q;
+	ann_visited_init(&visited, ef * s->m * 4);
+	entry.id = AnnIdMake(meta->ep_blkno, meta->ep_offset);
+	entry.dist = 0;
+	for (l = meta->ep_level; l > level; l--)
+	{
+		ann_visited_reset(&visited);
+		if (ann_search_layer(&disk_ops, &ctx, &entry, 1, 1, l, 2 * s->m,
+							 &visited, &found) > 0)
+			entry = found;
+	}
+	ann_visited_reset(&visited);
+	n = ann_search_layer(&disk_ops, &ctx, &entry, 1, ef, level, 2 * s->m,
+						 &visited, out);
+	ann_reader_done(&ctx.r);
+	pfree(meta);
+	return n;
+}
+
+/*
+ * Try to put a formed node into the slot of a deleted node, on a page
+ * VACUUM recorded in the free space map.  The caller holds the meta page
+ * exclusively.  A slot fits if its item is at least as long as the node:
+ * the node's level, not the item length, tells readers where its lists
+ * are.  Links other nodes may still have to the deleted node now lead to
+ * the new one, which is harmless: VACUUM repaired every list that pointed
+ * to it before recording the page, and a scan that computed a bound for the
+ * old node notices the change (ann_amgettuple).  No slot is reused while a
+ * VACUUM runs (ANN_META_VACUUMING: its sets of dead and deleted nodes must
+ * not change meanwhile), and never the entry point's.  The FSM holds, per
+ * page, the length of its largest deleted slot (ann_record_free), so
+ * GetPageWithFreeSpace(size) finds a page where this node fits, and nodes
+ * of higher levels find the long slots; on the page the smallest fitting
+ * slot is taken (level-0 nodes pass over pages with only longer slots but
+ * on their last try), and the page's entry updated to what is left.  The FSM is
+ * only a hint and not WAL-logged: after a crash or on a promoted standby
+ * it may be stale, which costs a look at a page, and the next VACUUM
+ * rebuilds it.  Returns the node's id or
+ * ANN_INVALID_ID.
  */
 static AnnId
-reuse_slot(Relation index, Buffer metabuf, AnnWal *w, Page *metapage,
-		   char *item, Size size)
+reuse_slot(Relation index, Buffer metabuf, AnnWal *w, char *item, Size size)
 {
-	/* read the meta data from the WAL image if the caller registered it */
-	AnnMetaPageData *meta = AnnPageGetMeta(*metapage ? *metapage :
-										   BufferGetPage(metabuf));
-	BlockNumber nblocks = 0;
-	int			tries = 0;
-	int			i;
+	AnnMetaPageData *meta = AnnPageGetMeta(BufferGetPage(metabuf));
+	BlockNumber nblocks;
+	BlockNumber ep_blk = meta->ep_level >= 0 ? meta->ep_blkno : InvalidBlockNumber;
+	int			tries;
 
-	if (meta->nreuse > 0)
-		nblocks = RelationGetNumberOfBlocks(index);
-
-	/* look at a few of the remembered pages, most recent first */
-	for (i = meta->nreuse - 1; i >= 0 && tries < 4; i--)
+	if (meta->flags & ANN_META_VACUUMING)
+		return ANN_INVALID_ID;
+	nblocks = RelationGetNumberOfBlocks(index);
+	for (tries = 0; tries < 4; tries++)
 	{
-		BlockNumber blk = meta->reuse_blkno[i];
+		BlockNumber blk = GetPageWithFreeSpace(index, size);
 		Buffer		buf;
 		Page		page;
 		OffsetNumber off;
 		OffsetNumber maxoff;
 		OffsetNumber found = InvalidOffsetNumber;
-		int			deleted = 0;
+		Size		foundlen = 0;
+		/* level-0 nodes (the shortest) want an exact fit, but on the last try */
+		bool		exact = (((AnnNodeHeader *) item)->level == 0 && tries < 3);
 
-		tries++;
-		if (blk != ANN_METAPAGE_BLKNO && blk < nblocks)
+		if (blk == InvalidBlockNumber)
+			break;
+		if (blk == ANN_METAPAGE_BLKNO || blk >= nblocks)
 		{
-			buf = ReadBuffer(index, blk);
-			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-			page = BufferGetPage(buf);
-			maxoff = PageIsNew(page) ? 0 : PageGetMaxOffsetNumber(page);
-			for (off = FirstOffsetNumber; off <= maxoff; off++)
-			{
-				ItemId		lp = PageGetItemId(page, off);
-				AnnNodeHeader *node;
-
-				if (!ItemIdIsNormal(lp))
-					continue;
-				node = (AnnNodeHeader *) PageGetItem(page, lp);
-				if (!(node->flags & ANN_NODE_DELETED))
-					continue;
-				deleted++;
-				if (found == InvalidOffsetNumber && ItemIdGetLength(lp) >= size)
-					found = off;
-			}
-			if (found != InvalidOffsetNumber)
-			{
-				Page		wpage;
-
-				if (deleted == 1)
-				{
-					/* that was the last one: forget the page */
-					if (*metapage == NULL)
-						*metapage = ann_wal_register(w, metabuf, false);
-					meta = AnnPageGetMeta(*metapage);
-					meta->reuse_blkno[i] = meta->reuse_blkno[meta->nreuse - 1];
-					meta->nreuse--;
-				}
-				/* registered last: the caller takes it as the node's buffer */
-				wpage = ann_wal_register(w, buf, false);
-				memcpy(PageGetItem(wpage, PageGetItemId(wpage, found)), item, size);
-				/* the caller finishes the WAL record, then lets go of the page */
-				return AnnIdMake(blk, found);
-			}
-			UnlockReleaseBuffer(buf);
-			if (deleted > 0)
-				continue;		/* slots too small for this node: keep it */
+			RecordPageWithFreeSpace(index, blk, 0);
+			continue;
 		}
-		/* no deleted slot left there: forget the page */
-		if (*metapage == NULL)
-			*metapage = ann_wal_register(w, metabuf, false);
-		meta = AnnPageGetMeta(*metapage);
-		meta->reuse_blkno[i] = meta->reuse_blkno[meta->nreuse - 1];
-		meta->nreuse--;
+		buf = ReadBuffer(index, blk);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		page = BufferGetPage(buf);
+		maxoff = (PageIsNew(page) ||
+				  !(AnnPageGetOpaque(page)->flags & ANN_PAGE_NODE)) ? 0 :
+			PageGetMaxOffsetNumber(page);
+		for (off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			ItemId		lp = PageGetItemId(page, off);
+			AnnNodeHeader *node;
+			Size		len;
+
+			if (!ItemIdIsNormal(lp))
+				continue;
+			node = (AnnNodeHeader *) PageGetItem(page, lp);
+			if (!(node->flags & ANN_NODE_DELETED))
+				continue;
+			if (blk == ep_blk && off == meta->ep_offset)
+				continue;		/* the entry point stays walkable */
+			len = ItemIdGetLength(lp);
+			/* the smallest slot that fits: keep long ones for long nodes */
+			if (len >= size && (found == InvalidOffsetNumber || len < foundlen))
+			{
+				found = off;
+				foundlen = len;
+			}
+		}
+		if (found != InvalidOffsetNumber && (!exact || foundlen == size))
+		{
+			Page		wpage;
+
+			/* registered last: the caller takes it as the node's buffer */
+			wpage = ann_wal_register(w, buf, false);
+			memcpy(PageGetItem(wpage, PageGetItemId(wpage, found)), item, size);
+			/* what the page has left (the copy's flags are the node's now) */
+			ann_record_free(index, blk, ann_page_max_slot(wpage, blk, ep_blk,
+														  meta->ep_offset));
+			/* the caller finishes the WAL record, then lets go of the page */
+			return AnnIdMake(blk, found);
+		}
+		/* what the page really has (less than this node needs) */
+		ann_record_free(index, blk, ann_page_max_slot(page, blk, ep_blk, meta->ep_offset));
+		UnlockReleaseBuffer(buf);
 	}
 	return ANN_INVALID_ID;
 }
@@ -599,7 +662,7 @@ place_node(Relation index, Buffer metabuf, AnnWal *w, Page *metapage,
 	AnnId		reused;
 
 	/* a slot VACUUM freed, if any fits */
-	reused = reuse_slot(index, metabuf, w, metapage, item, size);
+	reused = reuse_slot(index, metabuf, w, item, size);
 	if (reused != ANN_INVALID_ID)
 		return reused;
 
@@ -659,6 +722,10 @@ ann_insert_vector(Relation index, const EngramVector *v, ItemPointer heaptid,
 	Backlink	first;
 	bool		first_ok;
 	bool		first_done = false;
+	float	   *center;
+	bool		set_center = false;
+	bool		take_entry;
+	AnnMetaPageData *newcenter = NULL;
 
 retry:
 	ann_read_meta(index, &meta);
@@ -672,7 +739,29 @@ retry:
 	}
 
 	x = palloc(sizeof(float) * s.dim);
-	if (!ann_prepare_vector(s.metric, v, x))
+	center = NULL;
+	set_center = false;
+	if (s.metric == ANN_METRIC_L2)
+	{
+		if (meta.flags & ANN_META_CENTER)
+			center = ann_center_decode(&meta);	/* set with dim, never without */
+		else
+		{
+			/*
+			 * The first vector of an L2 index built without rows: it
+			 * becomes the centre (set in the same WAL record as the node).
+			 */
+			float	   *raw = palloc(sizeof(float) * s.dim);
+
+			if (!ann_prepare_vector(index, s.metric, v, NULL, false, raw))
+				return;
+			newcenter = palloc0(sizeof(AnnMetaPageData));
+			center = palloc(sizeof(float) * s.dim);
+			ann_center_encode(raw, s.dim, newcenter, center);
+			set_center = true;
+		}
+	}
+	if (!ann_prepare_vector(index, s.metric, v, center, false, x))
 		return;					/* zero vector under cosine, NaN: not indexed */
 	q.codes = palloc(s.dim);
 	ann_quantize(x, s.dim, &q);
@@ -775,15 +864,31 @@ retry:
 
 		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 		m = AnnPageGetMeta(BufferGetPage(metabuf));
-		if ((meta.ep_level < 0 && m->ep_level >= 0) || m->dim != meta.dim)
+		if ((meta.ep_level < 0 && m->ep_level >= 0) || m->dim != meta.dim ||
+			(m->flags & ANN_META_CENTER) != (meta.flags & ANN_META_CENTER))
 		{
 			/* someone filled the empty index meanwhile: search again */
 			UnlockReleaseBuffer(metabuf);
 			goto retry;
 		}
+
+		/*
+		 * The search found no live node although the graph is not empty:
+		 * every node it could reach is deleted (VACUUM removed all rows and
+		 * kept the entry point walkable, see ann_vacuum.c).  Then no other
+		 * live node is reachable either, and this node becomes the entry
+		 * point, in the same record; otherwise nothing would link to it.
+		 */
+		take_entry = (m->ep_level >= 0 && nnb[0] == 0);
+		if (take_entry && (m->ep_blkno != meta.ep_blkno || m->ep_offset != meta.ep_offset))
+		{
+			/* another insert took over meanwhile: search from it instead */
+			UnlockReleaseBuffer(metabuf);
+			goto retry;
+		}
 		ann_form_node(&s, item, &q, level, heaptid, nb, nnb);
 		ann_wal_start(&w, index, building);
-		if (m->ep_level < 0 || m->dim == 0)
+		if (m->ep_level < 0 || m->dim == 0 || take_entry || set_center)
 			metapage = ann_wal_register(&w, metabuf, false);
 		newid = place_node(index, metabuf, &w, &metapage, item, size);
 		if (metapage)
@@ -795,7 +900,13 @@ retry:
 				wm->dim = s.dim;
 				wm->max_level = s.max_level;
 			}
-			if (wm->ep_level < 0)
+			if (set_center)
+			{
+				wm->center_scale = newcenter->center_scale;
+				memcpy(wm->center, newcenter->center, sizeof(int16) * s.dim);
+				wm->flags |= ANN_META_CENTER;
+			}
+			if (wm->ep_level < 0 || take_entry)
 			{
 				wm->ep_level = level;
 				wm->ep_blkno = AnnIdBlock(newid);
@@ -835,6 +946,8 @@ retry:
 		UnlockReleaseBuffer(metabuf);
 		pfree(item);
 	}
+	if (!building)
+		ENGRAM_FAULT_POINT("ann_insert_after_node");
 
 	/* back links (records 2..) */
 	for (l = 0; l <= level; l++)
@@ -847,6 +960,8 @@ retry:
 			if (l == 0 && i == 0 && first_done)
 				continue;
 			add_backlink(index, &s, nb[l][i], l, newid, &q, building);
+			if (!building)
+				ENGRAM_FAULT_POINT("ann_insert_after_backlink");
 		}
 	}
 
@@ -898,8 +1013,14 @@ ann_aminsert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 	pg_prng_seed(&rng, AnnIdMake(ItemPointerGetBlockNumber(ht_ctid),
 								 ItemPointerGetOffsetNumber(ht_ctid)) ^
 				 UINT64CONST(0x656E6772616D));
+	/*
+	 * Held for the whole insert: VACUUM waits for the inserts that may have
+	 * linked to nodes it is deleting before it repairs the graph.
+	 */
+	LockPage(index, ANN_INSERT_LOCK, ShareLock);
 	ann_insert_vector(index, DatumGetEngramVector(values[0]), ht_ctid, false,
 					  &rng);
+	UnlockPage(index, ANN_INSERT_LOCK, ShareLock);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(tmp);
 	return false;

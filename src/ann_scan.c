@@ -11,22 +11,28 @@
  * keeps a reorder queue: it emits a row only once its exact distance is no
  * larger than the bound of the last row the index returned.  So the rows of
  * an index scan come out in exact distance order, re-ranked with the
- * full-precision vectors of the table, without storing those in the index.
- * A bound above the exact distance would make the executor fail with
- * "index returned tuples in wrong order", hence the margins below.
+ * full-precision vectors of the table, without storing those in the index,
+ * as long as the bounds handed out do not decrease.  A bound above the
+ * exact distance would make the executor fail with "index returned tuples
+ * in wrong order", hence the margins below.  The graph is walked by the
+ * quantised distance itself (an estimate, not a bound): walking by the
+ * bound, whose slack grows with the residuals, visits far more nodes.
  *
  * Expanding search: the scan does not stop after ef_search candidates.
  * It keeps every node it has seen but not returned and every node it has
  * seen but not expanded (see scan_round).  Each round settles the ef
  * nearest unreturned nodes (best-first expansion until the nearest
  * unexpanded node is farther than the ef-th nearest unreturned one),
- * returns them nearest first, and doubles ef for the next round.  With a
- * filter that rejects most rows the scan thus keeps producing candidates,
- * up to engram.ann_max_scan_tuples rows.  A later round can still find a
- * node nearer than rows the executor already emitted (the search is
- * approximate): with engram.ann_strict_order (the default) such a node is
- * skipped, so the rows always come out in exact order; without it, it is
- * returned (better recall under selective filters, slightly out of order).
+ * returns them in bound order, and doubles ef for the next round.  With a
+ * filter that rejects most rows the scan thus keeps producing candidates.
+ * A later round can still find a node nearer than rows the executor
+ * already emitted (the search is approximate): with engram.ann_strict_order
+ * (the default) such a node is held back; without it, it is returned at
+ * once (better recall under selective filters, slightly out of order).
+ * When the graph has nothing left, scan_tail hands out every live node not
+ * yet returned (held back, or not reachable), so a scan returns every
+ * indexed row exactly once.  engram.ann_max_scan_tuples caps the rows a
+ * scan hands out: one more is an error, never a silently short answer.
  * Hence ef_search should be comfortably above the LIMIT: then the first
  * round holds the whole answer.
  *
@@ -45,6 +51,9 @@
 #include "utils/float.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include <float.h>
 
 #include "ann.h"
 
@@ -53,6 +62,10 @@
  * 1/ANN_ROUND_EMIT_FRACTION of its result set (see scan_round).
  */
 #define ANN_ROUND_EMIT_FRACTION 8
+
+/* highest offset whose line pointer lies inside a page */
+#define ANN_MAX_LP_OFFSET \
+	((OffsetNumber) ((BLCKSZ - SizeOfPageHeaderData) / sizeof(ItemIdData)))
 
 typedef struct AnnScanState
 {
@@ -66,6 +79,7 @@ typedef struct AnnScanState
 	float		qscale;
 	double		qresid;			/* |q - qscale * q16| */
 	double		q16norm2;		/* |qscale * q16|^2 */
+	double		l2_rel;			/* relative margin of L2 bounds */
 	AnnReader	r;
 	AnnVisited	visited;
 	AnnHeap		C;				/* frontier: seen, to expand (min) */
@@ -78,13 +92,16 @@ typedef struct AnnScanState
 	int			capdefer;
 	AnnId	   *nb;
 	Buffer	   *bbuf;			/* per neighbour: its pinned page */
-	float	   *bdist;			/* per neighbour: bound */
+	float	   *bdist;			/* per neighbour: estimate */
+	float	   *bbound;			/* per neighbour: bound */
 	bool	   *bdel;			/* per neighbour: deleted */
 	int			ef;
 	int64		returned;
 	float		last_bound;		/* largest bound handed out so far */
 	int			rounds;			/* rounds done */
 	bool		exhausted;		/* no unexpanded node left */
+	AnnVisited	ret;			/* nodes handed out */
+	bool		tail;			/* graph done: the exhaustive pass */
 	AnnCand    *batch;
 	int			nbatch;
 	int			pos;
@@ -92,20 +109,55 @@ typedef struct AnnScanState
 } AnnScanState;
 
 /*
- * Lower bound of the exact distance from the query q to a node's vector x.
+ * Distance from the query q to a node's vector x: the quantised distance
+ * (an estimate, returned; the graph is navigated by it) and a LOWER BOUND
+ * of the exact distance (*bound; the executor orders by it).
  * With q~ = qscale * q16 and x^ = scale * code, the integer dot product
  * gives <q~, x^> exactly (up to one float multiply), and
  *	 <q, x> = <q~, x^> + <q - q~, x^> + <q, x - x^>
  * where |<q - q~, x^>| <= qresid * |x^| and |<q, x - x^>| <= |q| * resid.
- * For L2, |q - x| >= |q~ - x^| - qresid - resid (triangle inequality).
- * The small extra margins cover float rounding here and in the operator.
+ * For L2, |q - x| >= |q~ - x^| - qresid - resid (triangle inequality; q and
+ * x are both taken relative to the index's centre, which changes no L2
+ * distance).  The margins cover float rounding: |x^|^2 is stored as a float
+ * (relative error 2^-24), and the operator sums dim float squares (relative
+ * error below (dim/16 + 8) * 2^-24 with its 16 lanes).  Everything here is
+ * in double; results beyond float range are clamped (bound down, estimate
+ * up), so a huge query gives no NaN.
  */
+static inline float
+clamp_down(double d)
+{
+	float		f;
+
+	if (isnan(d))
+		return -get_float4_infinity();
+	if (d >= FLT_MAX)
+		return FLT_MAX;
+	if (d <= -FLT_MAX)
+		return -get_float4_infinity();
+	f = (float) d;
+	if ((double) f > d)
+		f = nextafterf(f, -get_float4_infinity());
+	return f;
+}
+
+static inline float
+clamp_est(double d)
+{
+	if (isnan(d) || d >= FLT_MAX)
+		return get_float4_infinity();
+	if (d <= -FLT_MAX)
+		return -FLT_MAX;
+	return (float) d;
+}
+
 static float
-node_bound(AnnScanState *st, AnnNodeHeader *node)
+node_dist(AnnScanState *st, AnnNodeHeader *node, float *bound)
 {
 	double		ip = (double) st->qscale * node->scale *
 		(double) ann_dot_i16_i8(st->q16, AnnNodeCodes(node), st->s.dim);
 	double		xnorm = sqrt(node->norm2);
+	double		est;
 	double		d;
 
 	switch (st->s.metric)
@@ -115,22 +167,28 @@ node_bound(AnnScanState *st, AnnNodeHeader *node)
 				double		sum = st->q16norm2 + node->norm2;
 				double		d2 = sum - 2 * ip;
 
-				/* float rounding of the expansion, before the sqrt */
-				d2 -= 5e-5 * sum;
+				est = sqrt(Max(d2, 0.0));
+				/* the float |x^|^2, and the double expansion */
+				d2 -= 1.2e-7 * sum;
 				d = sqrt(Max(d2, 0.0)) - st->qresid - node->resid;
-				d -= 1e-6 * (1 + fabs(d));
+				/* the operator's float sum of squares */
+				if (d > 0)
+					d *= 1.0 - st->l2_rel;
 				break;
 			}
 		case ANN_METRIC_COSINE:
+			est = 1.0 - ip;
 			d = 1.0 - ip - st->qresid * xnorm - node->resid;
 			d -= 6e-5 + 1e-6 * fabs(d);
 			break;
 		default:
+			est = -ip;
 			d = -ip - st->qresid * xnorm - st->qnorm * node->resid;
 			d -= 5e-5 * st->qnorm * xnorm + 1e-6 * (1 + fabs(d));
 			break;
 	}
-	return (float) d;
+	*bound = clamp_down(d);
+	return clamp_est(est);
 }
 
 static int
@@ -159,7 +217,11 @@ scan_distance(void *arg, AnnId id, bool *deleted)
 		*deleted = true;
 		return get_float4_infinity();
 	}
-	d = node_bound(st, node);
+	{
+		float		b;
+
+		d = node_dist(st, node, &b);
+	}
 	*deleted = (node->flags & ANN_NODE_DELETED) != 0;
 	ann_reader_unlock(&st->r);
 	return d;
@@ -233,17 +295,29 @@ scan_batch_distances(AnnScanState *st, int n)
 	for (k = 0; k < m; k++)
 	{
 		BlockNumber blk = AnnIdBlock(st->nb[k]);
+		OffsetNumber off = AnnIdOffset(st->nb[k]);
 		Buffer		hint = (rc && blk < rc->n) ? rc->buf[blk] : InvalidBuffer;
 
+		/*
+		 * Only for a buffer number that exists and an offset whose line
+		 * pointer lies inside the page: the next pass loads it.
+		 */
+		if (hint <= 0 || hint > NBuffers ||
+			off < FirstOffsetNumber || off > ANN_MAX_LP_OFFSET)
+			hint = InvalidBuffer;
 		st->bbuf[k] = hint;
 		if (hint > 0)
-			__builtin_prefetch(PageGetItemId((Page) BufferGetBlock(hint),
-											 AnnIdOffset(st->nb[k])));
+			__builtin_prefetch(PageGetItemId((Page) BufferGetBlock(hint), off));
 	}
 	for (k = 0; k < m; k++)
 	{
 		if (st->bbuf[k] > 0)
 		{
+			/*
+			 * Unpinned: the line pointer read may be stale, but it is inside
+			 * the buffer (offset checked above), and the address derived
+			 * from it stays inside the block; only prefetched.
+			 */
 			Page		page = (Page) BufferGetBlock(st->bbuf[k]);
 			ItemId		lp = PageGetItemId(page, AnnIdOffset(st->nb[k]));
 			char	   *node = (char *) page + (ItemIdGetOffset(lp) & (BLCKSZ - 1));
@@ -266,11 +340,12 @@ scan_batch_distances(AnnScanState *st, int n)
 		if (node == NULL)
 		{
 			st->bdist[k] = get_float4_infinity();
+			st->bbound[k] = get_float4_infinity();
 			st->bdel[k] = true;
 		}
 		else
 		{
-			st->bdist[k] = node_bound(st, node);
+			st->bdist[k] = node_dist(st, node, &st->bbound[k]);
 			st->bdel[k] = (node->flags & ANN_NODE_DELETED) != 0;
 		}
 		UnlockReleaseBuffer(buf);
@@ -279,7 +354,7 @@ scan_batch_distances(AnnScanState *st, int n)
 }
 
 static inline void
-pool_add(AnnScanState *st, float d, AnnId id)
+pool_add(AnnScanState *st, float d, float b, AnnId id)
 {
 	if (st->npool == st->cappool)
 	{
@@ -287,12 +362,13 @@ pool_add(AnnScanState *st, float d, AnnId id)
 		st->pool = repalloc_huge(st->pool, sizeof(AnnCand) * st->cappool);
 	}
 	st->pool[st->npool].dist = d;
+	st->pool[st->npool].bound = b;
 	st->pool[st->npool].id = id;
 	st->npool++;
 }
 
 static inline void
-defer_add(AnnScanState *st, float d, AnnId id)
+defer_add(AnnScanState *st, float d, float b, AnnId id)
 {
 	if (st->ndefer == st->capdefer)
 	{
@@ -300,25 +376,37 @@ defer_add(AnnScanState *st, float d, AnnId id)
 		st->defer = repalloc_huge(st->defer, sizeof(AnnCand) * st->capdefer);
 	}
 	st->defer[st->ndefer].dist = d;
+	st->defer[st->ndefer].bound = b;
 	st->defer[st->ndefer].id = id;
 	st->ndefer++;
 }
 
 /* offer a node to W (the ef best unreturned); the loser goes to the pool */
 static inline void
-offer_result(AnnScanState *st, float d, AnnId id)
+offer_result(AnnScanState *st, float d, float b, AnnId id)
 {
 	if (st->W.n < st->ef)
-		ann_heap_push(&st->W, d, id);
+		ann_heap_push_b(&st->W, d, b, id);
 	else if (d < ann_heap_top(&st->W)->dist)
 	{
 		AnnCand		out = ann_heap_pop(&st->W);
 
-		pool_add(st, out.dist, out.id);
-		ann_heap_push(&st->W, d, id);
+		pool_add(st, out.dist, out.bound, out.id);
+		ann_heap_push_b(&st->W, d, b, id);
 	}
 	else
-		pool_add(st, d, id);
+		pool_add(st, d, b, id);
+}
+
+static int
+bound_cmp(const void *a, const void *b)
+{
+	const AnnCand *x = a;
+	const AnnCand *y = b;
+
+	if (x->bound != y->bound)
+		return x->bound < y->bound ? -1 : 1;
+	return x->id < y->id ? -1 : (x->id > y->id ? 1 : 0);
 }
 
 /*
@@ -339,7 +427,7 @@ scan_round(AnnScanState *st)
 	int			i;
 
 	for (i = 0; i < st->ndefer; i++)
-		ann_heap_push(&st->C, st->defer[i].dist, st->defer[i].id);
+		ann_heap_push_b(&st->C, st->defer[i].dist, st->defer[i].bound, st->defer[i].id);
 	st->ndefer = 0;
 
 	st->pool = palloc(sizeof(AnnCand) * Max(st->cappool, 64));
@@ -347,7 +435,7 @@ scan_round(AnnScanState *st)
 	st->npool = 0;
 	st->W.n = 0;
 	for (i = 0; i < nold; i++)
-		offer_result(st, old[i].dist, old[i].id);
+		offer_result(st, old[i].dist, old[i].bound, old[i].id);
 	pfree(old);
 
 	while (st->C.n > 0)
@@ -365,14 +453,15 @@ scan_round(AnnScanState *st)
 		for (k = 0; k < n; k++)
 		{
 			float		d = st->bdist[k];
+			float		b = st->bbound[k];
 			AnnId		id = st->nb[k];
 
 			if (st->W.n < st->ef || d < ann_heap_top(&st->W)->dist)
-				ann_heap_push(&st->C, d, id);
+				ann_heap_push_b(&st->C, d, b, id);
 			else
-				defer_add(st, d, id);
+				defer_add(st, d, b, id);
 			if (!st->bdel[k])
-				offer_result(st, d, id);
+				offer_result(st, d, b, id);
 		}
 	}
 
@@ -399,7 +488,9 @@ scan_round(AnnScanState *st)
 		if (st->rounds > 0 && !st->exhausted && nw > 0)
 			nemit = Max(nw / ANN_ROUND_EMIT_FRACTION, 1);
 		for (i = nemit; i < nw; i++)
-			pool_add(st, all[i].dist, all[i].id);
+			pool_add(st, all[i].dist, all[i].bound, all[i].id);
+		/* the graph was walked by estimate; the executor wants bounds */
+		qsort(all, nemit, sizeof(AnnCand), bound_cmp);
 		st->nbatch = nemit;
 		st->pos = 0;
 		if (st->batch)
@@ -440,8 +531,10 @@ scan_start(IndexScanDesc scan)
 
 	ann_shape_from_meta(&meta, &st->s);
 	st->query = palloc(sizeof(float) * st->s.dim);
-	if (!ann_prepare_vector(st->s.metric, q, st->query))
+	if (!ann_prepare_vector(index, st->s.metric, q, ann_center_decode(&meta),
+							true, st->query))
 		return;					/* zero query under cosine: no direction */
+	st->l2_rel = ((double) st->s.dim / 16 + 8) * 6e-8 + 1e-7;
 	st->qnorm2 = 0;
 	for (i = 0; i < st->s.dim; i++)
 		st->qnorm2 += (double) st->query[i] * st->query[i];
@@ -458,9 +551,12 @@ scan_start(IndexScanDesc scan)
 
 	ann_reader_init(&st->r, index, &st->s);
 	ann_visited_init(&st->visited, ann_ef_search * st->s.m * 2);
+	ann_visited_init(&st->ret, ann_ef_search * 2);
+	st->tail = false;
 	st->nb = palloc(sizeof(AnnId) * 2 * st->s.m);
 	st->bbuf = palloc(sizeof(Buffer) * 2 * st->s.m);
 	st->bdist = palloc(sizeof(float) * 2 * st->s.m);
+	st->bbound = palloc(sizeof(float) * 2 * st->s.m);
 	st->bdel = palloc(sizeof(bool) * 2 * st->s.m);
 
 	/* greedy descent to level 1 */
@@ -482,25 +578,99 @@ scan_start(IndexScanDesc scan)
 	st->defer = palloc(sizeof(AnnCand) * st->capdefer);
 	st->npool = st->ndefer = 0;
 	{
-		bool		deleted = false;
-		float		d;
+		bool		deleted = true;
+		float		d = get_float4_infinity();
+		float		b = get_float4_infinity();
+		Page		page;
+		AnnNodeHeader *node;
 
 		ann_visited_add(&st->visited, entry.id);
-		d = scan_distance(st, entry.id, &deleted);
-		ann_heap_push(&st->C, d, entry.id);
+		page = ann_reader_lock(&st->r, AnnIdBlock(entry.id));
+		node = ann_page_node(page, AnnIdOffset(entry.id));
+		if (node)
+		{
+			d = node_dist(st, node, &b);
+			deleted = (node->flags & ANN_NODE_DELETED) != 0;
+		}
+		ann_reader_unlock(&st->r);
+		ann_heap_push_b(&st->C, d, b, entry.id);
 		if (!deleted)
-			pool_add(st, d, entry.id);
+			pool_add(st, d, b, entry.id);
 	}
 	st->ef = ann_ef_search;
 	st->done = false;
+}
+
+/*
+ * The graph search has nothing left (every node it can reach was handed
+ * out, or held back as out of order): hand out every other live node,
+ * in bound order, from one pass over the index.  These are nodes the
+ * graph does not reach from the entry point and, with
+ * engram.ann_strict_order, nodes found after farther rows had been
+ * returned; so a scan without LIMIT returns every indexed row.  Rows from
+ * this pass may come after farther rows (documented in ADR 0007).
+ */
+static void
+scan_tail(AnnScanState *st)
+{
+	Relation	index = st->r.index;
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	BlockNumber blk;
+	int			cap = 64;
+	int			n = 0;
+	AnnCand    *all = palloc(sizeof(AnnCand) * cap);
+
+	st->tail = true;
+	for (blk = ANN_METAPAGE_BLKNO + 1; blk < nblocks; blk++)
+	{
+		Page		page;
+		OffsetNumber off;
+		OffsetNumber maxoff;
+
+		CHECK_FOR_INTERRUPTS();
+		page = ann_reader_lock(&st->r, blk);
+		maxoff = (PageIsNew(page) || !(AnnPageGetOpaque(page)->flags & ANN_PAGE_NODE)) ?
+			0 : PageGetMaxOffsetNumber(page);
+		for (off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			AnnNodeHeader *node = ann_page_node(page, off);
+			AnnId		id = AnnIdMake(blk, off);
+
+			if (node == NULL || (node->flags & ANN_NODE_DELETED))
+				continue;
+			if (!ann_visited_add(&st->ret, id))
+				continue;		/* handed out already */
+			if (n == cap)
+			{
+				cap *= 2;
+				all = repalloc_huge(all, sizeof(AnnCand) * cap);
+			}
+			all[n].dist = node_dist(st, node, &all[n].bound);
+			all[n].id = id;
+			n++;
+		}
+		ann_reader_unlock(&st->r);
+	}
+	qsort(all, n, sizeof(AnnCand), bound_cmp);
+	if (st->batch)
+		pfree(st->batch);
+	st->batch = all;
+	st->nbatch = n;
+	st->pos = 0;
 }
 
 bool
 ann_amgettuple(IndexScanDesc scan, ScanDirection dir)
 {
 	AnnScanState *st = scan->opaque;
-	MemoryContext old = MemoryContextSwitchTo(st->ctx);
+	MemoryContext old;
 
+	/* as core's and pgvector's ordered index scans require */
+	if (!IsMVCCSnapshot(scan->xs_snapshot))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("engram_hnsw index scans need an MVCC snapshot")));
+	old = MemoryContextSwitchTo(st->ctx);
 	if (!st->started)
 	{
 		scan_start(scan);
@@ -516,7 +686,7 @@ ann_amgettuple(IndexScanDesc scan, ScanDirection dir)
 
 		if (st->pos >= st->nbatch)
 		{
-			if (st->returned >= ann_max_scan_tuples)
+			if (st->tail)
 			{
 				st->done = true;
 				break;
@@ -525,21 +695,24 @@ ann_amgettuple(IndexScanDesc scan, ScanDirection dir)
 				st->ef = (int) Min((int64) st->ef * 2, (int64) 1 << 20);
 			scan_round(st);
 			if (st->nbatch == 0)
-			{
-				st->done = true;
-				break;
-			}
+				scan_tail(st);
+			continue;
 		}
 		c = st->batch[st->pos++];
-		if (ann_strict_order && c.dist < st->last_bound)
+		if (!st->tail)
 		{
-			/*
-			 * Found in a later round but nearer than a row already handed
-			 * out: returning it could put it after farther rows.  It still
-			 * counts against engram.ann_max_scan_tuples, which bounds work.
-			 */
-			st->returned++;
-			continue;
+			if (ann_strict_order && c.bound < st->last_bound)
+			{
+				/*
+				 * Found in a later round but nearer than a row already
+				 * handed out: returning it now could put it after farther
+				 * rows.  It is held back for the final pass (scan_tail),
+				 * never dropped.
+				 */
+				continue;
+			}
+			if (!ann_visited_add(&st->ret, c.id))
+				continue;		/* handed out by an earlier round */
 		}
 
 		page = ann_reader_lock(&st->r, AnnIdBlock(c.id));
@@ -553,19 +726,37 @@ ann_amgettuple(IndexScanDesc scan, ScanDirection dir)
 		 * fail with "index returned tuples in wrong order").  The bound is a
 		 * deterministic function of the node, so recomputing it tells.
 		 */
-		if (ok && node_bound(st, node) != c.dist)
-			ok = false;
+		if (ok)
+		{
+			float		b;
+
+			(void) node_dist(st, node, &b);
+			if (b != c.bound)
+				ok = false;
+		}
 		if (ok)
 			scan->xs_heaptid = node->heaptid;
 		ann_reader_unlock(&st->r);
 		if (!ok)
 			continue;			/* deleted, or replaced, since we saw it */
 
+		/*
+		 * engram.ann_max_scan_tuples is a hard cap: the scan raises an
+		 * error rather than end early and leave rows out silently.
+		 */
+		if (st->returned >= ann_max_scan_tuples)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("engram_hnsw index scan of \"%s\" would return more than engram.ann_max_scan_tuples (%d) rows",
+							RelationGetRelationName(scan->indexRelation),
+							ann_max_scan_tuples),
+					 errdetail("The scan stops here rather than leave rows out of the result."),
+					 errhint("Add a LIMIT, use a less selective filter, raise engram.ann_max_scan_tuples, or SET enable_indexscan = off for an exact scan.")));
 		st->returned++;
-		st->last_bound = Max(st->last_bound, c.dist);
+		st->last_bound = Max(st->last_bound, c.bound);
 		scan->xs_recheck = false;
 		scan->xs_recheckorderby = true;
-		scan->xs_orderbyvals[0] = Float8GetDatum((double) c.dist);
+		scan->xs_orderbyvals[0] = Float8GetDatum((double) c.bound);
 		scan->xs_orderbynulls[0] = false;
 		MemoryContextSwitchTo(old);
 		return true;

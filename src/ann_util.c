@@ -15,6 +15,9 @@
 
 #include "access/generic_xlog.h"
 #include "storage/bufmgr.h"
+#include "storage/freespace.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
 
 #include "ann.h"
@@ -91,11 +94,16 @@ ann_kernels_init(void)
 
 /*
  * Copy v into out as the index sees it: cosine indexes store the unit
- * vector.  Returns false if the vector cannot be indexed (a zero vector
- * under cosine has no direction; NaN/Inf components neither).
+ * vector, L2 indexes with a centre store v - centre.  Returns false if the
+ * vector cannot be indexed (a zero vector under cosine has no direction;
+ * NaN/Inf components neither).  A vector to be indexed whose norm is
+ * ANN_MAX_NORM or more is refused with an error: its squared norm would
+ * overflow the float the node keeps and its distance bounds become NaN.
+ * Queries are not refused (bounds are computed in double and clamped).
  */
 bool
-ann_prepare_vector(int metric, const EngramVector *v, float *out)
+ann_prepare_vector(Relation index, int metric, const EngramVector *v,
+				   const float *center, bool is_query, float *out)
 {
 	int			dim = v->dim;
 	double		n2 = 0;
@@ -108,6 +116,14 @@ ann_prepare_vector(int metric, const EngramVector *v, float *out)
 		n2 += (double) v->x[i] * v->x[i];
 		out[i] = v->x[i];
 	}
+	if (!is_query && !(sqrt(n2) < ANN_MAX_NORM))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("vector with norm %g cannot be indexed by engram_hnsw index \"%s\"",
+						sqrt(n2), index ? RelationGetRelationName(index) : "?"),
+				 errdetail("Vectors in an engram_hnsw index must have a Euclidean norm below %g.",
+						   ANN_MAX_NORM),
+				 errhint("Scale the vectors down, or keep such rows out of the index with a partial index.")));
 	if (metric == ANN_METRIC_COSINE)
 	{
 		double		norm = sqrt(n2);
@@ -117,7 +133,55 @@ ann_prepare_vector(int metric, const EngramVector *v, float *out)
 		for (i = 0; i < dim; i++)
 			out[i] = (float) (out[i] / norm);
 	}
+	else if (center != NULL)
+	{
+		for (i = 0; i < dim; i++)
+			out[i] = out[i] - center[i];
+	}
 	return true;
+}
+
+/*
+ * The centre of an L2 index is stored as int16 codes with one scale; the
+ * decoded values are the centre, exactly (any point would do: distances do
+ * not depend on it, only how well the codes use their 8 bits).
+ * ann_center_encode sets it in *meta and writes the decoded centre to
+ * center[].
+ */
+void
+ann_center_encode(const float *x, int dim, AnnMetaPageData *meta, float *center)
+{
+	float		maxabs = 0;
+	int			i;
+
+	for (i = 0; i < dim; i++)
+		maxabs = Max(maxabs, fabsf(x[i]));
+	meta->center_scale = maxabs / 32767.0f;
+	for (i = 0; i < dim; i++)
+	{
+		int			c = meta->center_scale > 0 ? (int) rintf(x[i] / meta->center_scale) : 0;
+
+		meta->center[i] = (int16) Max(Min(c, 32767), -32767);
+	}
+	meta->flags |= ANN_META_CENTER;
+	if (center)
+		for (i = 0; i < dim; i++)
+			center[i] = meta->center_scale * (float) meta->center[i];
+}
+
+/* the centre of the index as floats (palloc'd), or NULL if it has none */
+float *
+ann_center_decode(const AnnMetaPageData *meta)
+{
+	float	   *c;
+	int			i;
+
+	if (!(meta->flags & ANN_META_CENTER) || meta->dim <= 0)
+		return NULL;
+	c = palloc(sizeof(float) * meta->dim);
+	for (i = 0; i < meta->dim; i++)
+		c[i] = meta->center_scale * (float) meta->center[i];
+	return c;
 }
 
 /*
@@ -162,7 +226,11 @@ ann_quantize(const float *x, int dim, AnnQVec *q)
 	}
 	q->scale = scale;
 	q->norm2 = (float) n2;
-	q->resid = (float) (sqrt(r2) * (1.0 + 1e-6) + 1e-7);
+	/*
+	 * Rounded up; the last term covers the rounding of x itself when it was
+	 * computed as v - centre in float (at most 2^-24 |x| per component).
+	 */
+	q->resid = (float) (sqrt(r2) * (1.0 + 1e-6) + 1.2e-7 * sqrt(n2) + 1e-30);
 }
 
 /*
@@ -192,7 +260,8 @@ ann_quantize_query(const float *q, int dim, int16 *q16, double *resid)
 		e = q[i] - (double) scale * c;
 		r2 += e * e;
 	}
-	*resid = sqrt(r2) * (1.0 + 1e-6) + 1e-9;
+	/* as in ann_quantize, plus the rounding of q - centre */
+	*resid = sqrt(r2) * (1.0 + 1e-6) + 1.2e-7 * maxabs * sqrt((double) dim) + 1e-30;
 	return scale;
 }
 
@@ -263,12 +332,21 @@ ann_read_meta(Relation index, AnnMetaPageData *meta)
 	page = BufferGetPage(buf);
 	memcpy(meta, AnnPageGetMeta(page), sizeof(AnnMetaPageData));
 	UnlockReleaseBuffer(buf);
-	if (meta->magic != ANN_MAGIC || meta->version != ANN_VERSION)
+	if (meta->magic != ANN_MAGIC)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" is not a valid engram_hnsw index",
 						RelationGetRelationName(index)),
 				 errhint("REINDEX the index.")));
+	if (meta->version != ANN_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("engram_hnsw index \"%s\" has storage version %u, this engram needs version %d",
+						RelationGetRelationName(index), meta->version, ANN_VERSION),
+				 errdetail("Version 2 indexes were built by engram 0.1.0; version 3 (engram 0.2.0) changed how vectors are quantised."),
+				 errhint("REINDEX INDEX %s;",
+						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(index)),
+													RelationGetRelationName(index)))));
 }
 
 void
@@ -291,6 +369,46 @@ ann_page_node(Page page, OffsetNumber off)
 	if (off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
 		return NULL;
 	return (AnnNodeHeader *) PageGetItem(page, PageGetItemId(page, off));
+}
+
+/*
+ * Free space map: what the index records for a page is the length of its
+ * largest deleted slot (0: none), rounded up to the FSM's next category,
+ * so GetPageWithFreeSpace(index, node size) finds a page with a slot at
+ * least that long: nodes of higher levels (longer) find the long slots.
+ * ep_blk/ep_off: a slot that does not count (the entry point), or invalid.
+ */
+Size
+ann_page_max_slot(Page page, BlockNumber blk, BlockNumber ep_blk, OffsetNumber ep_off)
+{
+	OffsetNumber off;
+	OffsetNumber maxoff;
+	Size		best = 0;
+
+	if (PageIsNew(page) || !(AnnPageGetOpaque(page)->flags & ANN_PAGE_NODE))
+		return 0;
+	maxoff = PageGetMaxOffsetNumber(page);
+	for (off = FirstOffsetNumber; off <= maxoff; off++)
+	{
+		ItemId		lp = PageGetItemId(page, off);
+
+		if (!ItemIdIsNormal(lp))
+			continue;
+		if (!(((AnnNodeHeader *) PageGetItem(page, lp))->flags & ANN_NODE_DELETED))
+			continue;
+		if (blk == ep_blk && off == ep_off)
+			continue;
+		best = Max(best, ItemIdGetLength(lp));
+	}
+	return best;
+}
+
+void
+ann_record_free(Relation index, BlockNumber blk, Size maxslot)
+{
+	Size		avail = maxslot == 0 ? 0 : Min(maxslot + BLCKSZ / 256 - 1, BLCKSZ - 1);
+
+	RecordPageWithFreeSpace(index, blk, avail);
 }
 
 /*
@@ -367,6 +485,13 @@ heap_before(const AnnHeap *h, const AnnCand *x, const AnnCand *y)
 void
 ann_heap_push(AnnHeap *h, float dist, AnnId id)
 {
+	ann_heap_push_b(h, dist, dist, id);
+}
+
+/* push a candidate ordered by dist that carries a separate bound */
+void
+ann_heap_push_b(AnnHeap *h, float dist, float bound, AnnId id)
+{
 	int			i;
 
 	if (h->n == h->cap)
@@ -376,6 +501,7 @@ ann_heap_push(AnnHeap *h, float dist, AnnId id)
 	}
 	i = h->n++;
 	h->a[i].dist = dist;
+	h->a[i].bound = bound;
 	h->a[i].id = id;
 	while (i > 0)
 	{

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
 #include "utils/guc.h"
 
 #include "engram.h"
@@ -23,11 +25,20 @@
 #define FAULT_PANIC		0
 #define FAULT_SIGKILL	1
 #define FAULT_ERROR		2
+#define FAULT_WAIT		3
+
+/*
+ * 'wait': the session waits for the session-level advisory lock
+ * FAULT_WAIT_KEY, which a test holds, and then goes on (isolation specs
+ * use it to stop a backend at a fault point: the wait shows as a lock wait).
+ */
+#define FAULT_WAIT_KEY	INT64CONST(7411)
 
 static const struct config_enum_entry fault_action_options[] = {
 	{"panic", FAULT_PANIC, false},
 	{"sigkill", FAULT_SIGKILL, false},
 	{"error", FAULT_ERROR, false},
+	{"wait", FAULT_WAIT, false},
 	{NULL, 0, false}
 };
 
@@ -56,7 +67,7 @@ fault_init(void)
 							   GUC_NOT_IN_SAMPLE,
 							   NULL, fault_point_assign, NULL);
 	DefineCustomEnumVariable("engram.fault_action",
-							 "What an armed fault point does: panic, sigkill or error.",
+							 "What an armed fault point does: panic, sigkill, error or wait.",
 							 NULL,
 							 &fault_action,
 							 FAULT_PANIC,
@@ -90,6 +101,10 @@ fault_hit(const char *name)
 			kill(getpid(), SIGKILL);
 			pg_usleep(10 * 1000000L);
 			break;
+		case FAULT_WAIT:
+			(void) DirectFunctionCall1(pg_advisory_lock_int8, Int64GetDatum(FAULT_WAIT_KEY));
+			(void) DirectFunctionCall1(pg_advisory_unlock_int8, Int64GetDatum(FAULT_WAIT_KEY));
+			return;
 		case FAULT_ERROR:
 			fault_armed = false;
 			ereport(ERROR,

@@ -16,11 +16,13 @@
 -- with the table's own vectors, in exact distance order.  Settings:
 --   engram.ef_search (40)             candidate list of a scan; keep it well
 --                                      above the LIMIT
---   engram.ann_max_scan_tuples (20000) how far a scan widens when a filter
---                                      rejects rows
---   engram.ann_strict_order (on)       never return a row after a farther one
---                                      (off: better recall under selective
---                                      filters, order may be slightly off)
+--   engram.ann_max_scan_tuples (20000) hard cap on the rows one scan hands
+--                                      out: beyond it an error, never a
+--                                      short answer
+--   engram.ann_strict_order (on)       a row found after farther ones waits
+--                                      for the scan's last pass (off: it is
+--                                      returned at once); every indexed row
+--                                      is returned, also without LIMIT
 -- Reloptions: m (16, links per node and level, twice that on level 0),
 -- ef_construction (64).
 
