@@ -351,7 +351,20 @@ INSERT INTO sec_allowed VALUES
 	('engram._memory_reinforce(bigint,real)', 'updates only rows of spaces granted to the caller'),
 	('engram._memory_decay(bigint[],real)', 'same; factor checked'),
 	('engram._memory_mark_consolidated(bigint[],bigint)', 'same'),
-	('engram._association_upsert(bigint[],bigint[],real[])', 'links only memories of spaces granted to the caller');
+	('engram._association_upsert(bigint[],bigint[],real[])', 'links only memories of spaces granted to the caller'),
+	('engram.update_memory(bigint,text,engram.vector,jsonb,real,integer)', 'memory features: runs its engram._<name>_impl as the owner with the spaces granted to the caller (src/memory_features.c)'),
+	('engram.supersede(bigint,text,engram.vector,jsonb,real,timestamp with time zone)', 'memory features: runs its engram._<name>_impl as the owner with the spaces granted to the caller (src/memory_features.c)'),
+	('engram.invalidate(bigint,timestamp with time zone)', 'memory features: runs its engram._<name>_impl as the owner with the spaces granted to the caller (src/memory_features.c)'),
+	('engram.set_expiry(bigint,timestamp with time zone,interval)', 'memory features: runs its engram._<name>_impl as the owner with the spaces granted to the caller (src/memory_features.c)'),
+	('engram.set_space_ttl(text,interval,boolean)', 'memory features: runs its engram._<name>_impl as the owner with the spaces granted to the caller (src/memory_features.c)'),
+	('engram.set_space_schedule(text,interval)', 'memory features: runs its engram._<name>_impl as the owner with the spaces granted to the caller (src/memory_features.c)'),
+	('engram.expire(text)', 'memory features: runs its engram._<name>_impl as the owner with the spaces granted to the caller (src/memory_features.c)'),
+	('engram.put(text,text,text,engram.vector,jsonb,text[],interval,real)', 'memory features: runs its engram._<name>_impl as the owner with the spaces granted to the caller (src/memory_features.c)'),
+	('engram.delete_key(text,text,text[])', 'memory features: runs its engram._<name>_impl as the owner with the spaces granted to the caller (src/memory_features.c)'),
+	('engram.set_block(text,text,text,integer,text)', 'memory features: runs its engram._<name>_impl as the owner with the spaces granted to the caller (src/memory_features.c)'),
+	('engram.append_block(text,text,text,text)', 'memory features: runs its engram._<name>_impl as the owner with the spaces granted to the caller (src/memory_features.c)'),
+	('engram.replace_block(text,text,text,text)', 'memory features: runs its engram._<name>_impl as the owner with the spaces granted to the caller (src/memory_features.c)'),
+	('engram.delete_block(text,text)', 'memory features: runs its engram._<name>_impl as the owner with the spaces granted to the caller (src/memory_features.c)');
 -- functions running as the owner but not on the list, and listed ones that are gone
 (SELECT function FROM sec_ext_functions WHERE prosrc LIKE 'engram\_write\_%' OR prosecdef
  EXCEPT SELECT function FROM sec_allowed)
