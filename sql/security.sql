@@ -408,6 +408,15 @@ SELECT engram.set_block('sec_mallory', 'big', repeat('é', 600000), "limit" => 1
 SELECT engram.set_block('sec_mallory', 'big', 'small', "limit" => 1000000) AS block_version;
 SELECT engram.append_block('sec_mallory', 'big', repeat('é', 600000));
 \echo :LAST_ERROR_SQLSTATE
+-- nor through its description; and replace_block refuses a value over
+-- the limit before building it (replacing 'a' by 10000 characters in a
+-- block of 100000 'a' built up to 1 GB before the check)
+SELECT engram.set_block('sec_mallory', 'big', 'small', description => repeat('é', 600000));
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.set_block('sec_mallory', 'amp', repeat('a', 100000), "limit" => 1000000) AS block_version;
+SELECT engram.replace_block('sec_mallory', 'amp', 'a', repeat('b', 10000));
+\echo :LAST_ERROR_SQLSTATE
+SELECT char_length(engram.replace_block('sec_mallory', 'amp', 'aa', 'b')) AS replaced_length;
 RESET ROLE;
 -- the worker's expiry pass over every space still runs
 SELECT engram.expire() >= 0 AS expired;

@@ -1112,6 +1112,11 @@ BEGIN
 		FOR UPDATE;
 	v_limit := coalesce($4, v_old."limit", 2000);
 	PERFORM @extschema@._check_block($2, $3, v_limit);
+	IF $5 IS NOT NULL AND pg_catalog.octet_length($5) OPERATOR(pg_catalog.>) 4096 THEN
+		RAISE EXCEPTION 'block description is % bytes, more than 4096', pg_catalog.octet_length($5)
+			USING ERRCODE = 'program_limit_exceeded',
+				  HINT = 'A description says what the block is for; put the data into the value.';
+	END IF;
 	IF v_old.label IS NULL THEN
 		INSERT INTO @extschema@.core_block (space, label, value, "limit", description)
 			VALUES ($1, $2, $3, v_limit, $5)
@@ -1245,6 +1250,8 @@ CREATE FUNCTION @extschema@._replace_block_impl(space pg_catalog.text, label pg_
 #variable_conflict use_column
 DECLARE
 	v_value		pg_catalog.text;
+	v_len		pg_catalog.int8;
+	v_limit		pg_catalog.int4;
 BEGIN
 	PERFORM @extschema@._feature_writes_allowed();
 	v_value := @extschema@._lock_block($1, $2, $5);
@@ -1256,6 +1263,22 @@ BEGIN
 		RAISE EXCEPTION 'block "%" does not contain the text to replace', $2
 			USING ERRCODE = 'no_data_found',
 				  HINT = 'engram.get_block shows its current value.';
+	END IF;
+	-- the new length before building the new value: a short old text
+	-- replaced by a long new one in a long block would otherwise build up
+	-- to 1 GB before the limit check refused it
+	-- (every OPERATOR() has the same precedence: parenthesised)
+	v_len := pg_catalog.char_length(v_value) OPERATOR(pg_catalog.+)
+		((((pg_catalog.char_length(v_value) OPERATOR(pg_catalog.-)
+			pg_catalog.char_length(pg_catalog.replace(v_value, $3, '')))::pg_catalog.int8
+		   OPERATOR(pg_catalog./) pg_catalog.char_length($3)))
+		 OPERATOR(pg_catalog.*) (pg_catalog.char_length($4) OPERATOR(pg_catalog.-) pg_catalog.char_length($3)));
+	SELECT b."limit" INTO v_limit FROM @extschema@.core_block b
+		WHERE b.space OPERATOR(pg_catalog.=) $1 AND b.label OPERATOR(pg_catalog.=) $2;
+	IF v_len OPERATOR(pg_catalog.>) v_limit THEN
+		RAISE EXCEPTION 'block "%" would hold % characters, more than its limit of %', $2, v_len, v_limit
+			USING ERRCODE = 'program_limit_exceeded',
+				  HINT = 'Shorten the value (engram.set_block or engram.replace_block), or raise the limit with engram.set_block(space, label, value, "limit" => n).';
 	END IF;
 	RETURN @extschema@._edit_block($1, $2, pg_catalog.replace(v_value, $3, $4), 'replace');
 END
