@@ -304,6 +304,145 @@ SELECT content FROM engram.recall(NULL, 5, 'sec_victim',
 RESET ROLE;
 
 -- ---------------------------------------------------------------------
+-- 11. the memory features (55_memory_features.sql) and recall's helpers
+-- (52_memory_recall.sql), merged after the security model
+CREATE ROLE regress_sec_nogrant LOGIN;
+SET ROLE regress_sec_victim;
+SELECT engram.set_block('sec_victim', 'persona', 'victim persona') AS block_version;
+SELECT engram.update_memory(:v2, content => 'victim: lunch on Wednesday') AS version;
+SELECT engram.set_space_ttl('sec_victim', '30 days');
+SELECT engram.set_space_schedule('sec_victim', '1 day');
+SELECT engram.put('sec_victim', 'secret', 'victim: a keyed secret') > 0 AS put;
+RESET ROLE;
+-- a tenant touches no other space: its memories, history, blocks, keys,
+-- TTL policy or schedule; a hidden id or space gives the errors of a
+-- missing one
+SET ROLE regress_sec_mallory;
+\set VERBOSITY sqlstate
+SELECT engram.update_memory(:v1, content => 'pwned');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.supersede(:v1, 'pwned');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.invalidate(:v1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.set_expiry(:v1, expires_at => now());
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM engram.history(:v2);
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
+SELECT engram.set_block('sec_victim', 'persona', 'pwned');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.append_block('sec_victim', 'persona', 'pwned');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.delete_block('sec_victim', 'persona');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.get_block('sec_victim', 'persona');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.put('sec_victim', 'secret', 'pwned');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.delete_key('sec_victim', 'secret');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM engram.get('sec_victim', 'secret');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.set_space_ttl('sec_victim', '1 second', false);
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.set_space_schedule('sec_victim', '1 minute');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.set_space_schedule(NULL, '1 minute');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.expire('sec_victim');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram._set_space_schedule_impl('sec_victim', '1 minute', NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram._run_schedules();
+\echo :LAST_ERROR_SQLSTATE
+SELECT (SELECT count(*) FROM engram.memory_history) AS history,
+	   (SELECT count(*) FROM engram.space_policy) AS policies,
+	   (SELECT count(*) FROM engram.core_block) AS blocks,
+	   (SELECT count(*) FROM engram.core_block_history) AS block_history;
+-- recall's C helpers read as the caller (row-level security)
+SELECT count(*) AS recalled FROM engram._recall_ranked('[1,0,0,0]', NULL, 5, 'sec_victim', NULL, NULL, 0,
+	false, 100, NULL, NULL, NULL, NULL, NULL);
+SELECT count(*) AS groups FROM engram._near_duplicates('sec_victim', 0.0);
+-- they are executable by every role (recall and consolidate run as their
+-- caller), so they check what sizes their work: k beyond recall's limit
+-- was an internal error (XX000, an allocation of 16 GB)
+SELECT count(*) FROM engram._recall_ranked('[1,0,0,0]', NULL, 2147483647, 'sec_mallory', NULL, NULL, 0,
+	false, 100, NULL, NULL, NULL, NULL, NULL);
+\echo :LAST_ERROR_SQLSTATE
+-- a TTL that overflows a timestamp stopped engram.expire() over every
+-- space (the background worker's pass: 22008 for all tenants); a TTL is
+-- at most 100 years, with no negative field (months hidden behind
+-- negative days compare as 0 days)
+SELECT engram.remember('mallory ttl', '[0,0,0,1]', space => 'sec_mallory') AS m_ttl \gset
+SELECT engram.set_expiry(:m_ttl, ttl => '200000 years');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.set_expiry(:m_ttl, ttl => '71000000 months -2129999999 days');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.set_expiry(:m_ttl, ttl => '-1 day');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.put('sec_mallory', 'k', 'mallory keyed', ttl => '200000 years');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.set_space_ttl('sec_mallory', '1000000 months -29999999 days');
+\echo :LAST_ERROR_SQLSTATE
+-- the same for a schedule: the worker adds consolidate_every to
+-- last_consolidated for every space in one statement
+SELECT engram.set_space_schedule('sec_mallory', '200000 years');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.set_space_schedule('sec_mallory', '71000000 months -2129999999 days');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.set_space_schedule('sec_mallory', '1 month -1 hour');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.set_space_schedule('sec_mallory', '2 days');
+SELECT consolidate_every FROM engram.space_policy WHERE space = 'sec_mallory';
+SELECT engram.set_space_schedule('sec_mallory', NULL);
+SELECT engram.set_expiry(:m_ttl, ttl => '1 month -1 hour');
+\echo :LAST_ERROR_SQLSTATE
+-- a legitimate TTL is stored as given
+SELECT engram.set_expiry(:m_ttl, ttl => '36 hours');
+SELECT ttl FROM engram.memory WHERE id = :m_ttl;
+-- a core block is held to engram.max_content_bytes (1 MB) like a memory:
+-- its "limit" of up to 1000000 characters is up to 4 MB
+SELECT engram.set_block('sec_mallory', 'big', repeat('é', 600000), "limit" => 1000000);
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.set_block('sec_mallory', 'big', 'small', "limit" => 1000000) AS block_version;
+SELECT engram.append_block('sec_mallory', 'big', repeat('é', 600000));
+\echo :LAST_ERROR_SQLSTATE
+-- nor through its description; and replace_block refuses a value over
+-- the limit before building it (replacing 'a' by 10000 characters in a
+-- block of 100000 'a' built up to 1 GB before the check)
+SELECT engram.set_block('sec_mallory', 'big', 'small', description => repeat('é', 600000));
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.set_block('sec_mallory', 'amp', repeat('a', 100000), "limit" => 1000000) AS block_version;
+SELECT engram.replace_block('sec_mallory', 'amp', 'a', repeat('b', 10000));
+\echo :LAST_ERROR_SQLSTATE
+SELECT char_length(engram.replace_block('sec_mallory', 'amp', 'aa', 'b')) AS replaced_length;
+RESET ROLE;
+-- the worker's expiry pass over every space still runs
+SELECT engram.expire() >= 0 AS expired;
+-- a role with no grant at all: nothing to write, nothing to see
+SET ROLE regress_sec_nogrant;
+SELECT engram.put('sec_mallory', 'k', 'x');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.set_block('sec_open', 'b', 'x');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.expire() AS expired;
+SELECT count(*) AS namespaces FROM engram.list_namespaces('{}', 'sec_victim');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS blocks FROM engram.core_blocks('sec_victim');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+-- the victim's data is intact
+SET ROLE regress_sec_victim;
+SELECT engram.get_block('sec_victim', 'persona') AS persona;
+SELECT content FROM engram.get('sec_victim', 'secret', record_access => false);
+SELECT version, content, is_current FROM engram.history(:v2) ORDER BY version;
+SELECT space, default_ttl, consolidate_every FROM engram.space_policy ORDER BY 1;
+RESET ROLE;
+SELECT engram.delete_key('sec_victim', 'secret') AS deleted_key;
+DROP ROLE regress_sec_nogrant;
+
+-- ---------------------------------------------------------------------
 -- the legitimate tenant: the whole API still works
 SET ROLE regress_sec_victim;
 SELECT content FROM engram.recall('[1,0,0,0]', 2, 'sec_victim', record_access => false);
@@ -379,6 +518,17 @@ SELECT function FROM sec_ext_functions f JOIN pg_language l ON l.oid = f.prolang
 WHERE l.lanname IN ('sql', 'plpgsql')
   AND (f.proconfig IS NULL OR NOT 'search_path=pg_catalog, pg_temp' = ANY (f.proconfig))
 ORDER BY 1;
+-- the feature writes (src/memory_features.c) run engram._<name>_impl as
+-- the owner: which they are, that each has its implementation, and that
+-- PUBLIC may not call an implementation directly (it trusts its last
+-- argument, the caller's spaces)
+SELECT function FROM sec_ext_functions WHERE prosrc = 'engram_feature_write' ORDER BY 1;
+SELECT f.function FROM sec_ext_functions f JOIN pg_proc p ON p.oid = f.oid
+WHERE f.prosrc = 'engram_feature_write'
+  AND NOT EXISTS (SELECT 1 FROM pg_proc q
+				  WHERE q.pronamespace = p.pronamespace AND q.proname = '_' || p.proname || '_impl');
+SELECT function, public_execute FROM sec_ext_functions
+WHERE function LIKE 'engram.\_%\_impl(%' ORDER BY 1;
 -- internal trigger function: not executable by PUBLIC
 SELECT function, public_execute FROM sec_ext_functions
 WHERE oid IN (SELECT tgfoid FROM pg_trigger WHERE NOT tgisinternal) ORDER BY 1;

@@ -659,10 +659,15 @@ engram_recall_ranked(PG_FUNCTION_ARGS)
 				 errhint("Call engram.recall(), which checks its arguments.")));
 	k = PG_GETARG_INT32(RA_K);
 	ncand = PG_GETARG_INT32(RA_NCAND);
-	if (k < 1 || ncand < 1)
+	/*
+	 * Executable by every role (recall() runs as its caller and calls it),
+	 * so k is held to recall's limit here too: k sizes an allocation.
+	 */
+	if (k < 1 || k > 10000 || ncand < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("k and the candidate count must be positive")));
+				 errmsg("k must be between 1 and 10000 and the candidate count positive, got k = %d", k),
+				 errhint("Call engram.recall(), which checks its arguments.")));
 	record = PG_GETARG_BOOL(RA_RECORD) && !RecoveryInProgress() && !XactReadOnly;
 	spacename = text_to_cstring(PG_GETARG_TEXT_PP(RA_SPACE));
 	mask = (PG_ARGISNULL(RA_SINCE) ? 0 : FILTER_SINCE) |

@@ -378,6 +378,48 @@ $$;
 COMMENT ON FUNCTION @extschema@._feature_writes_allowed() IS
 'internal: raises read_only_sql_transaction on a standby or in a read-only transaction';
 
+-- An interval the background worker may add to a timestamp of any space:
+-- positive, at most 100 years and no field negative (a value such as
+-- '71000000 months -2130000000 days' compares as 0 days, yet adding it
+-- overflows).  A stored TTL is added to a timestamp by expire() over every
+-- space, consolidate_every by the worker's schedules: one that overflowed
+-- there (22008) would stop the expiry or the schedules of all spaces.
+CREATE FUNCTION @extschema@._feature_interval_ok(value pg_catalog.interval)
+	RETURNS pg_catalog.bool
+	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT $1 OPERATOR(pg_catalog.>) '0'::pg_catalog.interval
+	   AND $1 OPERATOR(pg_catalog.<=) '100 years'::pg_catalog.interval
+	   AND pg_catalog.date_part('year', $1) OPERATOR(pg_catalog.>=) 0
+	   AND pg_catalog.date_part('month', $1) OPERATOR(pg_catalog.>=) 0
+	   AND pg_catalog.date_part('day', $1) OPERATOR(pg_catalog.>=) 0
+	   AND pg_catalog.date_part('hour', $1) OPERATOR(pg_catalog.>=) 0
+	   AND pg_catalog.date_part('minute', $1) OPERATOR(pg_catalog.>=) 0
+	   AND pg_catalog.date_part('second', $1) OPERATOR(pg_catalog.>=) 0
+	$$;
+COMMENT ON FUNCTION @extschema@._feature_interval_ok(pg_catalog.interval) IS
+'internal: whether an interval is positive, at most 100 years and has no negative field (months, days, time)';
+
+-- a TTL as given (NULL: none), or an error
+CREATE FUNCTION @extschema@._feature_check_ttl(ttl pg_catalog.interval)
+	RETURNS pg_catalog.interval
+	LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+#variable_conflict use_column
+BEGIN
+	IF $1 IS NOT NULL AND NOT @extschema@._feature_interval_ok($1) THEN
+		RAISE EXCEPTION 'ttl must be a positive interval of at most 100 years with no negative field, got %', $1
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass NULL for no expiry.';
+	END IF;
+	RETURN $1;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._feature_check_ttl(pg_catalog.interval) IS
+'internal: the TTL as given; raises an error unless it is NULL or positive, at most 100 years and without a negative field';
+
 -- Default TTL of a space for new memories.  Not SECURITY DEFINER: it runs
 -- as the role that inserts (the owner, through the write functions, or a
 -- role that bypasses row-level security).  A session with row_security =
@@ -648,20 +690,17 @@ CREATE FUNCTION @extschema@._set_expiry_impl(id pg_catalog.int8, expires_at pg_c
 #variable_conflict use_column
 DECLARE
 	v_old		@extschema@.memory;
+	v_ttl		pg_catalog.interval;
 BEGIN
 	PERFORM @extschema@._feature_writes_allowed();
-	IF $3 IS NOT NULL AND $3 OPERATOR(pg_catalog.<=) '0'::pg_catalog.interval THEN
-		RAISE EXCEPTION 'ttl must be a positive interval, got %', $3
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'Pass NULL for no sliding expiry.';
-	END IF;
+	v_ttl := @extschema@._feature_check_ttl($3);
 	IF $2 IN ('infinity'::pg_catalog.timestamptz, '-infinity'::pg_catalog.timestamptz) THEN
 		RAISE EXCEPTION 'expires_at must be a finite time'
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Pass NULL for no fixed expiry.';
 	END IF;
 	v_old := @extschema@._feature_lock_memory($1, $4);
-	UPDATE @extschema@.memory m SET expires_at = $2, ttl = $3
+	UPDATE @extschema@.memory m SET expires_at = $2, ttl = v_ttl
 		WHERE m.id OPERATOR(pg_catalog.=) $1;
 END
 $$;
@@ -690,13 +729,8 @@ CREATE FUNCTION @extschema@._set_space_ttl_impl(space pg_catalog.text, ttl pg_ca
 BEGIN
 	PERFORM @extschema@._feature_writes_allowed();
 	PERFORM @extschema@._feature_space($1, $4);
-	IF $2 IS NOT NULL AND $2 OPERATOR(pg_catalog.<=) '0'::pg_catalog.interval THEN
-		RAISE EXCEPTION 'ttl must be a positive interval, got %', $2
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'Pass NULL for no default TTL.';
-	END IF;
 	INSERT INTO @extschema@.space_policy AS p (space, default_ttl, refresh_on_read)
-		VALUES ($1, $2, coalesce($3, true))
+		VALUES ($1, @extschema@._feature_check_ttl($2), coalesce($3, true))
 		ON CONFLICT (space) DO UPDATE
 			SET default_ttl = EXCLUDED.default_ttl, refresh_on_read = EXCLUDED.refresh_on_read;
 END
@@ -776,8 +810,11 @@ CREATE FUNCTION @extschema@._set_space_schedule_impl(space pg_catalog.text,
 BEGIN
 	PERFORM @extschema@._feature_writes_allowed();
 	PERFORM @extschema@._feature_space($1, $3);
-	IF $2 IS NOT NULL AND $2 OPERATOR(pg_catalog.<) '1 minute'::pg_catalog.interval THEN
-		RAISE EXCEPTION 'consolidate_every must be at least 1 minute, got %', $2
+	-- bounded as a TTL (_feature_interval_ok): the worker adds it to
+	-- last_consolidated for every space in one statement
+	IF $2 IS NOT NULL AND ($2 OPERATOR(pg_catalog.<) '1 minute'::pg_catalog.interval
+						   OR NOT @extschema@._feature_interval_ok($2)) THEN
+		RAISE EXCEPTION 'consolidate_every must be between 1 minute and 100 years with no negative field, got %', $2
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Pass NULL to stop scheduled consolidation.';
 	END IF;
@@ -893,6 +930,7 @@ DECLARE
 	v_old		@extschema@.memory;
 	v_meta		pg_catalog.jsonb := coalesce($5, '{}'::pg_catalog.jsonb);
 	v_ns		pg_catalog.text[] := coalesce($6, '{}'::pg_catalog.text[]);
+	v_ttl		pg_catalog.interval;
 BEGIN
 	PERFORM @extschema@._feature_writes_allowed();
 	v_dims := @extschema@._feature_space($1, $9);
@@ -901,10 +939,7 @@ BEGIN
 		PERFORM @extschema@._check_content($3);
 	END IF;
 	PERFORM @extschema@._feature_check_values($3, $4, v_meta, coalesce($8, 1.0), v_dims, $1);
-	IF $7 IS NOT NULL AND $7 OPERATOR(pg_catalog.<=) '0'::pg_catalog.interval THEN
-		RAISE EXCEPTION 'ttl must be a positive interval, got %', $7
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	v_ttl := @extschema@._feature_check_ttl($7);
 	LOOP
 		-- an existing key: a new version, the old one kept in the history
 		SELECT m.* INTO v_old FROM @extschema@.memory m
@@ -915,7 +950,7 @@ BEGIN
 			PERFORM @extschema@._feature_keep_version(v_old, 'put');
 			UPDATE @extschema@.memory m
 				SET content = $3, embedding = $4, metadata = v_meta,
-					confidence = coalesce($8, m.confidence), ttl = coalesce($7, m.ttl),
+					confidence = coalesce($8, m.confidence), ttl = coalesce(v_ttl, m.ttl),
 					valid_to = NULL, invalidated_at = NULL,
 					version = m.version OPERATOR(pg_catalog.+) 1, updated_at = pg_catalog.now()
 				WHERE m.id OPERATOR(pg_catalog.=) v_old.id;
@@ -925,7 +960,7 @@ BEGIN
 		-- for it, then the loop finds its row
 		INSERT INTO @extschema@.memory (space, content, embedding, confidence, metadata, kind,
 										ttl, key, namespace)
-			VALUES ($1, $3, $4, coalesce($8, 1.0), v_meta, 'semantic', $7, $2, v_ns)
+			VALUES ($1, $3, $4, coalesce($8, 1.0), v_meta, 'semantic', v_ttl, $2, v_ns)
 			ON CONFLICT (space, namespace, key) WHERE key IS NOT NULL DO NOTHING
 			RETURNING id INTO v_id;
 		IF v_id IS NOT NULL THEN
@@ -1074,7 +1109,7 @@ COMMENT ON FUNCTION @extschema@.list_namespaces(pg_catalog.text[], pg_catalog.te
 CREATE FUNCTION @extschema@._check_block(label pg_catalog.text, value pg_catalog.text,
 										 "limit" pg_catalog.int4)
 	RETURNS void
-	LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+	LANGUAGE plpgsql STABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 #variable_conflict use_column
@@ -1095,10 +1130,20 @@ BEGIN
 			USING ERRCODE = 'program_limit_exceeded',
 				  HINT = 'Shorten the value (engram.set_block or engram.replace_block), or raise the limit with engram.set_block(space, label, value, "limit" => n).';
 	END IF;
+	-- engram.max_content_bytes (a superuser setting) holds blocks as it
+	-- holds memories: a "limit" of up to 1000000 characters is up to 4 MB
+	IF $2 IS NOT NULL AND pg_catalog.octet_length($2) OPERATOR(pg_catalog.>)
+		  (SELECT s.setting::pg_catalog.int8 FROM pg_catalog.pg_settings s
+		   WHERE s.name OPERATOR(pg_catalog.=) 'engram.max_content_bytes') THEN
+		RAISE EXCEPTION 'block "%" would hold % bytes, larger than engram.max_content_bytes (%)',
+						$1, pg_catalog.octet_length($2), pg_catalog.current_setting('engram.max_content_bytes')
+			USING ERRCODE = 'program_limit_exceeded',
+				  HINT = 'Shorten the value; engram.max_content_bytes is a superuser setting.';
+	END IF;
 END
 $$;
 COMMENT ON FUNCTION @extschema@._check_block(pg_catalog.text, pg_catalog.text, pg_catalog.int4) IS
-'internal: raises an error for an invalid label, a limit outside [1, 1000000] or a value longer than the limit';
+'internal: raises an error for an invalid label, a limit outside [1, 1000000] or a value longer than the limit or over engram.max_content_bytes';
 
 CREATE FUNCTION @extschema@._set_block_impl(space pg_catalog.text, label pg_catalog.text,
 											value pg_catalog.text, "limit" pg_catalog.int4,
@@ -1124,6 +1169,11 @@ BEGIN
 		FOR UPDATE;
 	v_limit := coalesce($4, v_old."limit", 2000);
 	PERFORM @extschema@._check_block($2, $3, v_limit);
+	IF $5 IS NOT NULL AND pg_catalog.octet_length($5) OPERATOR(pg_catalog.>) 4096 THEN
+		RAISE EXCEPTION 'block description is % bytes, more than 4096', pg_catalog.octet_length($5)
+			USING ERRCODE = 'program_limit_exceeded',
+				  HINT = 'A description says what the block is for; put the data into the value.';
+	END IF;
 	IF v_old.label IS NULL THEN
 		INSERT INTO @extschema@.core_block (space, label, value, "limit", description)
 			VALUES ($1, $2, $3, v_limit, $5)
@@ -1257,6 +1307,8 @@ CREATE FUNCTION @extschema@._replace_block_impl(space pg_catalog.text, label pg_
 #variable_conflict use_column
 DECLARE
 	v_value		pg_catalog.text;
+	v_len		pg_catalog.int8;
+	v_limit		pg_catalog.int4;
 BEGIN
 	PERFORM @extschema@._feature_writes_allowed();
 	v_value := @extschema@._lock_block($1, $2, $5);
@@ -1268,6 +1320,22 @@ BEGIN
 		RAISE EXCEPTION 'block "%" does not contain the text to replace', $2
 			USING ERRCODE = 'no_data_found',
 				  HINT = 'engram.get_block shows its current value.';
+	END IF;
+	-- the new length before building the new value: a short old text
+	-- replaced by a long new one in a long block would otherwise build up
+	-- to 1 GB before the limit check refused it
+	-- (every OPERATOR() has the same precedence: parenthesised)
+	v_len := pg_catalog.char_length(v_value) OPERATOR(pg_catalog.+)
+		((((pg_catalog.char_length(v_value) OPERATOR(pg_catalog.-)
+			pg_catalog.char_length(pg_catalog.replace(v_value, $3, '')))::pg_catalog.int8
+		   OPERATOR(pg_catalog./) pg_catalog.char_length($3)))
+		 OPERATOR(pg_catalog.*) (pg_catalog.char_length($4) OPERATOR(pg_catalog.-) pg_catalog.char_length($3)));
+	SELECT b."limit" INTO v_limit FROM @extschema@.core_block b
+		WHERE b.space OPERATOR(pg_catalog.=) $1 AND b.label OPERATOR(pg_catalog.=) $2;
+	IF v_len OPERATOR(pg_catalog.>) v_limit THEN
+		RAISE EXCEPTION 'block "%" would hold % characters, more than its limit of %', $2, v_len, v_limit
+			USING ERRCODE = 'program_limit_exceeded',
+				  HINT = 'Shorten the value (engram.set_block or engram.replace_block), or raise the limit with engram.set_block(space, label, value, "limit" => n).';
 	END IF;
 	RETURN @extschema@._edit_block($1, $2, pg_catalog.replace(v_value, $3, $4), 'replace');
 END
