@@ -422,6 +422,33 @@ require_args(FunctionCallInfo fcinfo, int nargs)
 							get_func_name(fcinfo->flinfo->fn_oid))));
 }
 
+/* a confidence or factor: in [0, 1] (NaN compares above every number) */
+static void
+require_unit(float4 v, const char *what)
+{
+	if (isnan(v) || v < 0 || v > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be between 0 and 1", what)));
+}
+
+/*
+ * Run sql as the owner (memory_run_as_owner) with the primitive's nargs
+ * arguments, of the types of its pg_proc row, as $1..$nargs.
+ */
+static Datum
+primitive_write(FunctionCallInfo fcinfo, int nargs, Oid rettype,
+				const char *sql, bool *isnull)
+{
+	Datum	   *values = palloc(sizeof(Datum) * nargs);
+	char	   *nulls = palloc(nargs);
+
+	collect_args(fcinfo, nargs, values, nulls);
+	return memory_run_as_owner(fcinfo->flinfo->fn_oid, sql, nargs,
+							   arg_types(fcinfo, nargs), values, nulls,
+							   rettype, "memory write", isnull);
+}
+
 /*
  * engram._memory_insert(space, content, embedding, confidence, occurred_at,
  *						 location, participants, metadata, kind) RETURNS bigint
@@ -433,8 +460,6 @@ PG_FUNCTION_INFO_V1(engram_write_memory_insert);
 Datum
 engram_write_memory_insert(PG_FUNCTION_ARGS)
 {
-	Datum		values[9];
-	char		nulls[9];
 	Datum		id;
 	bool		isnull;
 	char	   *space;
@@ -444,13 +469,12 @@ engram_write_memory_insert(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("memory space must not be NULL")));
 	space = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	collect_args(fcinfo, 9, values, nulls);
-	id = memory_run_as_owner(fcinfo->flinfo->fn_oid, "INSERT INTO %1$s.memory (space, content, embedding, confidence,"
-						" occurred_at, location, participants, metadata, kind)"
-						" SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9"
-						" WHERE " PERMITTED("$1", "$10")
-						" RETURNING id",
-						9, arg_types(fcinfo, 9), values, nulls, INT8OID, "memory write", &isnull);
+	id = primitive_write(fcinfo, 9, INT8OID,
+						 "INSERT INTO %1$s.memory (space, content, embedding, confidence,"
+						 " occurred_at, location, participants, metadata, kind)"
+						 " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9"
+						 " WHERE " PERMITTED("$1", "$10")
+						 " RETURNING id", &isnull);
 	if (isnull)
 		space_denied(space);
 	PG_RETURN_DATUM(id);
@@ -466,17 +490,13 @@ PG_FUNCTION_INFO_V1(engram_write_memory_delete);
 Datum
 engram_write_memory_delete(PG_FUNCTION_ARGS)
 {
-	Datum		values[1];
-	char		nulls[1];
 	bool		isnull;
 
 	require_args(fcinfo, 1);
-	collect_args(fcinfo, 1, values, nulls);
-	PG_RETURN_DATUM(memory_run_as_owner(fcinfo->flinfo->fn_oid, "DELETE FROM %1$s.memory m"
-								   " WHERE m.id = ANY ($1)"
-								   " AND " PERMITTED("m.space", "$2"),
-								   1, arg_types(fcinfo, 1), values, nulls,
-								   InvalidOid, "memory write", &isnull));
+	PG_RETURN_DATUM(primitive_write(fcinfo, 1, InvalidOid,
+									"DELETE FROM %1$s.memory m"
+									" WHERE m.id = ANY ($1)"
+									" AND " PERMITTED("m.space", "$2"), &isnull));
 }
 
 /*
@@ -490,27 +510,17 @@ PG_FUNCTION_INFO_V1(engram_write_memory_delete_space);
 Datum
 engram_write_memory_delete_space(PG_FUNCTION_ARGS)
 {
-	Datum		values[3];
-	char		nulls[3];
 	bool		isnull;
 
 	require_args(fcinfo, 1);
 	if (!PG_ARGISNULL(2))
-	{
-		float4		c = PG_GETARG_FLOAT4(2);
-
-		if (isnan(c) || c < 0 || c > 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("below_confidence must be between 0 and 1")));
-	}
-	collect_args(fcinfo, 3, values, nulls);
-	PG_RETURN_DATUM(memory_run_as_owner(fcinfo->flinfo->fn_oid, "DELETE FROM %1$s.memory m"
-					   " WHERE m.space = $1"
-					   " AND ($2 IS NULL OR m.created_at < $2)"
-					   " AND ($3 IS NULL OR m.confidence < $3)"
-					   " AND " PERMITTED("$1", "$4"),
-					   3, arg_types(fcinfo, 3), values, nulls, InvalidOid, "memory write", &isnull));
+		require_unit(PG_GETARG_FLOAT4(2), "below_confidence");
+	PG_RETURN_DATUM(primitive_write(fcinfo, 3, InvalidOid,
+									"DELETE FROM %1$s.memory m"
+									" WHERE m.space = $1"
+									" AND ($2 IS NULL OR m.created_at < $2)"
+									" AND ($3 IS NULL OR m.confidence < $3)"
+									" AND " PERMITTED("$1", "$4"), &isnull));
 }
 
 /*
@@ -525,25 +535,17 @@ PG_FUNCTION_INFO_V1(engram_write_memory_reinforce);
 Datum
 engram_write_memory_reinforce(PG_FUNCTION_ARGS)
 {
-	Datum		values[2];
-	char		nulls[2];
 	bool		isnull;
 	Datum		tid;
-	float4		c;
 
 	require_args(fcinfo, 2);
-	c = PG_GETARG_FLOAT4(1);
-	if (isnan(c) || c < 0 || c > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("confidence must be between 0 and 1")));
-	collect_args(fcinfo, 2, values, nulls);
-	tid = memory_run_as_owner(fcinfo->flinfo->fn_oid, "UPDATE %1$s.memory m"
-						 " SET confidence = least(1.0::float4, m.confidence + (1 - m.confidence) * $2 / 2)"
-						 " WHERE m.id = $1"
-						 " AND " PERMITTED("m.space", "$3")
-						 " RETURNING m.ctid",
-						 2, arg_types(fcinfo, 2), values, nulls, TIDOID, "memory write", &isnull);
+	require_unit(PG_GETARG_FLOAT4(1), "confidence");
+	tid = primitive_write(fcinfo, 2, TIDOID,
+						  "UPDATE %1$s.memory m"
+						  " SET confidence = least(1.0::float4, m.confidence + (1 - m.confidence) * $2 / 2)"
+						  " WHERE m.id = $1"
+						  " AND " PERMITTED("m.space", "$3")
+						  " RETURNING m.ctid", &isnull);
 	if (isnull)
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(tid);
@@ -558,24 +560,15 @@ PG_FUNCTION_INFO_V1(engram_write_memory_decay);
 Datum
 engram_write_memory_decay(PG_FUNCTION_ARGS)
 {
-	Datum		values[2];
-	char		nulls[2];
 	bool		isnull;
-	float4		f;
 
 	require_args(fcinfo, 2);
-	f = PG_GETARG_FLOAT4(1);
-	if (isnan(f) || f < 0 || f > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("decay factor must be between 0 and 1")));
-	collect_args(fcinfo, 2, values, nulls);
-	PG_RETURN_DATUM(memory_run_as_owner(fcinfo->flinfo->fn_oid, "UPDATE %1$s.memory m"
-								   " SET confidence = m.confidence * $2"
-								   " WHERE m.id = ANY ($1)"
-								   " AND " PERMITTED("m.space", "$3"),
-								   2, arg_types(fcinfo, 2), values, nulls,
-								   InvalidOid, "memory write", &isnull));
+	require_unit(PG_GETARG_FLOAT4(1), "decay factor");
+	PG_RETURN_DATUM(primitive_write(fcinfo, 2, InvalidOid,
+									"UPDATE %1$s.memory m"
+									" SET confidence = m.confidence * $2"
+									" WHERE m.id = ANY ($1)"
+									" AND " PERMITTED("m.space", "$3"), &isnull));
 }
 
 /*
@@ -587,18 +580,14 @@ PG_FUNCTION_INFO_V1(engram_write_memory_mark_consolidated);
 Datum
 engram_write_memory_mark_consolidated(PG_FUNCTION_ARGS)
 {
-	Datum		values[2];
-	char		nulls[2];
 	bool		isnull;
 
 	require_args(fcinfo, 2);
-	collect_args(fcinfo, 2, values, nulls);
-	PG_RETURN_DATUM(memory_run_as_owner(fcinfo->flinfo->fn_oid, "UPDATE %1$s.memory m"
-								   " SET metadata = m.metadata || jsonb_build_object('consolidated_into', $2)"
-								   " WHERE m.id = ANY ($1)"
-								   " AND " PERMITTED("m.space", "$3"),
-								   2, arg_types(fcinfo, 2), values, nulls,
-								   InvalidOid, "memory write", &isnull));
+	PG_RETURN_DATUM(primitive_write(fcinfo, 2, InvalidOid,
+									"UPDATE %1$s.memory m"
+									" SET metadata = m.metadata || jsonb_build_object('consolidated_into', $2)"
+									" WHERE m.id = ANY ($1)"
+									" AND " PERMITTED("m.space", "$3"), &isnull));
 }
 
 /*
@@ -612,8 +601,6 @@ PG_FUNCTION_INFO_V1(engram_write_association_upsert);
 Datum
 engram_write_association_upsert(PG_FUNCTION_ARGS)
 {
-	Datum		values[3];
-	char		nulls[3];
 	bool		isnull;
 	int64		n;
 	int			want;
@@ -622,16 +609,14 @@ engram_write_association_upsert(PG_FUNCTION_ARGS)
 	require_args(fcinfo, 3);
 	a = PG_GETARG_ARRAYTYPE_P(0);
 	want = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
-	collect_args(fcinfo, 3, values, nulls);
-	n = DatumGetInt64(memory_run_as_owner(fcinfo->flinfo->fn_oid, "INSERT INTO %1$s.association AS x (src, dst, weight)"
-									 " SELECT least(u.a, u.b), greatest(u.a, u.b), u.w"
-									 " FROM unnest($1, $2, $3) AS u(a, b, w)"
-									 " WHERE $4 IS NULL"
-									 " OR (EXISTS (SELECT 1 FROM %1$s.memory m WHERE m.id = u.a AND " PERMITTED("m.space", "$4") ")"
-									 " AND EXISTS (SELECT 1 FROM %1$s.memory m WHERE m.id = u.b AND " PERMITTED("m.space", "$4") "))"
-									 " ON CONFLICT (src, dst) DO UPDATE SET weight = EXCLUDED.weight",
-									 3, arg_types(fcinfo, 3), values, nulls,
-									 InvalidOid, "memory write", &isnull));
+	n = DatumGetInt64(primitive_write(fcinfo, 3, InvalidOid,
+									  "INSERT INTO %1$s.association AS x (src, dst, weight)"
+									  " SELECT least(u.a, u.b), greatest(u.a, u.b), u.w"
+									  " FROM unnest($1, $2, $3) AS u(a, b, w)"
+									  " WHERE $4 IS NULL"
+									  " OR (EXISTS (SELECT 1 FROM %1$s.memory m WHERE m.id = u.a AND " PERMITTED("m.space", "$4") ")"
+									  " AND EXISTS (SELECT 1 FROM %1$s.memory m WHERE m.id = u.b AND " PERMITTED("m.space", "$4") "))"
+									  " ON CONFLICT (src, dst) DO UPDATE SET weight = EXCLUDED.weight", &isnull));
 	if (n != want)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
