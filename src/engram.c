@@ -16,7 +16,7 @@
 #include "utils/guc.h"
 
 #include "engram.h"
-#include "memory_features.h"
+#include "memory.h"
 
 PG_MODULE_MAGIC;
 

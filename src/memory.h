@@ -12,6 +12,10 @@
  * candidate scan and scoring and consolidate's near-duplicate search are
  * in memory_recall.c (SQL-callable only: engram._recall_ranked,
  * engram._near_duplicates), on top of the functions declared here.
+ * memory_write.c holds the write primitives and memory_run_as_owner(), the
+ * one owner switch of every write function; memory_features.c the
+ * features of sql/install/55_memory_features.sql (their write entry point,
+ * valid_at(), the background worker's expiry pass and its GUC).
  *
  * IDENTIFICATION
  *	  src/memory.h
@@ -68,5 +72,37 @@ extern double memory_activation_raw(MemoryDecayFunction fn, double rate,
 									TimestampTz created_at, TimestampTz last,
 									int64 count, TimestampTz now);
 extern double memory_activation_normalise(MemoryDecayFunction fn, double raw);
+
+/*
+ * memory_write.c: run sqlfmt (the extension's schema as %1$s) as the owner
+ * of engram.memory for the current user, with values[0..nargs-1] (types,
+ * nulls as for SPI) and the caller's permitted spaces (text[], NULL: all)
+ * as the last parameter, $nargs+1; see the comment there.  plankey: the
+ * calling primitive's OID to keep the plan of a static sqlfmt, InvalidOid
+ * to plan per call.  rettype InvalidOid: returns the rows processed
+ * (int8); else the first column of the first row (*isnull when none).
+ */
+extern Datum memory_run_as_owner(Oid plankey, const char *sqlfmt, int nargs,
+								 Oid *types, Datum *values, char *nulls,
+								 Oid rettype, const char *what, bool *isnull);
+
+/*
+ * memory_features.c.  engram.expire_naptime, in seconds; 0 disables the
+ * worker's expiry pass.
+ */
+extern int	memory_expire_naptime;
+
+extern void memory_features_init(void);
+
+/*
+ * One expiry pass (engram.expire() over every space) in a transaction of
+ * its own, then the spaces' due consolidations (engram._run_schedules())
+ * in another; errors are logged, not thrown.  For the background worker,
+ * outside any transaction.
+ */
+extern void memory_expire_pass(void);
+
+/* when the pass after one that ends at 'now' is due (far future: never) */
+extern TimestampTz memory_expire_next(TimestampTz now);
 
 #endif							/* ENGRAM_MEMORY_H */

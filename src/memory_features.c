@@ -14,28 +14,28 @@
  * the C function engram_write_feature below, an ordinary SECURITY INVOKER
  * function, so it knows its real caller, GetUserId().  It
  *	 1. checks that it is one of the functions listed in feature_ops[] of
- *		the extension's schema;
- *	 2. works out the spaces the caller may write: every space for a role
- *		that bypasses row-level security on engram.memory (superuser,
- *		BYPASSRLS, the privileges of the table's owner), else the spaces
- *		granted (engram.space_grant) to a role whose privileges it has, the
- *		rule of the row-level security policies;
- *	 3. switches to the owner of engram.memory as the RI triggers and
- *		REFRESH MATERIALIZED VIEW do (SECURITY_LOCAL_USERID_CHANGE |
- *		SECURITY_RESTRICTED_OPERATION), with search_path = pg_catalog,
- *		pg_temp and row_security = on;
- *	 4. calls the function's implementation, engram._<name>_impl, whose
- *		EXECUTE is revoked from PUBLIC, with the caller's arguments as typed
- *		parameters (nothing is cast or interpreted as text) and the array of
- *		permitted spaces (NULL: all) as the last one.  The implementation
- *		checks every argument and touches only rows of permitted spaces;
- *	 5. switches back (an error in between aborts the (sub)transaction,
- *		which restores the user id and the settings).
+ *		the extension (a member of it, not returning a set);
+ *	 2. calls the function's implementation, engram._<name>_impl, whose
+ *		EXECUTE is revoked from PUBLIC, through memory_run_as_owner()
+ *		(src/memory_write.c, the one implementation of the owner switch
+ *		shared with remember, forget and the other 0.1.0 writes): it works
+ *		out the spaces the caller may write (every space for a role that
+ *		bypasses row-level security on engram.memory, else the spaces
+ *		granted to a role whose privileges it has, the rule of the
+ *		row-level security policies), switches to the owner of
+ *		engram.memory as the RI triggers and REFRESH MATERIALIZED VIEW do
+ *		(SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION) with
+ *		search_path = pg_catalog, pg_temp and row_security = on, runs the
+ *		call with the caller's arguments as typed parameters (nothing is
+ *		cast or interpreted as text) and the array of permitted spaces
+ *		(NULL: all) as the last one, and switches back (an error in between
+ *		aborts the (sub)transaction, which restores the user id and the
+ *		settings).  The implementation checks every argument and touches
+ *		only rows of permitted spaces.
  *
- * This is the design of src/memory_write.c (branch sec) for remember,
- * forget and the other 0.1.0 writes, repeated here so both can be merged
- * independently; the C symbol follows its engram_write_* naming, by which
- * its catalog check finds every function that switches user.
+ * The C symbol follows the engram_write_* naming of src/memory_write.c, by
+ * which the regress test security's catalog check finds every function
+ * that switches user.
  *
  * IDENTIFICATION
  *	  src/memory_features.c
@@ -49,7 +49,6 @@
 #include "access/xlog.h"
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_class.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
@@ -58,8 +57,6 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "pgstat.h"
-#include "utils/acl.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -68,7 +65,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
-#include "memory_features.h"
+#include "memory.h"
 
 int			memory_expire_naptime = 60;
 
@@ -124,31 +121,6 @@ engram_valid_at(PG_FUNCTION_ARGS)
 }
 
 /*
- * engram.memory in the schema nsp (the write function's own schema: the
- * extension's, since only a superuser can create a function with this C
- * symbol), and its owner
- */
-static Oid
-feature_memory_owner(Oid nsp)
-{
-	Oid			relid;
-	Oid			owner;
-	HeapTuple	tup;
-
-	relid = get_relname_relid("memory", nsp);
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("table engram.memory does not exist")));
-	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return owner;
-}
-
-/*
  * The public write functions of 55_memory_features.sql; see the header
  * comment.  Returns what the implementation returns (one value).
  */
@@ -156,30 +128,19 @@ PG_FUNCTION_INFO_V1(engram_write_feature);
 Datum
 engram_write_feature(PG_FUNCTION_ARGS)
 {
-	Oid			caller = GetUserId();
 	HeapTuple	proctup;
 	Form_pg_proc proc;
 	char	   *name;
 	int			nargs;
 	Oid			rettype;
-	Oid		   *ptypes;
-	Datum	   *pvalues;
-	char	   *pnulls;
-	Oid			owner;
-	Oid			nsp;
-	const char *schema;
+	Oid		   *types;
+	Datum	   *values;
+	char	   *nulls;
 	bool		known = false;
-	bool		unrestricted;
 	StringInfoData sql;
-	Oid			save_userid;
-	int			save_sec;
-	int			save_nestlevel;
-	int			rc;
 	int			i;
-	int16		typlen;
-	bool		typbyval;
-	Datum		ret = (Datum) 0;
-	bool		isnull = true;
+	Datum		ret;
+	bool		isnull;
 
 	proctup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fcinfo->flinfo->fn_oid));
 	if (!HeapTupleIsValid(proctup))
@@ -188,9 +149,8 @@ engram_write_feature(PG_FUNCTION_ARGS)
 	name = pstrdup(NameStr(proc->proname));
 	nargs = proc->pronargs;
 	rettype = proc->prorettype;
-	ptypes = palloc(sizeof(Oid) * (nargs + 1));
-	memcpy(ptypes, proc->proargtypes.values, sizeof(Oid) * nargs);
-	nsp = proc->pronamespace;
+	types = palloc(sizeof(Oid) * (nargs + 1));
+	memcpy(types, proc->proargtypes.values, sizeof(Oid) * nargs);
 	for (i = 0; feature_ops[i] != NULL; i++)
 		if (strcmp(feature_ops[i], name) == 0)
 			known = true;
@@ -201,88 +161,28 @@ engram_write_feature(PG_FUNCTION_ARGS)
 				 errmsg("function %s is not a write function of engram",
 						format_procedure(fcinfo->flinfo->fn_oid))));
 	ReleaseSysCache(proctup);
-	owner = feature_memory_owner(nsp);
-	schema = quote_identifier(get_namespace_name(nsp));
 
-	pvalues = palloc(sizeof(Datum) * (nargs + 1));
-	pnulls = palloc(nargs + 2);
+	values = palloc(sizeof(Datum) * (nargs + 1));
+	nulls = palloc(nargs + 1);
 	for (i = 0; i < nargs; i++)
 	{
-		pvalues[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
-		pnulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+		values[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
 	}
-	ptypes[nargs] = TEXTARRAYOID;
-	pnulls[nargs + 1] = '\0';
 
+	/*
+	 * SELECT <schema>._<name>_impl($1, ..., $nargs+1), the schema as %1$s
+	 * of memory_run_as_owner's format (the name is one of feature_ops[]:
+	 * no '%').  Built per function, so planned per call.
+	 */
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT %s.%s(", schema, quote_identifier(psprintf("_%s_impl", name)));
+	appendStringInfo(&sql, "SELECT %%1$s.%s(", quote_identifier(psprintf("_%s_impl", name)));
 	for (i = 0; i <= nargs; i++)
 		appendStringInfo(&sql, "%s$%d", i > 0 ? ", " : "", i + 1);
 	appendStringInfoChar(&sql, ')');
 
-	unrestricted = superuser_arg(caller) || has_bypassrls_privilege(caller) ||
-		has_privs_of_role(caller, owner);
-
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(owner,
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	(void) set_config_option("row_security", "on",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-
-	/* the caller's spaces, by the rule of the row-level security policies */
-	if (unrestricted)
-	{
-		pvalues[nargs] = (Datum) 0;
-		pnulls[nargs] = 'n';
-	}
-	else
-	{
-		Oid			gtype = OIDOID;
-		Datum		garg = ObjectIdGetDatum(caller);
-		bool		gnull;
-		char	   *gsql;
-
-		gsql = psprintf("SELECT pg_catalog.array_agg(g.space) FILTER (WHERE g.space IS NOT NULL)"
-						" FROM %s.space_grant g"
-						" JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) g.role::pg_catalog.oid"
-						" WHERE pg_catalog.pg_has_role($1, r.oid, 'USAGE')",
-						schema);
-		rc = SPI_execute_with_args(gsql, 1, &gtype, &garg, NULL, true, 1);
-		if (rc != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "could not read the space grants: %s",
-				 SPI_result_code_string(rc));
-		pvalues[nargs] = SPI_getbinval(SPI_tuptable->vals[0],
-									   SPI_tuptable->tupdesc, 1, &gnull);
-		if (gnull)
-			pvalues[nargs] = PointerGetDatum(construct_empty_array(TEXTOID));
-		pnulls[nargs] = ' ';
-	}
-
-	rc = SPI_execute_with_args(sql.data, nargs + 1, ptypes, pvalues, pnulls, false, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "engram.%s failed: %s", name, SPI_result_code_string(rc));
-	if (rettype != VOIDOID && SPI_processed == 1)
-	{
-		ret = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-		if (!isnull)
-		{
-			get_typlenbyval(rettype, &typlen, &typbyval);
-			ret = SPI_datumTransfer(ret, typbyval, typlen);
-		}
-	}
-	SPI_finish();
-
-	AtEOXact_GUC(false, save_nestlevel);
-	SetUserIdAndSecContext(save_userid, save_sec);
+	ret = memory_run_as_owner(InvalidOid, sql.data, nargs, types, values, nulls,
+							  rettype, psprintf("engram.%s", name), &isnull);
 
 	if (rettype == VOIDOID)
 		PG_RETURN_VOID();

@@ -18,8 +18,8 @@
  *		that bypasses row-level security on engram.memory (superuser,
  *		BYPASSRLS, a member of the table's owner), else the spaces granted
  *		(engram.space_grant) to a role whose privileges it has -- the same
- *		rule as the row-level security policies, evaluated inside the
- *		statement (PERMITTED below) for the caller's role;
+ *		rule as the row-level security policies, read as the owner and
+ *		passed to the statement as its last parameter (PERMITTED below);
  *	 2. switches to the owner of engram.memory the way REFRESH MATERIALIZED
  *		VIEW and the RI triggers do (SECURITY_LOCAL_USERID_CHANGE |
  *		SECURITY_RESTRICTED_OPERATION), with search_path = pg_catalog,
@@ -37,7 +37,10 @@
  * docs/architecture/0009-security-model.md lists these functions; the
  * regress test security checks the list against the catalog, finding them
  * by their C symbol: every function that switches user is named
- * engram_write_* and lives in this file.
+ * engram_write_* and does it through memory_run_as_owner() below, the one
+ * implementation of these four steps: the primitives of this file and
+ * engram_write_feature (memory_features.c, the write functions of
+ * sql/install/55_memory_features.sql) call it.
  *
  * IDENTIFICATION
  *	  src/memory_write.c
@@ -70,18 +73,10 @@
 
 #include "memory.h"
 
-/* what the primitive's SQL statement returns */
-typedef enum WriteResult
-{
-	WRITE_COUNT,				/* rows processed */
-	WRITE_FIRST_INT8,			/* first column of the first row, int8 */
-	WRITE_FIRST_TID				/* first column of the first row, tid */
-} WriteResult;
-
 /*
  * Prepared plans, one per statement (keyed by its format string, a static
- * constant) and schema: remember and forget run a primitive per call, and
- * planning the statement each time cost more than the write.  The plan
+ * constant) and primitive: remember and forget run a primitive per call,
+ * and planning the statement each time cost more than the write.  The plan
  * cache replans when the tables change.
  */
 #define MAX_WRITE_PLANS 16
@@ -89,7 +84,8 @@ typedef enum WriteResult
 typedef struct WritePlan
 {
 	const char *fmt;
-	Oid			fn;				/* the primitive: a new one after DROP and
+	Oid			key;			/* the primitive (or engram.memory for the
+								 * grants query): a new one after DROP and
 								 * CREATE EXTENSION, with new type OIDs */
 	SPIPlanPtr	plan;
 } WritePlan;
@@ -98,20 +94,19 @@ static WritePlan write_plans[MAX_WRITE_PLANS];
 static int	n_write_plans = 0;
 
 /*
- * The spaces the caller may write, in SQL: every space when the caller's
- * parameter (the role, passed as the statement's last parameter) is NULL
- * (a role that bypasses row-level security), else the spaces granted to a
- * role whose privileges it has -- the rule of the row-level security
- * policies.  An uncorrelated sublink: computed once per statement.
+ * The spaces granted to the role $1, in SQL: those of engram.space_grant
+ * rows whose role $1 has the privileges of -- the rule of the row-level
+ * security policies.  %1$s is the extension's schema.
  */
-#define PERMITTED(col, caller) \
-	"(" caller " IS NULL OR " col " = ANY (SELECT g.space FROM %1$s.space_grant g" \
-	" JOIN pg_catalog.pg_roles r ON r.oid = g.role::pg_catalog.oid" \
-	" WHERE pg_catalog.pg_has_role(" caller ", r.oid, 'USAGE')))"
+static const char granted_spaces_sql[] =
+	"SELECT pg_catalog.array_agg(g.space) FILTER (WHERE g.space IS NOT NULL)"
+	" FROM %1$s.space_grant g"
+	" JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) g.role::pg_catalog.oid"
+	" WHERE pg_catalog.pg_has_role($1, r.oid, 'USAGE')";
 
-/* the prepared plan of fmt for primitive fn; inside SPI, as the owner */
+/* the prepared plan of fmt for key; inside SPI, as the owner */
 static SPIPlanPtr
-write_plan(const char *fmt, Oid fn, const char *schema, int nargs, Oid *types)
+write_plan(const char *fmt, Oid key, const char *schema, int nargs, Oid *types)
 {
 	SPIPlanPtr	plan;
 	int			i;
@@ -120,7 +115,7 @@ write_plan(const char *fmt, Oid fn, const char *schema, int nargs, Oid *types)
 	for (i = 0; i < n_write_plans; i++)
 		if (write_plans[i].fmt == fmt)
 		{
-			if (write_plans[i].fn == fn)
+			if (write_plans[i].key == key)
 				return write_plans[i].plan;
 			slot = i;			/* the extension was re-created */
 		}
@@ -143,7 +138,7 @@ write_plan(const char *fmt, Oid fn, const char *schema, int nargs, Oid *types)
 	else
 		slot = n_write_plans++;
 	write_plans[slot].fmt = fmt;
-	write_plans[slot].fn = fn;
+	write_plans[slot].key = key;
 	write_plans[slot].plan = plan;
 	return plan;
 }
@@ -236,14 +231,37 @@ memory_bypasses(Oid user, Oid owner)
 }
 
 /*
- * Run sql (a format with the schema name as %1$s) as the owner of
- * engram.memory for the current user: the parameters are args[0..nargs-1]
- * and, as the last one, the caller's role (NULL when it bypasses row-level
- * security), which the statement's PERMITTED condition uses.
+ * The one place where a tenant's write switches user (memory.h).  For the
+ * current user (the real caller: every engram_write_* function is SECURITY
+ * INVOKER) it
+ *	 1. decides which spaces the caller may write: all of them (NULL) for a
+ *		role that bypasses row-level security on engram.memory, else the
+ *		spaces granted (engram.space_grant) to a role whose privileges it
+ *		has -- the rule of the row-level security policies, read as the
+ *		owner (granted_spaces_sql);
+ *	 2. switches to the owner of engram.memory the way REFRESH MATERIALIZED
+ *		VIEW and the RI triggers do (SECURITY_LOCAL_USERID_CHANGE |
+ *		SECURITY_RESTRICTED_OPERATION), with search_path = pg_catalog,
+ *		pg_temp and row_security = on for the statement;
+ *	 3. runs the ONE statement sqlfmt (the extension's schema as %1$s), with
+ *		the caller's arguments as typed parameters $1..$nargs (no text is
+ *		ever interpreted, no value is cast: a caller-owned type cannot reach
+ *		owner code) and the permitted spaces (text[], NULL: all) as the last
+ *		one, $nargs+1, which the statement must restrict its rows to;
+ *	 4. switches back.  An error in between aborts the (sub)transaction,
+ *		which restores the user id and the settings.
+ *
+ * plankey: the OID of the calling primitive, when sqlfmt is a static
+ * constant whose plan is kept (write_plan); InvalidOid for a statement
+ * built per call, which is planned each time.  rettype: InvalidOid to get
+ * the number of rows processed (int8); else the type of the first column,
+ * whose value in the first row is returned (*isnull true when there is no
+ * row or it is NULL; VOIDOID: nothing).  what names the write in errors.
  */
-static Datum
-write_as_owner(Oid fn, const char *sqlfmt, int nargs, Oid *types, Datum *values,
-			   char *nulls, WriteResult result, bool *isnull)
+Datum
+memory_run_as_owner(Oid plankey, const char *sqlfmt, int nargs, Oid *types,
+					Datum *values, char *nulls, Oid rettype, const char *what,
+					bool *isnull)
 {
 	Oid			caller = GetUserId();
 	Oid			relid;
@@ -266,7 +284,7 @@ write_as_owner(Oid fn, const char *sqlfmt, int nargs, Oid *types, Datum *values,
 	memcpy(ptypes, types, sizeof(Oid) * nargs);
 	memcpy(pvalues, values, sizeof(Datum) * nargs);
 	memcpy(pnulls, nulls, nargs);
-	ptypes[nargs] = OIDOID;
+	ptypes[nargs] = TEXTARRAYOID;
 	pnulls[nargs + 1] = '\0';
 	*isnull = true;
 
@@ -288,28 +306,57 @@ write_as_owner(Oid fn, const char *sqlfmt, int nargs, Oid *types, Datum *values,
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	pvalues[nargs] = ObjectIdGetDatum(caller);
-	pnulls[nargs] = unrestricted ? 'n' : ' ';
+	/* the caller's spaces, by the rule of the row-level security policies */
+	if (unrestricted)
+	{
+		pvalues[nargs] = (Datum) 0;
+		pnulls[nargs] = 'n';
+	}
+	else
+	{
+		Oid			gtype = OIDOID;
+		Datum		garg = ObjectIdGetDatum(caller);
+		bool		gnull;
 
-	rc = SPI_execute_plan(write_plan(sqlfmt, fn, schema, nargs + 1, ptypes),
-						  pvalues, pnulls, false, 0);
+		rc = SPI_execute_plan(write_plan(granted_spaces_sql, relid, schema, 1, &gtype),
+							  &garg, NULL, true, 1);
+		if (rc != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "could not read the space grants: %s",
+				 SPI_result_code_string(rc));
+		pvalues[nargs] = SPI_getbinval(SPI_tuptable->vals[0],
+									   SPI_tuptable->tupdesc, 1, &gnull);
+		if (gnull)
+			pvalues[nargs] = PointerGetDatum(construct_empty_array(TEXTOID));
+		pnulls[nargs] = ' ';
+	}
+
+	if (OidIsValid(plankey))
+		rc = SPI_execute_plan(write_plan(sqlfmt, plankey, schema, nargs + 1, ptypes),
+							  pvalues, pnulls, false, 0);
+	else
+		rc = SPI_execute_with_args(psprintf(sqlfmt, schema), nargs + 1, ptypes,
+								   pvalues, pnulls, false, 0);
 	if (rc < 0)
-		elog(ERROR, "memory write failed: %s", SPI_result_code_string(rc));
-	if (result == WRITE_COUNT)
+		elog(ERROR, "%s failed: %s", what, SPI_result_code_string(rc));
+	if (!OidIsValid(rettype))
 	{
 		ret = Int64GetDatum((int64) SPI_processed);
 		*isnull = false;
 	}
-	else if (SPI_processed > 0 && SPI_tuptable != NULL)
+	else if (rettype != VOIDOID && SPI_processed > 0 && SPI_tuptable != NULL)
 	{
 		Datum		d = SPI_getbinval(SPI_tuptable->vals[0],
 									  SPI_tuptable->tupdesc, 1, isnull);
 
 		/* copied out of SPI's memory (int8 is by reference on 32-bit builds) */
 		if (!*isnull)
-			ret = result == WRITE_FIRST_INT8 ?
-				SPI_datumTransfer(d, FLOAT8PASSBYVAL, sizeof(int64)) :
-				SPI_datumTransfer(d, false, sizeof(ItemPointerData));
+		{
+			int16		typlen;
+			bool		typbyval;
+
+			get_typlenbyval(rettype, &typlen, &typbyval);
+			ret = SPI_datumTransfer(d, typbyval, typlen);
+		}
 	}
 	SPI_finish();
 
@@ -317,6 +364,14 @@ write_as_owner(Oid fn, const char *sqlfmt, int nargs, Oid *types, Datum *values,
 	SetUserIdAndSecContext(save_userid, save_sec);
 	return ret;
 }
+
+/*
+ * The spaces the caller may write, as a row condition: every space when
+ * the statement's last parameter (memory_run_as_owner's permitted spaces)
+ * is NULL (a role that bypasses row-level security), else those in it.
+ */
+#define PERMITTED(col, spaces) \
+	"(" spaces " IS NULL OR " col " = ANY (" spaces "))"
 
 static void
 space_denied(const char *space)
@@ -367,6 +422,33 @@ require_args(FunctionCallInfo fcinfo, int nargs)
 							get_func_name(fcinfo->flinfo->fn_oid))));
 }
 
+/* a confidence or factor: in [0, 1] (NaN compares above every number) */
+static void
+require_unit(float4 v, const char *what)
+{
+	if (isnan(v) || v < 0 || v > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be between 0 and 1", what)));
+}
+
+/*
+ * Run sql as the owner (memory_run_as_owner) with the primitive's nargs
+ * arguments, of the types of its pg_proc row, as $1..$nargs.
+ */
+static Datum
+primitive_write(FunctionCallInfo fcinfo, int nargs, Oid rettype,
+				const char *sql, bool *isnull)
+{
+	Datum	   *values = palloc(sizeof(Datum) * nargs);
+	char	   *nulls = palloc(nargs);
+
+	collect_args(fcinfo, nargs, values, nulls);
+	return memory_run_as_owner(fcinfo->flinfo->fn_oid, sql, nargs,
+							   arg_types(fcinfo, nargs), values, nulls,
+							   rettype, "memory write", isnull);
+}
+
 /*
  * engram._memory_insert(space, content, embedding, confidence, occurred_at,
  *						 location, participants, metadata, kind) RETURNS bigint
@@ -378,8 +460,6 @@ PG_FUNCTION_INFO_V1(engram_write_memory_insert);
 Datum
 engram_write_memory_insert(PG_FUNCTION_ARGS)
 {
-	Datum		values[9];
-	char		nulls[9];
 	Datum		id;
 	bool		isnull;
 	char	   *space;
@@ -389,13 +469,12 @@ engram_write_memory_insert(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("memory space must not be NULL")));
 	space = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	collect_args(fcinfo, 9, values, nulls);
-	id = write_as_owner(fcinfo->flinfo->fn_oid, "INSERT INTO %1$s.memory (space, content, embedding, confidence,"
-						" occurred_at, location, participants, metadata, kind)"
-						" SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9"
-						" WHERE " PERMITTED("$1", "$10")
-						" RETURNING id",
-						9, arg_types(fcinfo, 9), values, nulls, WRITE_FIRST_INT8, &isnull);
+	id = primitive_write(fcinfo, 9, INT8OID,
+						 "INSERT INTO %1$s.memory (space, content, embedding, confidence,"
+						 " occurred_at, location, participants, metadata, kind)"
+						 " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9"
+						 " WHERE " PERMITTED("$1", "$10")
+						 " RETURNING id", &isnull);
 	if (isnull)
 		space_denied(space);
 	PG_RETURN_DATUM(id);
@@ -411,17 +490,13 @@ PG_FUNCTION_INFO_V1(engram_write_memory_delete);
 Datum
 engram_write_memory_delete(PG_FUNCTION_ARGS)
 {
-	Datum		values[1];
-	char		nulls[1];
 	bool		isnull;
 
 	require_args(fcinfo, 1);
-	collect_args(fcinfo, 1, values, nulls);
-	PG_RETURN_DATUM(write_as_owner(fcinfo->flinfo->fn_oid, "DELETE FROM %1$s.memory m"
-								   " WHERE m.id = ANY ($1)"
-								   " AND " PERMITTED("m.space", "$2"),
-								   1, arg_types(fcinfo, 1), values, nulls,
-								   WRITE_COUNT, &isnull));
+	PG_RETURN_DATUM(primitive_write(fcinfo, 1, InvalidOid,
+									"DELETE FROM %1$s.memory m"
+									" WHERE m.id = ANY ($1)"
+									" AND " PERMITTED("m.space", "$2"), &isnull));
 }
 
 /*
@@ -435,27 +510,17 @@ PG_FUNCTION_INFO_V1(engram_write_memory_delete_space);
 Datum
 engram_write_memory_delete_space(PG_FUNCTION_ARGS)
 {
-	Datum		values[3];
-	char		nulls[3];
 	bool		isnull;
 
 	require_args(fcinfo, 1);
 	if (!PG_ARGISNULL(2))
-	{
-		float4		c = PG_GETARG_FLOAT4(2);
-
-		if (isnan(c) || c < 0 || c > 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("below_confidence must be between 0 and 1")));
-	}
-	collect_args(fcinfo, 3, values, nulls);
-	PG_RETURN_DATUM(write_as_owner(fcinfo->flinfo->fn_oid, "DELETE FROM %1$s.memory m"
-					   " WHERE m.space = $1"
-					   " AND ($2 IS NULL OR m.created_at < $2)"
-					   " AND ($3 IS NULL OR m.confidence < $3)"
-					   " AND " PERMITTED("$1", "$4"),
-					   3, arg_types(fcinfo, 3), values, nulls, WRITE_COUNT, &isnull));
+		require_unit(PG_GETARG_FLOAT4(2), "below_confidence");
+	PG_RETURN_DATUM(primitive_write(fcinfo, 3, InvalidOid,
+									"DELETE FROM %1$s.memory m"
+									" WHERE m.space = $1"
+									" AND ($2 IS NULL OR m.created_at < $2)"
+									" AND ($3 IS NULL OR m.confidence < $3)"
+									" AND " PERMITTED("$1", "$4"), &isnull));
 }
 
 /*
@@ -470,25 +535,17 @@ PG_FUNCTION_INFO_V1(engram_write_memory_reinforce);
 Datum
 engram_write_memory_reinforce(PG_FUNCTION_ARGS)
 {
-	Datum		values[2];
-	char		nulls[2];
 	bool		isnull;
 	Datum		tid;
-	float4		c;
 
 	require_args(fcinfo, 2);
-	c = PG_GETARG_FLOAT4(1);
-	if (isnan(c) || c < 0 || c > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("confidence must be between 0 and 1")));
-	collect_args(fcinfo, 2, values, nulls);
-	tid = write_as_owner(fcinfo->flinfo->fn_oid, "UPDATE %1$s.memory m"
-						 " SET confidence = least(1.0::float4, m.confidence + (1 - m.confidence) * $2 / 2)"
-						 " WHERE m.id = $1"
-						 " AND " PERMITTED("m.space", "$3")
-						 " RETURNING m.ctid",
-						 2, arg_types(fcinfo, 2), values, nulls, WRITE_FIRST_TID, &isnull);
+	require_unit(PG_GETARG_FLOAT4(1), "confidence");
+	tid = primitive_write(fcinfo, 2, TIDOID,
+						  "UPDATE %1$s.memory m"
+						  " SET confidence = least(1.0::float4, m.confidence + (1 - m.confidence) * $2 / 2)"
+						  " WHERE m.id = $1"
+						  " AND " PERMITTED("m.space", "$3")
+						  " RETURNING m.ctid", &isnull);
 	if (isnull)
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(tid);
@@ -503,24 +560,15 @@ PG_FUNCTION_INFO_V1(engram_write_memory_decay);
 Datum
 engram_write_memory_decay(PG_FUNCTION_ARGS)
 {
-	Datum		values[2];
-	char		nulls[2];
 	bool		isnull;
-	float4		f;
 
 	require_args(fcinfo, 2);
-	f = PG_GETARG_FLOAT4(1);
-	if (isnan(f) || f < 0 || f > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("decay factor must be between 0 and 1")));
-	collect_args(fcinfo, 2, values, nulls);
-	PG_RETURN_DATUM(write_as_owner(fcinfo->flinfo->fn_oid, "UPDATE %1$s.memory m"
-								   " SET confidence = m.confidence * $2"
-								   " WHERE m.id = ANY ($1)"
-								   " AND " PERMITTED("m.space", "$3"),
-								   2, arg_types(fcinfo, 2), values, nulls,
-								   WRITE_COUNT, &isnull));
+	require_unit(PG_GETARG_FLOAT4(1), "decay factor");
+	PG_RETURN_DATUM(primitive_write(fcinfo, 2, InvalidOid,
+									"UPDATE %1$s.memory m"
+									" SET confidence = m.confidence * $2"
+									" WHERE m.id = ANY ($1)"
+									" AND " PERMITTED("m.space", "$3"), &isnull));
 }
 
 /*
@@ -532,18 +580,14 @@ PG_FUNCTION_INFO_V1(engram_write_memory_mark_consolidated);
 Datum
 engram_write_memory_mark_consolidated(PG_FUNCTION_ARGS)
 {
-	Datum		values[2];
-	char		nulls[2];
 	bool		isnull;
 
 	require_args(fcinfo, 2);
-	collect_args(fcinfo, 2, values, nulls);
-	PG_RETURN_DATUM(write_as_owner(fcinfo->flinfo->fn_oid, "UPDATE %1$s.memory m"
-								   " SET metadata = m.metadata || jsonb_build_object('consolidated_into', $2)"
-								   " WHERE m.id = ANY ($1)"
-								   " AND " PERMITTED("m.space", "$3"),
-								   2, arg_types(fcinfo, 2), values, nulls,
-								   WRITE_COUNT, &isnull));
+	PG_RETURN_DATUM(primitive_write(fcinfo, 2, InvalidOid,
+									"UPDATE %1$s.memory m"
+									" SET metadata = m.metadata || jsonb_build_object('consolidated_into', $2)"
+									" WHERE m.id = ANY ($1)"
+									" AND " PERMITTED("m.space", "$3"), &isnull));
 }
 
 /*
@@ -557,8 +601,6 @@ PG_FUNCTION_INFO_V1(engram_write_association_upsert);
 Datum
 engram_write_association_upsert(PG_FUNCTION_ARGS)
 {
-	Datum		values[3];
-	char		nulls[3];
 	bool		isnull;
 	int64		n;
 	int			want;
@@ -567,16 +609,14 @@ engram_write_association_upsert(PG_FUNCTION_ARGS)
 	require_args(fcinfo, 3);
 	a = PG_GETARG_ARRAYTYPE_P(0);
 	want = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
-	collect_args(fcinfo, 3, values, nulls);
-	n = DatumGetInt64(write_as_owner(fcinfo->flinfo->fn_oid, "INSERT INTO %1$s.association AS x (src, dst, weight)"
-									 " SELECT least(u.a, u.b), greatest(u.a, u.b), u.w"
-									 " FROM unnest($1, $2, $3) AS u(a, b, w)"
-									 " WHERE $4 IS NULL"
-									 " OR (EXISTS (SELECT 1 FROM %1$s.memory m WHERE m.id = u.a AND " PERMITTED("m.space", "$4") ")"
-									 " AND EXISTS (SELECT 1 FROM %1$s.memory m WHERE m.id = u.b AND " PERMITTED("m.space", "$4") "))"
-									 " ON CONFLICT (src, dst) DO UPDATE SET weight = EXCLUDED.weight",
-									 3, arg_types(fcinfo, 3), values, nulls,
-									 WRITE_COUNT, &isnull));
+	n = DatumGetInt64(primitive_write(fcinfo, 3, InvalidOid,
+									  "INSERT INTO %1$s.association AS x (src, dst, weight)"
+									  " SELECT least(u.a, u.b), greatest(u.a, u.b), u.w"
+									  " FROM unnest($1, $2, $3) AS u(a, b, w)"
+									  " WHERE $4 IS NULL"
+									  " OR (EXISTS (SELECT 1 FROM %1$s.memory m WHERE m.id = u.a AND " PERMITTED("m.space", "$4") ")"
+									  " AND EXISTS (SELECT 1 FROM %1$s.memory m WHERE m.id = u.b AND " PERMITTED("m.space", "$4") "))"
+									  " ON CONFLICT (src, dst) DO UPDATE SET weight = EXCLUDED.weight", &isnull));
 	if (n != want)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

@@ -58,7 +58,7 @@
 #include "utils/timestamp.h"
 
 #include "engram_am.h"
-#include "memory_features.h"
+#include "memory.h"
 #include "tier.h"
 
 PGDLLEXPORT void tier_worker_main(Datum arg);
