@@ -1,7 +1,10 @@
 // EngramStore: a LangGraph BaseStore (from @langchain/langgraph) whose
 // storage is engram, long-term memory for agents on PostgreSQL.
 //
-// Every item is one engram memory in the store's space.  Its metadata
+// Every item is one engram memory in the store's space, written with
+// engram.put under its key and namespace (engram.get reads it,
+// engram.delete_key deletes it): the store never writes the table itself,
+// so it works as a tenant holding only a space grant.  Its metadata
 // holds the namespace (labels joined with ".", which LangGraph forbids
 // inside a label), every namespace prefix, the key, the value and the
 // update time; its content is the text that is embedded -- the `index`
@@ -116,17 +119,22 @@ export class EngramStore extends BaseStore {
     return item;
   }
 
-  async #find(client, namespace, key) {
+  // items written by stores before 0.2.0: a memory without a key, found by
+  // its metadata (reading needs only SELECT)
+  async #legacy(client, namespace, key) {
     const r = await client.query(
       "SELECT m.id, m.metadata, m.created_at FROM engram.memory m" +
-      " WHERE m.space OPERATOR(pg_catalog.=) $1 AND m.metadata OPERATOR(pg_catalog.@>) $2::pg_catalog.jsonb" +
-      " ORDER BY m.id LIMIT 1",
+      " WHERE m.space OPERATOR(pg_catalog.=) $1 AND m.key IS NULL" +
+      " AND m.metadata OPERATOR(pg_catalog.@>) $2::pg_catalog.jsonb ORDER BY m.id",
       [this.space, JSON.stringify({ lg_ns: nsKey(namespace), lg_key: key })]);
-    return r.rows[0] ?? null;
+    return r.rows;
   }
 
   async #get(client, op) {
-    const row = await this.#find(client, op.namespace, op.key);
+    const r = await client.query(
+      "SELECT g.id, g.metadata, g.created_at FROM engram.get($1, $2, $3::pg_catalog.text[]) g",
+      [this.space, op.key, op.namespace]);
+    const row = r.rows[0] ?? (await this.#legacy(client, op.namespace, op.key))[0] ?? null;
     return row ? EngramStore.#item(row) : null;
   }
 
@@ -157,9 +165,15 @@ export class EngramStore extends BaseStore {
     if (value !== null && (typeof value !== "object" || Array.isArray(value))) {
       throw new TypeError("a store value is an object");
     }
-    const row = await this.#find(client, namespace, key);
+    // only engram's write functions (engram.put / delete_key / forget): a
+    // tenant holds no INSERT, UPDATE or DELETE on engram.memory
+    for (const old of await this.#legacy(client, namespace, key)) {
+      // an item of a store before 0.2.0 moves to a keyed memory
+      await client.query("SELECT engram.forget($1::pg_catalog.int8)", [old.id]);
+    }
     if (value === null) {
-      if (row) await client.query("SELECT engram.forget($1::pg_catalog.int8)", [row.id]);
+      await client.query("SELECT engram.delete_key($1, $2, $3::pg_catalog.text[])",
+        [this.space, key, namespace]);
       return;
     }
     const metadata = {
@@ -167,19 +181,11 @@ export class EngramStore extends BaseStore {
       lg_updated_at: new Date().toISOString(),
     };
     const content = this.#text(value, op.index === false ? null : op.index);
-    const params = [content, JSON.stringify(metadata)];
+    const params = [content, JSON.stringify(metadata), this.space, key, namespace];
     const emb = op.index === false ? "NULL::engram.vector" : await this.#embeddingSql(content, params);
-    if (row) {
-      params.push(row.id);
-      await client.query(
-        `UPDATE engram.memory SET content = $1, embedding = ${emb}, metadata = $2::pg_catalog.jsonb` +
-        ` WHERE id OPERATOR(pg_catalog.=) $${params.length}`, params);
-    } else {
-      params.push(this.space);
-      await client.query(
-        `SELECT engram.remember(content => $1, embedding => ${emb}, space => $${params.length},` +
-        " metadata => $2::pg_catalog.jsonb)", params);
-    }
+    await client.query(
+      `SELECT engram.put(space => $3, key => $4, content => $1, embedding => ${emb},` +
+      " metadata => $2::pg_catalog.jsonb, namespace => $5::pg_catalog.text[])", params);
   }
 
   async #search(client, op) {

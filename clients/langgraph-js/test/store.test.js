@@ -72,6 +72,59 @@ test("search: prefix, filter, paging, semantic query", async () => {
   assert.ok(!res.map((r) => r.key).includes("f3"));
 });
 
+test("a tenant with only a space grant: put (new and existing key), get, search, delete, listNamespaces", async () => {
+  const role = "lgjs_tenant_" + randomUUID().slice(0, 8);
+  await pool.query(`CREATE ROLE "${role}" LOGIN`);
+  await pool.query("SELECT engram.grant_space($1, $2)", [space, role]);
+  const privs = await pool.query(
+    "SELECT pg_catalog.has_table_privilege($1, 'engram.memory', p) AS ok" +
+    " FROM pg_catalog.unnest('{SELECT,INSERT,UPDATE,DELETE}'::text[]) p", [role]);
+  assert.deepEqual(privs.rows.map((r) => r.ok), [true, false, false, false]);
+  const tenantPool = new pg.Pool(dsn ? { connectionString: dsn, user: role, max: 2 } : { user: role, max: 2 });
+  try {
+    // connected as the tenant, and as the tenant through the `role` option
+    const stores = [["login", new EngramStore({ pool: tenantPool, space, dims: 128 })],
+      ["role option", new EngramStore({ pool, space, dims: 128, role })]];
+    for (const [how, s] of stores) {
+      const ns = ["tenant", how, "carol"];
+      assert.equal(await s.get(ns, "pref"), null, how);
+      await s.put(ns, "pref", { text: "likes green tea", n: 1 });
+      const got = await s.get(ns, "pref");
+      assert.deepEqual(got.value, { text: "likes green tea", n: 1 }, how);
+      await new Promise((r) => setTimeout(r, 10));
+      await s.put(ns, "pref", { text: "likes black coffee", n: 2 });
+      const again = await s.get(ns, "pref");
+      assert.deepEqual(again.value, { text: "likes black coffee", n: 2 }, how);
+      assert.equal(again.createdAt.getTime(), got.createdAt.getTime(), how);
+      assert.ok(again.updatedAt > got.updatedAt, how);
+      await s.put(["tenant", how, "dave"], "pref", { text: "allergic to peanuts" }, ["text"]);
+      assert.deepEqual((await s.search(["tenant", how, "carol"])).map((r) => r.key), ["pref"], how);
+      assert.equal((await s.search(["tenant", how], { limit: 10 })).length, 2, how);
+      const found = await s.search(["tenant", how], { query: "black coffee", limit: 1 });
+      assert.deepEqual(found.map((r) => [r.namespace, r.key]), [[ns, "pref"]], how);
+      assert.deepEqual(await s.listNamespaces({ prefix: ["tenant", how] }),
+        [["tenant", how, "carol"], ["tenant", how, "dave"]], how);
+      // the update was engram.put's new version of one keyed memory
+      const rows = await pool.query(
+        "SELECT key, namespace, version FROM engram.memory WHERE space = $1 AND namespace[1:2] = $2::text[]" +
+        " ORDER BY namespace", [space, ["tenant", how]]);
+      assert.deepEqual(rows.rows.map((r) => [r.key, r.namespace, r.version]),
+        [["pref", ns, 2], ["pref", ["tenant", how, "dave"], 1]], how);
+      await s.delete(ns, "pref");
+      assert.equal(await s.get(ns, "pref"), null, how);
+      await s.delete(ns, "pref");
+      assert.deepEqual(await s.listNamespaces({ prefix: ["tenant", how] }), [["tenant", how, "dave"]], how);
+      await s.delete(["tenant", how, "dave"], "pref");
+      assert.deepEqual(await s.listNamespaces({ prefix: ["tenant"] }), [], how);
+    }
+  } finally {
+    await tenantPool.end();
+    await pool.query("SELECT engram.revoke_space($1, $2)", [space, role]);
+    await pool.query(`DROP OWNED BY "${role}"`);
+    await pool.query(`DROP ROLE "${role}"`);
+  }
+});
+
 test("listNamespaces and batch", async () => {
   const s = new EngramStore({ pool, space, dims: 128 });
   for (const ns of [["n", "b", "c"], ["n", "b", "d", "e"], ["n", "b", "d", "i"], ["n", "b", "f"], ["n", "c", "f"]]) {

@@ -10,8 +10,11 @@ installed, ``EngramStore`` subclasses its ``BaseStore`` and returns its
 ``engram._langgraph_base`` with the same names and fields (this repository's
 tests run against those: LangGraph is not installable here).
 
-Storage: every item is one engram memory in the store's space.  Its
-metadata holds the namespace (labels joined with '.', which LangGraph
+Storage: every item is one engram memory in the store's space, written
+with ``engram.put`` under its key and namespace (``engram.get`` reads it,
+``engram.delete_key`` deletes it): the store never writes the table
+itself, so it works as a tenant that holds only a space grant (SELECT on
+engram.memory).  Its metadata holds the namespace (labels joined with '.', which LangGraph
 forbids inside a label), every namespace prefix, the key, the value and the
 update time; its content is the text that is embedded: the ``index``
 fields of the value (``PutOp.index``, or the store's default), else the
@@ -100,13 +103,15 @@ class EngramStore(BaseStore):
 
     # -- operations -------------------------------------------------------------
 
-    def _find(self, cur, namespace: Sequence[str], key: str) -> Optional[Dict[str, Any]]:
+    def _legacy(self, cur, namespace: Sequence[str], key: str) -> List[Dict[str, Any]]:
+        """Items written by stores before 0.2.0 (a memory without a key,
+        found by its metadata); reading needs only SELECT."""
         cur.execute(
             "SELECT m.id, m.metadata, m.created_at FROM engram.memory m"
-            " WHERE m.space OPERATOR(pg_catalog.=) %s"
-            " AND m.metadata OPERATOR(pg_catalog.@>) %s ORDER BY m.id LIMIT 1",
+            " WHERE m.space OPERATOR(pg_catalog.=) %s AND m.key IS NULL"
+            " AND m.metadata OPERATOR(pg_catalog.@>) %s ORDER BY m.id",
             (self.space, Jsonb({"lg_ns": _ns_key(namespace), "lg_key": key})))
-        return cur.fetchone()
+        return cur.fetchall()
 
     @staticmethod
     def _item(row: Dict[str, Any], score: Optional[float] = None, search: bool = False):
@@ -120,7 +125,13 @@ class EngramStore(BaseStore):
 
     def _get(self, op) -> Optional[Any]:
         with self.memory._cursor() as cur:
-            row = self._find(cur, op.namespace, op.key)
+            cur.execute("SELECT g.id, g.metadata, g.created_at"
+                        " FROM engram.get(%s, %s, %s::pg_catalog.text[]) g",
+                        (self.space, op.key, list(op.namespace)))
+            row = cur.fetchone()
+            if row is None:
+                legacy = self._legacy(cur, op.namespace, op.key)
+                row = legacy[0] if legacy else None
         return self._item(row) if row else None
 
     def _text(self, value: Dict[str, Any], index: Any) -> str:
@@ -135,31 +146,32 @@ class EngramStore(BaseStore):
         return json.dumps(value, sort_keys=True)
 
     def _put(self, op) -> None:
+        # only engram's write functions (engram.put / delete_key / forget):
+        # a tenant holds no INSERT, UPDATE or DELETE on engram.memory
         namespace, key, value = tuple(op.namespace), op.key, op.value
         if value is not None and not isinstance(value, dict):
             raise TypeError("a store value is a dict")
         with self.memory._cursor() as cur:
-            row = self._find(cur, namespace, key)
+            # an item of a store before 0.2.0 moves to a keyed memory
+            for old in self._legacy(cur, namespace, key):
+                cur.execute("SELECT engram.forget(%s::pg_catalog.int8)", (old["id"],))
             if value is None:
-                if row:
-                    cur.execute("SELECT engram.forget(%s::pg_catalog.int8)", (row["id"],))
+                cur.execute("SELECT engram.delete_key(%s, %s, %s::pg_catalog.text[])",
+                            (self.space, key, list(namespace)))
                 return
             metadata = {"lg_ns": _ns_key(namespace), "lg_prefixes": _prefixes(namespace),
                         "lg_key": key, "value": value,
                         "lg_updated_at": datetime.now(timezone.utc).isoformat()}
             index = getattr(op, "index", None)
             params: Dict[str, Any] = {"content": self._text(value, index),
-                                      "metadata": Jsonb(metadata), "space": self.space}
+                                      "metadata": Jsonb(metadata), "space": self.space,
+                                      "key": key, "namespace": list(namespace)}
             emb = ("NULL::engram.vector" if index is False else
                    self.memory._embedding_sql(params["content"], None, params, "emb"))
-            if row:
-                params["id"] = row["id"]
-                cur.execute("UPDATE engram.memory SET content = %(content)s, embedding = " + emb +
-                            ", metadata = %(metadata)s WHERE id OPERATOR(pg_catalog.=) %(id)s",
-                            params)
-            else:
-                cur.execute("SELECT engram.remember(content => %(content)s, embedding => " + emb +
-                            ", space => %(space)s, metadata => %(metadata)s)", params)
+            cur.execute("SELECT engram.put(space => %(space)s, key => %(key)s,"
+                        " content => %(content)s, embedding => " + emb + ","
+                        " metadata => %(metadata)s, namespace => %(namespace)s::pg_catalog.text[])",
+                        params)
 
     def _search(self, op) -> List[Any]:
         prefix = tuple(op.namespace_prefix)

@@ -122,6 +122,72 @@ class EngramStoreTest(unittest.TestCase):
         self.assertEqual(len(found), 1)
         self.assertIsNone(gone)
 
+    def test_tenant_with_space_grant_only(self):
+        """A login role holding only engram.grant_space (SELECT on
+        engram.memory, no INSERT/UPDATE/DELETE) uses the store: every write
+        goes through engram.put / engram.delete_key."""
+        import psycopg
+        role = "lg_tenant_" + uuid.uuid4().hex[:8]
+        with psycopg.connect(DSN, autocommit=True) as c:
+            c.execute(f'CREATE ROLE "{role}" LOGIN')
+            c.execute("SELECT engram.grant_space(%s, %s)", (self.space, role))
+            privs = c.execute("SELECT pg_catalog.has_table_privilege(%s, 'engram.memory', p)"
+                              " FROM pg_catalog.unnest('{SELECT,INSERT,UPDATE,DELETE}'::text[]) p",
+                              (role,)).fetchall()
+            self.assertEqual([p[0] for p in privs], [True, False, False, False])
+        tenant = Memory(DSN + f" user={role}", embedder=ServerEmbedder(128))
+        try:
+            store = EngramStore(tenant, space=self.space)
+            ns = ("users", "carol")
+            self.assertIsNone(store.get(ns, "pref"))
+            store.put(ns, "pref", {"text": "likes green tea", "n": 1})            # new key
+            got = store.get(ns, "pref")
+            self.assertEqual(got.value, {"text": "likes green tea", "n": 1})
+            time.sleep(0.01)
+            store.put(ns, "pref", {"text": "likes black coffee", "n": 2})         # existing key
+            again = store.get(ns, "pref")
+            self.assertEqual(again.value, {"text": "likes black coffee", "n": 2})
+            self.assertEqual(again.created_at, got.created_at)
+            self.assertGreater(again.updated_at, got.updated_at)
+            store.put(("users", "dave"), "pref", {"text": "allergic to peanuts"}, index=["text"])
+            self.assertEqual([r.key for r in store.search(("users", "carol"))], ["pref"])
+            self.assertEqual(len(store.search(("users",), limit=10)), 2)
+            found = store.search(("users",), query="black coffee", limit=1)
+            self.assertEqual([(r.namespace, r.key) for r in found], [(ns, "pref")])
+            self.assertEqual(store.list_namespaces(prefix=("users",)),
+                             [("users", "carol"), ("users", "dave")])
+            # the update was engram.put's new version of one keyed memory
+            with psycopg.connect(DSN) as c:
+                rows = c.execute("SELECT key, namespace, version FROM engram.memory"
+                                 " WHERE space = %s ORDER BY key, namespace", (self.space,)).fetchall()
+            self.assertEqual(rows, [("pref", ["users", "carol"], 2), ("pref", ["users", "dave"], 1)])
+            store.delete(ns, "pref")
+            self.assertIsNone(store.get(ns, "pref"))
+            store.delete(ns, "pref")          # deleting nothing is fine
+            self.assertEqual(store.list_namespaces(), [("users", "dave")])
+        finally:
+            tenant.close()
+            with psycopg.connect(DSN, autocommit=True) as c:
+                c.execute("SELECT engram.revoke_space(%s, %s)", (self.space, role))
+                c.execute(f'DROP OWNED BY "{role}"')
+                c.execute(f'DROP ROLE "{role}"')
+
+    def test_item_of_an_older_store_moves_to_a_key(self):
+        """An item written before 0.2.0 (a memory without a key, found by its
+        metadata) is read, and the next put replaces it by a keyed memory."""
+        ns = ("old", "u1")
+        self.mem.in_space(self.space).remember(
+            "likes tea", metadata={"lg_ns": "old.u1", "lg_prefixes": ["old", "old.u1"], "lg_key": "k",
+                                   "value": {"v": 1}, "lg_updated_at": "2025-01-01T00:00:00+00:00"})
+        self.assertEqual(self.store.get(ns, "k").value, {"v": 1})
+        self.store.put(ns, "k", {"v": 2})
+        self.assertEqual(self.store.get(ns, "k").value, {"v": 2})
+        with self.mem._cursor() as cur:
+            cur.execute("SELECT key FROM engram.memory WHERE space = %s", (self.space,))
+            self.assertEqual([r["key"] for r in cur.fetchall()], ["k"])
+        self.store.delete(ns, "k")
+        self.assertIsNone(self.store.get(ns, "k"))
+
     def test_invalid_namespace(self):
         with self.assertRaises(ValueError):
             self.store.put((), "k", {"v": 1})
