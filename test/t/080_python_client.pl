@@ -5,7 +5,8 @@
 # spread / consolidate / spaces, per-request roles under row-level
 # security, a psycopg_pool pool, pluggable embedders, typed results), the
 # MCP server (tests/test_mcp.py, spoken to over stdio as a client would), the
-# LangGraph store EngramStore (tests/test_langgraph_store.py, against
+# LangGraph store EngramStore (tests/test_langgraph_store.py, also as a
+# tenant login role holding only a space grant, against
 # stand-ins of LangGraph's documented BaseStore interface: LangGraph cannot
 # be installed here), and the example agent loop, whose answers are checked.
 #

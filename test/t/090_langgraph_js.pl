@@ -4,8 +4,9 @@
 # BaseStore of @langchain/langgraph (installed from the npm registry with
 # `npm ci`, pinned by package-lock.json) on a real throwaway cluster:
 # put / get / update / delete, search by prefix, filter, paging and
-# semantic query, listNamespaces, batch, and a real LangGraph StateGraph
-# whose node remembers and recalls through the store.
+# semantic query, listNamespaces, batch, the same as a tenant holding only
+# a space grant (writes only through engram.put / delete_key), and a real
+# LangGraph StateGraph whose node remembers and recalls through the store.
 #
 # Needs Node.js >= 20 and npm (the project's machines have them; without
 # them it skips, allow-listed) and the npm registry (without it, it fails).
