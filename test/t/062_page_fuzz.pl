@@ -1,7 +1,8 @@
 # Copyright (c) engram authors
 #
-# Fuzzing the page decoder: random byte flips in the DATA pages, COLD chunk
-# pages and WARM bodies of a stopped cluster's relation files (checksums
+# Fuzzing the page decoder: random byte flips in the DATA pages, COLD chunks
+# (chunk items on DATA pages since 0.2.0, ADR 0010; chunk pages in 0.1) and
+# WARM bodies of a stopped cluster's relation files (checksums
 # off, so the buffer manager's own check is only the page header sanity
 # test).  After each round of flips the cluster is started and a seq scan,
 # index fetches, an UPDATE, VACUUM and engram.verify run over the damaged
@@ -108,7 +109,9 @@ sub read_file_bytes
 	return $data;
 }
 
-# the pages of a relation file: kind (1 DATA, 2 COLD) and line pointers
+# the pages of a relation file: kind (1 DATA, 2 COLD chunk page of 0.1), line
+# pointers, and which items are COLD chunk items (ENGRAM_ITEM_CHUNK, 0x01 in
+# the second byte of the item header)
 sub pages_of
 {
 	my ($path) = @_;
@@ -125,9 +128,10 @@ sub pages_of
 		{
 			my $lp = unpack('V', substr($page, $o, 4));
 			my ($off, $flags, $len) = ($lp & 0x7fff, ($lp >> 15) & 3, $lp >> 17);
-			push @items, [ $off, $len ] if $flags == 1;
+			push @items, [ $off, $len, (ord(substr($page, $off + 1, 1)) & 1) ] if $flags == 1;
 		}
-		push @pages, { blkno => $b, kind => $kind, lower => $lower, items => \@items };
+		my $nchunk = grep { $_->[2] } @items;
+		push @pages, { blkno => $b, kind => $kind, lower => $lower, items => \@items, nchunk => $nchunk };
 	}
 	return @pages;
 }
@@ -136,9 +140,9 @@ my %pages = map { $_ => [ pages_of($main{$_}) ] } keys %tier;
 for my $t (sort keys %tier)
 {
 	my @d = grep { $_->{kind} == 1 && @{ $_->{items} } } @{ $pages{$t} };
-	my @c = grep { $_->{kind} == 2 } @{ $pages{$t} };
+	my @c = grep { $_->{kind} == 2 || $_->{nchunk} } @{ $pages{$t} };
 	cmp_ok(scalar(@d), '>', 0, "$t: has DATA pages with rows");
-	cmp_ok(scalar(@c), '>', 0, "$t: has COLD chunk pages") if $t eq 'f_cold';
+	cmp_ok(scalar(@c), '>', 0, "$t: has pages with COLD chunks") if $t eq 'f_cold';
 }
 
 sub flip
@@ -163,12 +167,14 @@ sub pick_offset
 	my ($pg) = @_;
 	my $r = rand();
 	my @items = @{ $pg->{items} };
+	# on a page with chunk items, half of the item flips land in one
+	@items = grep { $_->[2] } @items if $pg->{nchunk} && rand() < 0.5;
 	if (@items && $r < 0.5)
 	{
 		my $it = $items[ int(rand(@items)) ];
 		# engram item header + tuple header; or anywhere in a WARM body or
 		# chunk item (they are the whole item)
-		my $span = $pg->{kind} == 2 || rand() < 0.3 ? $it->[1] : 8 + 32;
+		my $span = $pg->{kind} == 2 || $it->[2] || rand() < 0.3 ? $it->[1] : 8 + 32;
 		$span = $it->[1] if $span > $it->[1];
 		return $it->[0] + int(rand($span));
 	}
@@ -199,7 +205,7 @@ for my $i (1 .. $iterations)
 	my @cand = @{ $pages{$t} };
 	if ($t eq 'f_cold' && rand() < 0.6)
 	{
-		@cand = grep { $_->{kind} == 2 } @cand;
+		@cand = grep { $_->{kind} == 2 || $_->{nchunk} } @cand;
 	}
 	else
 	{
