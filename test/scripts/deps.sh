@@ -10,6 +10,7 @@ PKGS=(
 	postgresql-contrib        # amcheck, pageinspect
 	liblz4-dev                # warm tier codec (and 0.1 cold chunks)
 	libzstd-dev               # cold tier codec
+	zstd                      # test/scripts/engram_pagedump.pl decodes COLD chunks with it
 	libipc-run-perl           # PostgreSQL::Test::Cluster
 	build-essential
 	rsync                     # the test runner copies the tree

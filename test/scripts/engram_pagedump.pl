@@ -2,7 +2,7 @@
 #
 # engram_pagedump.pl -- decode an engram table's main fork from its files,
 # without engram's code (an independent check of what engram's read path
-# returns; used by test/t/062_pagedump.pl).
+# returns; used by test/t/021_pagedump.pl).
 #
 #   perl test/scripts/engram_pagedump.pl [--columns int8,text,...] [--summary] FILE
 #
@@ -11,7 +11,8 @@
 # across segments, 131072 blocks of 8 kB each).  Read it after a CHECKPOINT
 # with nothing writing, or on a stopped cluster.
 #
-# The layout decoded is the one src/engram_page.h documents:
+# The layout decoded is the one src/engram_page.h and src/tier.h document
+# (formats 0.1 and 0.2; ADR 0010):
 #  - a standard page header (24 bytes), line pointers (4 bytes each), and
 #    EngramPageOpaqueData in the special space (kind, flags, chunk_id,
 #    prune_xid, version, page_id = 0xE6A7);
@@ -19,10 +20,19 @@
 #    EngramItemHeaderData (tier, flags, access count, last access) + a
 #    heap-layout tuple header + the body at t_hoff: HOT = heap's attribute
 #    data, WARM = uint32 raw length + an LZ4 block, COLD = EngramColdRef
-#    (chunk block, chunk id, index, raw length) into a COLD page;
-#  - COLD pages: one item, EngramChunkHeader (chunk_id, nbodies, flags,
-#    raw_len, comp_len, crc, offsets[nbodies + 1]) + one LZ4 block, bytes
-#    optionally shuffled in 4-byte lanes (flag 0x0001).
+#    (chunk block, chunk id, index, chunk_off, raw length);
+#  - an item with ENGRAM_ITEM_CHUNK (0x01) in its item header flags is not a
+#    row but a COLD chunk of its page (format 0.2): its tuple header is an
+#    aborted insert (xmin 0, HEAP_XMIN_INVALID | HEAP_XMAX_INVALID, no
+#    attributes) and its body is a chunk (below).  A COLD reference with
+#    chunk_off != 0 names such an item on the row's own page;
+#  - COLD chunk pages (format 0.1; references with chunk_off = 0): one item,
+#    a chunk;
+#  - a chunk is EngramChunkHeader (chunk_id, nbodies, flags, raw_len,
+#    comp_len, crc, offsets[nbodies + 1]) + one compressed block of comp_len
+#    bytes whose CRC-32C is crc: zstd when flag 0x0002 (decompressed with the
+#    zstd command-line tool), else LZ4; with flag 0x0001 the first
+#    raw_len & ~3 raw bytes are shuffled in 4-byte lanes.
 # LZ4 is decoded here in Perl, attributes by heap's rules (alignment, 1- and
 # 4-byte varlena headers, null bitmap).  Supported column types: int2, int4,
 # int8, bool, text (inline, uncompressed; a toasted or compressed value is
@@ -36,12 +46,14 @@
 # NULL prints as \N.  --summary prints counts instead.  Exits 1 (with a
 # message on stderr) on anything that does not decode: wrong page id or
 # version, a line pointer or item outside the page, a COLD reference to a
-# page that is not its chunk, a body that does not decompress to its
-# recorded length.
+# page or item that is not its chunk, a chunk whose CRC-32C does not match,
+# a body that does not decompress to its recorded length.
 
 use strict;
 use warnings;
 use Getopt::Long;
+use IPC::Open3;
+use Symbol qw(gensym);
 
 my $BLCKSZ = 8192;
 my $RELSEG_BLOCKS = 131072;
@@ -171,9 +183,81 @@ sub line_pointers
 	return @lp;
 }
 
-my %chunks;    # blkno -> { id, bodies => [raw strings] }
+# ---- CRC-32C (Castagnoli, reflected, as Postgres's pg_crc32c) -------------
+my @crc_table;
+for my $i (0 .. 255)
+{
+	my $c = $i;
+	$c = ($c & 1) ? (($c >> 1) ^ 0x82F63B78) : ($c >> 1) for 1 .. 8;
+	$crc_table[$i] = $c;
+}
 
-sub chunk_bodies
+sub crc32c
+{
+	my ($data) = @_;
+	my $crc = 0xFFFFFFFF;
+	$crc = $crc_table[ ($crc ^ $_) & 0xFF ] ^ ($crc >> 8) for unpack('C*', $data);
+	return $crc ^ 0xFFFFFFFF;
+}
+die "crc32c self-test failed\n" unless crc32c('123456789') == 0xE3069283;
+
+# ---- zstd, by the zstd command-line tool ---------------------------------------
+sub zstd_decompress
+{
+	my ($src, $rawlen) = @_;
+	my ($in, $out, $err) = (undef, undef, gensym);
+	my $pid = eval { open3($in, $out, $err, 'zstd', '-d', '-q', '-c') };
+	die "cannot run zstd (Debian package zstd): $@\n" unless $pid;
+	binmode $_ for $in, $out, $err;
+	# the input is at most a page: it fits the pipe, so write it all first
+	print $in $src;
+	close $in;
+	local $/;
+	my $raw = <$out> // '';
+	my $msg = <$err> // '';
+	close $out;
+	close $err;
+	waitpid($pid, 0);
+	chomp $msg;
+	die "zstd could not decompress the block (exit " . ($? >> 8) . "): $msg\n" if $?;
+	die "zstd block decompressed to " . length($raw) . " bytes, expected $rawlen\n"
+	  unless length($raw) == $rawlen;
+	return $raw;
+}
+
+# decompress a chunk (the bytes of its EngramChunkHeader and block); $where
+# names it in messages.  Returns [ bodies ].
+sub decode_chunk
+{
+	my ($item, $expect_id, $where) = @_;
+	die "$where: chunk of " . length($item) . " bytes, shorter than its header\n" if length($item) < 20;
+	my ($cid, $nb, $cflags, $raw_len, $comp_len, $crc) = unpack('V v v V V V', $item);
+	die "$where: chunk id $cid, expected $expect_id\n" unless $cid != 0 && $cid == $expect_id;
+	die "$where: chunk has $nb bodies\n" if $nb == 0 || $nb > 1024;
+	die sprintf("%s: chunk has unknown flags 0x%04x\n", $where, $cflags) if $cflags & ~3;
+	my $hdr = 20 + 4 * ($nb + 1);
+	die "$where: compressed length $comp_len does not fit the item\n"
+	  if $comp_len == 0 || $hdr + $comp_len > length $item;
+	my @offs = unpack("V" . ($nb + 1), substr($item, 20, 4 * ($nb + 1)));
+	die "$where: offsets run from $offs[0] to $offs[-1], raw length $raw_len\n"
+	  unless $offs[0] == 0 && $offs[-1] == $raw_len;
+	for my $i (0 .. $nb - 1)
+	{
+		die "$where: offsets decrease at body $i\n" if $offs[$i] > $offs[ $i + 1 ];
+	}
+	my $comp = substr($item, $hdr, $comp_len);
+	my $got = crc32c($comp);
+	die sprintf("%s: CRC-32C of the compressed block is %08x, stored %08x\n", $where, $got, $crc)
+	  unless $got == $crc;
+	my $raw = ($cflags & 2) ? zstd_decompress($comp, $raw_len) : lz4_decompress($comp, $raw_len);
+	$raw = unshuffle($raw) if $cflags & 1;
+	return [ map { substr($raw, $offs[$_], $offs[ $_ + 1 ] - $offs[$_]) } 0 .. $nb - 1 ];
+}
+
+my %chunks;    # "blk" (0.1 chunk page) or "blk/off" (0.2 chunk item) -> { id, bodies }
+
+# format 0.1: the chunk is the one item of COLD chunk page $blk
+sub chunk_page_bodies
 {
 	my ($blk) = @_;
 	return $chunks{$blk} if exists $chunks{$blk};
@@ -185,18 +269,47 @@ sub chunk_bodies
 	  unless $o && $o->{page_id} == 0xE6A7 && $o->{kind} == 2;
 	my @lp = line_pointers($p, $h);
 	die "COLD page $blk has " . scalar(@lp) . " items, not 1\n" unless @lp == 1 && $lp[0]{flags} == 1;
+	die "COLD page $blk: its item lies outside the page\n"
+	  if $lp[0]{off} < $h->{upper} || $lp[0]{off} + $lp[0]{len} > $h->{special};
 	my $item = substr($p, $lp[0]{off}, $lp[0]{len});
-	my ($cid, $nb, $cflags, $raw_len, $comp_len, $crc) = unpack('V v v V V V', $item);
-	die "COLD page $blk: chunk id $cid in the item, $o->{chunk_id} in the page\n" unless $cid == $o->{chunk_id};
-	my @offs = unpack("V" . ($nb + 1), substr($item, 20, 4 * ($nb + 1)));
-	my $hdr = 20 + 4 * ($nb + 1);
-	die "COLD page $blk: compressed length $comp_len does not fit the item\n" if $hdr + $comp_len > length $item;
-	die "COLD page $blk: offsets end at $offs[-1], raw length $raw_len\n" unless $offs[-1] == $raw_len;
-	my $raw = lz4_decompress(substr($item, $hdr, $comp_len), $raw_len);
-	$raw = unshuffle($raw) if $cflags & 1;
-	my @bodies = map { substr($raw, $offs[$_], $offs[ $_ + 1 ] - $offs[$_]) } 0 .. $nb - 1;
-	$chunks{$blk} = { id => $cid, bodies => \@bodies };
+	$chunks{$blk} = { id => $o->{chunk_id}, bodies => decode_chunk($item, $o->{chunk_id}, "COLD page $blk") };
 	return $chunks{$blk};
+}
+
+# format 0.2: is this item (its bytes) a chunk item?  Dies if it says so
+# but its tuple header is not that of an aborted insert without attributes.
+sub is_chunk_item
+{
+	my ($item) = @_;
+	my (undef, $iflags) = unpack('C C', $item);
+	return 0 unless $iflags & 0x01;
+	my ($xmin, $xmax, $cid, $ctid_hi, $ctid_lo, $ctid_off, $mask2, $mask, $hoff) =
+	  unpack('V V V v v v v v C', substr($item, 8));
+	die sprintf("chunk item with xmin %u, infomask 0x%04x, %u attributes, t_hoff %u: not an aborted insert\n",
+		$xmin, $mask, $mask2 & 0x07ff, $hoff)
+	  unless $xmin == 0 && ($mask & 0x0200) && !($mask & 0x0100) && ($mask2 & 0x07ff) == 0 && $hoff == 24;
+	return 1;
+}
+
+# format 0.2: the chunk is item $off of the row's own DATA page $blk
+sub chunk_item_bodies
+{
+	my ($blk, $off) = @_;
+	my $key = "$blk/$off";
+	return $chunks{$key} if exists $chunks{$key};
+	my $p = $pages[$blk];
+	my $h = page_header($p);
+	my @lp = line_pointers($p, $h);
+	die "COLD reference to line pointer $off past the page's " . scalar(@lp) . "\n" if $off > @lp;
+	my $lp = $lp[ $off - 1 ];
+	die "COLD reference to line pointer $off, which is not a normal item\n" unless $lp->{flags} == 1;
+	die "COLD reference to line pointer $off, whose item lies outside the page\n"
+	  if $lp->{off} < $h->{upper} || $lp->{off} + $lp->{len} > $h->{special} || $lp->{len} < 8 + 24 + 20;
+	my $item = substr($p, $lp->{off}, $lp->{len});
+	die "COLD reference to line pointer $off, which is not a chunk item\n" unless is_chunk_item($item);
+	my ($cid) = unpack('V', substr($item, 32, 4));
+	$chunks{$key} = { id => $cid, bodies => decode_chunk(substr($item, 32), $cid, "chunk item ($blk,$off)") };
+	return $chunks{$key};
 }
 
 # ---- attributes by heap's rules ----------------------------------------------------
@@ -262,7 +375,8 @@ sub decode_attrs
 
 # ---- walk the pages -------------------------------------------------------------
 my %count = (pages => scalar @pages, new => 0, data => 0, cold => 0,
-	hot => 0, warm => 0, cold_rows => 0, frozen => 0, other => 0, dead => 0, redirect => 0);
+	hot => 0, warm => 0, cold_rows => 0, cold_rows_item => 0, cold_rows_page => 0,
+	chunk_items => 0, frozen => 0, other => 0, dead => 0, redirect => 0);
 for my $blk (0 .. $#pages)
 {
 	my $p = $pages[$blk];
@@ -305,6 +419,18 @@ for my $blk (0 .. $#pages)
 			next;
 		}
 		my $item = substr($p, $lp->{off}, $lp->{len});
+		my $is_chunk = eval { is_chunk_item($item) };
+		if (!defined $is_chunk)
+		{
+			chomp(my $e = $@);
+			problem("($blk,$lp->{num}): $e");
+			next;
+		}
+		if ($is_chunk)
+		{
+			$count{chunk_items}++;    # not a row: its rows' COLD data
+			next;
+		}
 		my ($tier) = unpack('C', $item);
 		my $tup = substr($item, 8);
 		my ($xmin, $xmax, $cid, $ctid_hi, $ctid_lo, $ctid_off, $mask2, $mask, $hoff) =
@@ -331,9 +457,22 @@ for my $blk (0 .. $#pages)
 			elsif ($tier == 2)
 			{
 				$tname = 'cold';
-				my ($cblk, $cid2, $idx, $unused, $raw_len) = unpack('V V v v V', $body);
-				my $c = chunk_bodies($cblk);
-				die "chunk id $cid2 in the reference, $c->{id} in block $cblk\n" unless $c->{id} == $cid2;
+				die "COLD body of " . length($body) . " bytes, not an EngramColdRef\n" unless length($body) == 16;
+				my ($cblk, $cid2, $idx, $coff, $raw_len) = unpack('V V v v V', $body);
+				my $c;
+				if ($coff == 0)
+				{
+					$c = chunk_page_bodies($cblk);    # format 0.1
+					$count{cold_rows_page}++;
+				}
+				else
+				{
+					die "COLD reference to a chunk item on block $cblk, not on the row's own page\n"
+					  unless $cblk == $blk;
+					$c = chunk_item_bodies($blk, $coff);
+					$count{cold_rows_item}++;
+				}
+				die "chunk id $cid2 in the reference, $c->{id} in the chunk\n" unless $c->{id} == $cid2;
 				die "index $idx past the chunk's " . scalar(@{ $c->{bodies} }) . " bodies\n"
 				  unless $idx < @{ $c->{bodies} };
 				$data = $c->{bodies}[$idx];
@@ -365,6 +504,6 @@ for my $blk (0 .. $#pages)
 }
 if ($summary)
 {
-	print join(' ', map { "$_=$count{$_}" } qw(pages new data cold hot warm cold_rows frozen other dead redirect)), "\n";
+	print join(' ', map { "$_=$count{$_}" } qw(pages new data cold chunk_items hot warm cold_rows cold_rows_item cold_rows_page frozen other dead redirect)), "\n";
 }
 exit($errors ? 1 : 0);

@@ -4,13 +4,18 @@
 # An independent reader of engram pages (issue 17): test/scripts/engram_pagedump.pl
 # decodes an engram table's relation files in Perl (page header, line
 # pointers, special space, item headers, heap-layout tuple headers and
-# attributes, LZ4 for WARM bodies and COLD chunks) without any of engram's
-# code, and its rows must be exactly the rows engram's read path returns:
+# attributes, LZ4 for WARM bodies, zstd or LZ4 and CRC-32C for COLD chunks,
+# which format 0.2 keeps as chunk items on their rows' own DATA pages)
+# without any of engram's code, and its rows must be exactly the rows
+# engram's read path returns:
 #  - after inserts, updates, deletes and VACUUM (FREEZE), HOT tier;
 #  - after migration to WARM, to COLD and back to HOT;
 #  - after a kill -9 in the middle of updates and crash recovery;
 #  - on a streaming standby (after a restartpoint), against the standby's
 #    own SQL answer.
+# After the crash its summary must show COLD rows referring to chunk items
+# of their own pages and no chunk page; it must reject a damaged page id and
+# a chunk item whose compressed bytes are damaged (CRC-32C).
 # Every row version the decoder finds must be frozen with no xmax (nothing
 # else runs; VACUUM (FREEZE) leaves nothing else), so "every decoded row" is
 # "every visible row".  The cluster runs with data checksums and fsync = on;
@@ -128,6 +133,20 @@ my ($dec_after_crash, $tiers) = decoded($node, 'after the crash');
 is($dec_after_crash, sql_rows($node), 'after the crash: decoded rows equal engram\'s');
 ok(($tiers->{cold} // 0) > 0, 'after the crash: COLD rows are decoded from their chunks (' . ($tiers->{cold} // 0) . ')');
 
+# format 0.2 (ADR 0010): COLD rows refer to chunk items on their own page,
+# and no chunk pages are written
+{
+	my $path = $node->data_dir . '/' . $node->safe_psql('postgres', "SELECT pg_relation_filepath('pd')");
+	my ($o, $e) = ('', '');
+	IPC::Run::run([ 'perl', $dumper, '--summary', $path ], '>', \$o, '2>', \$e);
+	chomp $o;
+	my %sum = map { split /=/ } split ' ', $o;
+	cmp_ok($sum{chunk_items} // 0, '>', 0, "after the crash: the pages hold COLD chunk items ($o)");
+	is($sum{cold_rows_item} // -1, $sum{cold_rows} // -2,
+		'after the crash: every COLD row refers to a chunk item of its own page');
+	is($sum{cold} // -1, 0, 'after the crash: no 0.1 chunk pages');
+}
+
 # the standby: its own files against its own SQL
 EngramTest::wait_catchup($node, $standby);
 my ($sdec) = decoded($standby, 'standby');
@@ -150,6 +169,33 @@ is(sql_rows($standby), sql_rows($node), 'standby: the same rows as the primary')
 	my $ok = IPC::Run::run([ 'perl', $dumper, '--summary', $copy ], '>', \$o, '2>', \$e);
 	ok(!$ok, 'the decoder reports a page whose page id is damaged');
 	like($e, qr/block 1: not an engram page/, 'naming the block');
+
+	# a chunk item with a damaged compressed byte: its CRC-32C no longer matches
+	$data = do { open my $in2, '<:raw', $path or die; local $/; <$in2> };
+	my $damaged;
+	BLOCK: for my $blk (0 .. length($data) / 8192 - 1)
+	{
+		my $p = substr($data, $blk * 8192, 8192);
+		my $lower = unpack('v', substr($p, 12, 2));
+		for my $i (1 .. ($lower - 24) / 4)
+		{
+			my $w = unpack('V', substr($p, 24 + ($i - 1) * 4, 4));
+			my ($off, $flags, $len) = ($w & 0x7fff, ($w >> 15) & 3, ($w >> 17) & 0x7fff);
+			next unless $flags == 1 && (ord(substr($p, $off + 1, 1)) & 0x01);    # ENGRAM_ITEM_CHUNK
+			my $at = $blk * 8192 + $off + $len - 1;    # last byte of the compressed block
+			substr($data, $at, 1) = chr(ord(substr($data, $at, 1)) ^ 0xFF);
+			$damaged = "($blk,$i)";
+			last BLOCK;
+		}
+	}
+	ok(defined $damaged, 'a chunk item to damage is found (' . ($damaged // 'none') . ')');
+	open $out, '>:raw', $copy or die;
+	print $out $data;
+	close $out;
+	($o, $e) = ('', '');
+	$ok = IPC::Run::run([ 'perl', $dumper, '--summary', $copy ], '>', \$o, '2>', \$e);
+	ok(!$ok, 'the decoder reports a chunk item whose compressed data is damaged');
+	like($e, qr/chunk item \Q$damaged\E: CRC-32C/, 'by its CRC-32C, naming the chunk item');
 }
 
 $standby->stop;
