@@ -947,7 +947,8 @@ done_one:
  *
  * consolidate's grouping (sql/install/52_memory_recall.sql): in id order,
  * each episodic memory of the space with an embedding, not consolidated
- * yet and not in an earlier group, seeds a group of the not-yet-grouped
+ * yet, valid now (valid_to IS NULL), not expired (expires_at, ttl as in
+ * recall) and not in an earlier group, seeds a group of the not-yet-grouped
  * such memories with cosine similarity >= threshold to it (itself
  * included); groups of two or more are returned, members in id order, sims
  * = least(1, greatest(0.001, similarity))::real.

@@ -228,9 +228,12 @@ BEGIN
 	 * updated_at, last access) + ttl > now()) and, unless include_invalid,
 	 * valid: valid_at(valid_from, valid_to) now, or with as_of => t,
 	 * created_at <= t and valid at t as recorded at t (a valid_to recorded
-	 * after t, invalidated_at > t, does not count).  The C path
-	 * (src/memory_recall.c, recall_filters) puts the same conditions into
-	 * its candidate statement.
+	 * after t, invalidated_at > t, does not count).  valid_at is spelled
+	 * out on the columns, which the planner estimates from their
+	 * statistics (a function call would count as passing a third of the
+	 * rows and could cost the ANN index).  The C path (src/memory_recall.c,
+	 * recall_filters) puts the same conditions into its candidate
+	 * statement.
 	 */
 	IF v_mode = 'vector' THEN
 		SELECT pg_catalog.array_agg(c.id ORDER BY c.id),
@@ -251,10 +254,10 @@ BEGIN
 					AND (recall.occurred_before IS NULL OR m.occurred_at < recall.occurred_before)
 					AND (recall.as_of IS NULL OR m.created_at <= recall.as_of)
 					AND (recall.include_invalid
-					     OR @extschema@.valid_at(m.valid_from,
-					                             CASE WHEN recall.as_of IS NULL OR m.invalidated_at <= recall.as_of
-					                                  THEN m.valid_to END,
-					                             recall.as_of))
+					     OR ((m.valid_from IS NULL OR m.valid_from <= coalesce(recall.as_of, pg_catalog.now()))
+					         AND (m.valid_to IS NULL OR m.valid_to > coalesce(recall.as_of, pg_catalog.now())
+					              OR (recall.as_of IS NOT NULL
+					                  AND (m.invalidated_at IS NULL OR m.invalidated_at > recall.as_of)))))
 					AND (m.expires_at IS NULL OR m.expires_at > pg_catalog.now())
 					AND (m.ttl IS NULL
 					     OR greatest(m.created_at, m.updated_at,
@@ -284,10 +287,10 @@ BEGIN
 					AND (recall.occurred_before IS NULL OR m.occurred_at < recall.occurred_before)
 					AND (recall.as_of IS NULL OR m.created_at <= recall.as_of)
 					AND (recall.include_invalid
-					     OR @extschema@.valid_at(m.valid_from,
-					                             CASE WHEN recall.as_of IS NULL OR m.invalidated_at <= recall.as_of
-					                                  THEN m.valid_to END,
-					                             recall.as_of))
+					     OR ((m.valid_from IS NULL OR m.valid_from <= coalesce(recall.as_of, pg_catalog.now()))
+					         AND (m.valid_to IS NULL OR m.valid_to > coalesce(recall.as_of, pg_catalog.now())
+					              OR (recall.as_of IS NOT NULL
+					                  AND (m.invalidated_at IS NULL OR m.invalidated_at > recall.as_of)))))
 					AND (m.expires_at IS NULL OR m.expires_at > pg_catalog.now())
 					AND (m.ttl IS NULL
 					     OR greatest(m.created_at, m.updated_at,
@@ -319,10 +322,10 @@ BEGIN
 					AND (recall.occurred_before IS NULL OR m.occurred_at < recall.occurred_before)
 					AND (recall.as_of IS NULL OR m.created_at <= recall.as_of)
 					AND (recall.include_invalid
-					     OR @extschema@.valid_at(m.valid_from,
-					                             CASE WHEN recall.as_of IS NULL OR m.invalidated_at <= recall.as_of
-					                                  THEN m.valid_to END,
-					                             recall.as_of))
+					     OR ((m.valid_from IS NULL OR m.valid_from <= coalesce(recall.as_of, pg_catalog.now()))
+					         AND (m.valid_to IS NULL OR m.valid_to > coalesce(recall.as_of, pg_catalog.now())
+					              OR (recall.as_of IS NOT NULL
+					                  AND (m.invalidated_at IS NULL OR m.invalidated_at > recall.as_of)))))
 					AND (m.expires_at IS NULL OR m.expires_at > pg_catalog.now())
 					AND (m.ttl IS NULL
 					     OR greatest(m.created_at, m.updated_at,
@@ -390,10 +393,10 @@ BEGIN
 			  AND (recall.occurred_before IS NULL OR m.occurred_at < recall.occurred_before)
 			  AND (recall.as_of IS NULL OR m.created_at <= recall.as_of)
 			  AND (recall.include_invalid
-			       OR @extschema@.valid_at(m.valid_from,
-			                               CASE WHEN recall.as_of IS NULL OR m.invalidated_at <= recall.as_of
-			                                    THEN m.valid_to END,
-			                               recall.as_of))
+			       OR ((m.valid_from IS NULL OR m.valid_from <= coalesce(recall.as_of, pg_catalog.now()))
+			           AND (m.valid_to IS NULL OR m.valid_to > coalesce(recall.as_of, pg_catalog.now())
+			                OR (recall.as_of IS NOT NULL
+			                    AND (m.invalidated_at IS NULL OR m.invalidated_at > recall.as_of)))))
 			  AND (m.expires_at IS NULL OR m.expires_at > pg_catalog.now())
 			  AND (m.ttl IS NULL
 			       OR greatest(m.created_at, m.updated_at,
