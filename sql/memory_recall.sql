@@ -23,7 +23,8 @@ SELECT count(*) > 0 AS recorded
 FROM generate_series(1, 15) g,
 	 LATERAL engram.recall(engram.embed_text('coffee river', 64), 3 + g % 4, 'rt') r;
 
--- the SQL definition, ranking every candidate (no early stop)
+-- the SQL definition, ranking every candidate (no early stop), with
+-- recall's default validity and expiry conditions
 CREATE FUNCTION reference_recall(cue engram.vector, k int, sp text, q text DEFAULT NULL,
 								 mfilter jsonb DEFAULT NULL)
 RETURNS TABLE (id bigint, score real, similarity real, activation real)
@@ -34,6 +35,11 @@ WITH vec AS (
 		  FROM engram.memory m
 		  WHERE cue IS NOT NULL AND m.space = sp AND m.embedding IS NOT NULL
 			AND (mfilter IS NULL OR m.metadata @> mfilter)
+			AND engram.valid_at(m.valid_from, m.valid_to, NULL)
+			AND (m.expires_at IS NULL OR m.expires_at > now())
+			AND (m.ttl IS NULL OR greatest(m.created_at, m.updated_at,
+										   (engram._access('engram.memory'::regclass, m.ctid)).last_access)
+									  + m.ttl > now())
 		  ORDER BY m.embedding OPERATOR(engram.<=>) cue
 		  LIMIT greatest(current_setting('engram.recall_candidates')::int, k * 10)) c),
 txt AS (
@@ -43,6 +49,11 @@ txt AS (
 		  FROM engram.memory m
 		  WHERE q IS NOT NULL AND m.content_tsv @@ websearch_to_tsquery('english', q)
 			AND m.space = sp AND (mfilter IS NULL OR m.metadata @> mfilter)
+			AND engram.valid_at(m.valid_from, m.valid_to, NULL)
+			AND (m.expires_at IS NULL OR m.expires_at > now())
+			AND (m.ttl IS NULL OR greatest(m.created_at, m.updated_at,
+										   (engram._access('engram.memory'::regclass, m.ctid)).last_access)
+									  + m.ttl > now())
 		  ORDER BY 2 DESC, m.id
 		  LIMIT greatest(current_setting('engram.recall_candidates')::int, k * 10)) c),
 fused AS (
@@ -163,7 +174,7 @@ SELECT count(*) FROM engram.recall(engram.embed_text('cat', 64), 5, 'rt', kind =
 SELECT count(*) FROM engram.recall(engram.embed_text('cat', 64), 5, 'rt', participants => ARRAY['bob', NULL]);
 -- the internal function needs a cue
 SELECT count(*) FROM engram._recall_ranked(NULL, NULL, 5, 'rt', NULL, NULL, 0, false, 100,
-										   NULL, NULL, NULL, NULL, NULL);
+										   NULL, NULL, NULL, NULL, NULL, NULL, false, NULL);
 
 -- with an engram_hnsw index: a 1% filter still returns k rows, the same as
 -- without the index (the planner reads the matching rows through the GIN

@@ -38,6 +38,11 @@
  * Hybrid cues fuse the two lists by reciprocal rank fusion; both lists are
  * read in full (at most the candidate count each).
  *
+ * Validity and expiry (sql/install/55_memory_features.sql): the candidate
+ * statement keeps only memories not expired and, unless include_invalid,
+ * valid now or as of as_of (recall_filters), so every list, the early stop
+ * and the candidate count are over those rows only, as in the SQL path.
+ *
  * engram._near_duplicates() finds consolidate's groups: seeds in id order,
  * each seed's neighbours by ORDER BY embedding <=> seed LIMIT n (served by
  * an ANN index when there is one -- planned with enable_sort = off so that
@@ -93,10 +98,13 @@
 #define RA_PARTICIPANTS 11		/* text[] */
 #define RA_OCC_AFTER	12		/* timestamptz */
 #define RA_OCC_BEFORE	13		/* timestamptz */
-#define RA_NARGS		14
+#define RA_AS_OF		14		/* timestamptz */
+#define RA_INCL_INVALID 15		/* bool */
+#define RA_NS_PREFIX	16		/* text[] */
+#define RA_NARGS		17
 
-/* Candidate statement parameters ($1..$11). */
-#define CP_NARGS		11
+/* Candidate statement parameters ($1..$13). */
+#define CP_NARGS		13
 
 typedef struct RecallCand
 {
@@ -249,13 +257,53 @@ memory_schema(FunctionCallInfo fcinfo, Oid *nspoid)
 #define FILTER_PARTICIPANTS 0x20
 #define FILTER_OCC_AFTER	0x40
 #define FILTER_OCC_BEFORE	0x80
+#define FILTER_VALID_NOW	0x100
+#define FILTER_AS_OF		0x200
+#define FILTER_VALID_AS_OF	0x400
+#define FILTER_NS_PREFIX	0x800
 
+/*
+ * qs: the quoted schema.  Validity (FILTER_VALID_NOW, or FILTER_AS_OF and
+ * FILTER_VALID_AS_OF) and namespace_prefix are filters like the others;
+ * the expiry conditions are in every statement (recall never returns an
+ * expired memory): expires_at, and the sliding ttl against the last
+ * recorded access (engram._access, evaluated only for rows with a ttl).
+ */
 static const char *
-recall_filters(int mask)
+recall_filters(int mask, const char *qs)
 {
 	StringInfoData b;
 
 	initStringInfo(&b);
+	appendStringInfo(&b,
+					 " AND (m.expires_at IS NULL OR m.expires_at OPERATOR(pg_catalog.>) pg_catalog.now())"
+					 " AND (m.ttl IS NULL OR GREATEST(m.created_at, m.updated_at,"
+					 " (%s._access(%s::pg_catalog.regclass, m.ctid)).last_access)"
+					 " OPERATOR(pg_catalog.+) m.ttl OPERATOR(pg_catalog.>) pg_catalog.now())",
+					 qs, quote_literal_cstr(psprintf("%s.memory", qs)));
+	/*
+	 * Validity: engram.valid_at(valid_from, valid_to, NULL) and, as of $12,
+	 * valid_at(valid_from, CASE WHEN invalidated_at <= $12 THEN valid_to
+	 * END, $12), spelled out on the columns: the planner estimates
+	 * "valid_to IS NULL OR ..." from the column's statistics (nearly every
+	 * row), but a function call as a third of the rows -- which made an
+	 * unfiltered recall's LIMIT look like a read of the whole ANN index and
+	 * lose the index to a sort (sql/memory_recall.sql checks it is used).
+	 */
+	if (mask & FILTER_VALID_NOW)
+		appendStringInfoString(&b,
+							   " AND (m.valid_from IS NULL OR m.valid_from OPERATOR(pg_catalog.<=) pg_catalog.now())"
+							   " AND (m.valid_to IS NULL OR m.valid_to OPERATOR(pg_catalog.>) pg_catalog.now())");
+	if (mask & FILTER_AS_OF)
+		appendStringInfoString(&b, " AND m.created_at OPERATOR(pg_catalog.<=) $12");
+	if (mask & FILTER_VALID_AS_OF)
+		appendStringInfoString(&b,
+							   " AND (m.valid_from IS NULL OR m.valid_from OPERATOR(pg_catalog.<=) $12)"
+							   " AND (m.valid_to IS NULL OR m.invalidated_at IS NULL"
+							   " OR m.invalidated_at OPERATOR(pg_catalog.>) $12"
+							   " OR m.valid_to OPERATOR(pg_catalog.>) $12)");
+	if (mask & FILTER_NS_PREFIX)
+		appendStringInfoString(&b, " AND m.namespace[1:pg_catalog.cardinality($13)] OPERATOR(pg_catalog.=) $13");
 	if (mask & FILTER_SINCE)
 		appendStringInfoString(&b, " AND m.created_at OPERATOR(pg_catalog.>=) $3");
 	if (mask & FILTER_UNTIL)
@@ -344,6 +392,8 @@ recall_plan(int which, bool ordered, int mask, const char *schema, const char *s
 	types[8] = TEXTARRAYOID;
 	types[9] = TIMESTAMPTZOID;
 	types[10] = TIMESTAMPTZOID;
+	types[11] = TIMESTAMPTZOID;
+	types[12] = TEXTARRAYOID;
 	qspace = quote_literal_cstr(space);
 
 	/* $2 (the space) and $6 (the count) are spelled as literals instead */
@@ -354,7 +404,7 @@ recall_plan(int which, bool ordered, int mask, const char *schema, const char *s
 					 " WHERE m.embedding IS NOT NULL AND m.space OPERATOR(pg_catalog.=) %s%s"
 					 " ORDER BY m.embedding OPERATOR(%s.<=>) $1"
 					 " LIMIT " INT64_FORMAT,
-					 qs, qs, qspace, recall_filters(mask), qs, ncand);
+					 qs, qs, qspace, recall_filters(mask, qs), qs, ncand);
 	else
 		q = psprintf("SELECT m.ctid, m.id, pg_catalog.ts_rank(m.content_tsv, $1), m.confidence,"
 					 " m.created_at, m.content, m.metadata"
@@ -362,7 +412,7 @@ recall_plan(int which, bool ordered, int mask, const char *schema, const char *s
 					 " WHERE m.content_tsv OPERATOR(pg_catalog.@@) $1 AND m.space OPERATOR(pg_catalog.=) %s%s"
 					 " ORDER BY 3 DESC, m.id"
 					 " LIMIT " INT64_FORMAT,
-					 qs, qspace, recall_filters(mask), ncand);
+					 qs, qspace, recall_filters(mask, qs), ncand);
 
 	/*
 	 * A generic plan: the statement's shape does not depend on the
@@ -618,7 +668,8 @@ raise_ef_search(int ef)
  *	 since timestamptz, until timestamptz, min_confidence float4,
  *	 record_access bool, ncand int4, metadata_filter jsonb, kind text,
  *	 participants text[], occurred_after timestamptz,
- *	 occurred_before timestamptz)
+ *	 occurred_before timestamptz, as_of timestamptz, include_invalid bool,
+ *	 namespace_prefix text[])
  * RETURNS TABLE (id, content, score, similarity, activation, confidence,
  *				  tier, created_at, metadata)
  *
@@ -678,7 +729,12 @@ engram_recall_ranked(PG_FUNCTION_ARGS)
 		(PG_ARGISNULL(RA_KIND) ? 0 : FILTER_KIND) |
 		(PG_ARGISNULL(RA_PARTICIPANTS) ? 0 : FILTER_PARTICIPANTS) |
 		(PG_ARGISNULL(RA_OCC_AFTER) ? 0 : FILTER_OCC_AFTER) |
-		(PG_ARGISNULL(RA_OCC_BEFORE) ? 0 : FILTER_OCC_BEFORE);
+		(PG_ARGISNULL(RA_OCC_BEFORE) ? 0 : FILTER_OCC_BEFORE) |
+		(PG_ARGISNULL(RA_AS_OF) ? 0 : FILTER_AS_OF) |
+		(PG_ARGISNULL(RA_NS_PREFIX) ? 0 : FILTER_NS_PREFIX);
+	/* include_invalid drops the validity condition (not as_of's created_at) */
+	if (PG_ARGISNULL(RA_INCL_INVALID) || !PG_GETARG_BOOL(RA_INCL_INVALID))
+		mask |= PG_ARGISNULL(RA_AS_OF) ? FILTER_VALID_NOW : FILTER_VALID_AS_OF;
 	/*
 	 * Under a metadata filter the planner's choice stands (recall_plan is
 	 * never asked for an "ordered" plan): an ANN scan widening until k rows
@@ -718,6 +774,8 @@ engram_recall_ranked(PG_FUNCTION_ARGS)
 	CP_SET(8, RA_PARTICIPANTS);
 	CP_SET(9, RA_OCC_AFTER);
 	CP_SET(10, RA_OCC_BEFORE);
+	CP_SET(11, RA_AS_OF);
+	CP_SET(12, RA_NS_PREFIX);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -894,7 +952,8 @@ done_one:
  *
  * consolidate's grouping (sql/install/52_memory_recall.sql): in id order,
  * each episodic memory of the space with an embedding, not consolidated
- * yet and not in an earlier group, seeds a group of the not-yet-grouped
+ * yet, valid now (valid_to IS NULL), not expired (expires_at, ttl as in
+ * recall) and not in an earlier group, seeds a group of the not-yet-grouped
  * such memories with cosine similarity >= threshold to it (itself
  * included); groups of two or more are returned, members in id order, sims
  * = least(1, greatest(0.001, similarity))::real.
@@ -917,6 +976,7 @@ engram_near_duplicates(PG_FUNCTION_ARGS)
 	char	   *schema;
 	const char *qs;
 	char	   *qspace;
+	char	   *qrel;
 	char	   *q;
 	SPIPlanPtr	seedplan,
 				nbplan,
@@ -949,7 +1009,12 @@ engram_near_duplicates(PG_FUNCTION_ARGS)
 	" WHERE m.space OPERATOR(pg_catalog.=) $1" \
 	" AND m.space OPERATOR(pg_catalog.=) %s" \
 	" AND m.kind OPERATOR(pg_catalog.=) 'episodic' AND m.embedding IS NOT NULL" \
-	" AND NOT (m.metadata OPERATOR(pg_catalog.?) 'consolidated_into')"
+	" AND NOT (m.metadata OPERATOR(pg_catalog.?) 'consolidated_into')" \
+	" AND m.valid_to IS NULL" \
+	" AND (m.expires_at IS NULL OR m.expires_at OPERATOR(pg_catalog.>) pg_catalog.now())" \
+	" AND (m.ttl IS NULL OR GREATEST(m.created_at, m.updated_at," \
+	" (%s._access(%s::pg_catalog.regclass, m.ctid)).last_access)" \
+	" OPERATOR(pg_catalog.+) m.ttl OPERATOR(pg_catalog.>) pg_catalog.now())"
 
 	types[0] = TEXTOID;
 	/*
@@ -957,9 +1022,10 @@ engram_near_duplicates(PG_FUNCTION_ARGS)
 	 * the neighbour search can use a partial index of the space.
 	 */
 	qspace = quote_literal_cstr(text_to_cstring(space));
-	q = psprintf("SELECT m.id, m.embedding FROM %s.memory m" ND_WHERE " ORDER BY m.id", qs, qspace);
+	qrel = quote_literal_cstr(psprintf("%s.memory", qs));
+	q = psprintf("SELECT m.id, m.embedding FROM %s.memory m" ND_WHERE " ORDER BY m.id", qs, qspace, qs, qrel);
 	seedplan = SPI_prepare_cursor(q, 1, types, 0);
-	q = psprintf("SELECT pg_catalog.count(*) FROM %s.memory m" ND_WHERE, qs, qspace);
+	q = psprintf("SELECT pg_catalog.count(*) FROM %s.memory m" ND_WHERE, qs, qspace, qs, qrel);
 	countplan = SPI_prepare(q, 1, types);
 	/* the vector type: that of this extension's <=> (same schema) */
 	{
@@ -972,7 +1038,7 @@ engram_near_duplicates(PG_FUNCTION_ARGS)
 	}
 	types[2] = INT8OID;
 	q = psprintf("SELECT m.id, m.embedding OPERATOR(%s.<=>) $2 FROM %s.memory m" ND_WHERE
-				 " ORDER BY m.embedding OPERATOR(%s.<=>) $2 LIMIT $3", qs, qs, qspace, qs);
+				 " ORDER BY m.embedding OPERATOR(%s.<=>) $2 LIMIT $3", qs, qs, qspace, qs, qrel, qs);
 	nbplan = SPI_prepare_cursor(q, 3, types, CURSOR_OPT_GENERIC_PLAN);
 	if (seedplan == NULL || countplan == NULL || nbplan == NULL)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));

@@ -13,14 +13,15 @@ CREATE FUNCTION @extschema@._recall_ranked(
 	space pg_catalog.text, since pg_catalog.timestamptz, until pg_catalog.timestamptz,
 	min_confidence pg_catalog.float4, record_access pg_catalog.bool, ncand pg_catalog.int4,
 	metadata_filter pg_catalog.jsonb, kind pg_catalog.text, participants pg_catalog.text[],
-	occurred_after pg_catalog.timestamptz, occurred_before pg_catalog.timestamptz)
+	occurred_after pg_catalog.timestamptz, occurred_before pg_catalog.timestamptz,
+	as_of pg_catalog.timestamptz, include_invalid pg_catalog.bool, namespace_prefix pg_catalog.text[])
 	RETURNS TABLE (id pg_catalog.int8, content pg_catalog.text, score pg_catalog.float4,
 				   similarity pg_catalog.float4, activation pg_catalog.float4,
 				   confidence pg_catalog.float4, tier pg_catalog.text,
 				   created_at pg_catalog.timestamptz, metadata pg_catalog.jsonb)
 	AS 'MODULE_PATHNAME', 'engram_recall_ranked'
 	LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION @extschema@._recall_ranked(@extschema@.vector, pg_catalog.tsquery, pg_catalog.int4, pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.float4, pg_catalog.bool, pg_catalog.int4, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text[], pg_catalog.timestamptz, pg_catalog.timestamptz) IS
+COMMENT ON FUNCTION @extschema@._recall_ranked(@extschema@.vector, pg_catalog.tsquery, pg_catalog.int4, pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.float4, pg_catalog.bool, pg_catalog.int4, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text[], pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.bool, pg_catalog.text[]) IS
 'internal: engram.recall without spread (arguments checked there): the k best of the ncand candidates by score, read as the calling user, accesses recorded when record_access';
 
 CREATE FUNCTION @extschema@._near_duplicates(space pg_catalog.text, threshold pg_catalog.float8)
@@ -28,7 +29,7 @@ CREATE FUNCTION @extschema@._near_duplicates(space pg_catalog.text, threshold pg
 	AS 'MODULE_PATHNAME', 'engram_near_duplicates'
 	LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION @extschema@._near_duplicates(pg_catalog.text, pg_catalog.float8) IS
-'internal: consolidate''s groups of a space: in id order, each unconsolidated episodic memory not yet grouped and its not-yet-grouped episodic neighbours with cosine similarity >= threshold (found by ORDER BY embedding <=> seed, through the ANN index when there is one); groups of two or more, members in id order';
+'internal: consolidate''s groups of a space: in id order, each unconsolidated episodic memory valid now (valid_to IS NULL) and not expired not yet grouped and its not-yet-grouped such neighbours with cosine similarity >= threshold (found by ORDER BY embedding <=> seed, through the ANN index when there is one); groups of two or more, members in id order';
 
 -- recall ---------------------------------------------------------------------
 
@@ -48,7 +49,10 @@ CREATE FUNCTION @extschema@.recall(
 	kind pg_catalog.text DEFAULT NULL,
 	participants pg_catalog.text[] DEFAULT NULL,
 	occurred_after pg_catalog.timestamptz DEFAULT NULL,
-	occurred_before pg_catalog.timestamptz DEFAULT NULL)
+	occurred_before pg_catalog.timestamptz DEFAULT NULL,
+	as_of pg_catalog.timestamptz DEFAULT NULL,
+	include_invalid pg_catalog.bool DEFAULT false,
+	namespace_prefix pg_catalog.text[] DEFAULT NULL)
 	RETURNS TABLE (id pg_catalog.int8, content pg_catalog.text, score pg_catalog.float4,
 				   similarity pg_catalog.float4, activation pg_catalog.float4,
 				   confidence pg_catalog.float4, tier pg_catalog.text,
@@ -101,6 +105,21 @@ BEGIN
 		RAISE EXCEPTION 'participants must not contain NULL'
 			USING ERRCODE = 'null_value_not_allowed',
 				  HINT = 'Pass the names every recalled memory must list, e.g. ARRAY[''alice''].';
+	END IF;
+	IF recall.include_invalid IS NULL THEN
+		RAISE EXCEPTION 'include_invalid must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Pass true to recall superseded and invalidated memories too, false (the default) for only those valid.';
+	END IF;
+	IF recall.namespace_prefix IS NOT NULL AND pg_catalog.array_position(recall.namespace_prefix, NULL) IS NOT NULL THEN
+		RAISE EXCEPTION 'namespace_prefix must not contain NULL'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Pass the leading namespace elements, e.g. ARRAY[''users'', ''u1''].';
+	END IF;
+	IF recall.as_of IS NOT NULL AND NOT pg_catalog.isfinite(recall.as_of) THEN
+		RAISE EXCEPTION 'as_of must be a finite time, got %', recall.as_of
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass NULL for now.';
 	END IF;
 	v_dims := @extschema@._check_space(recall.space);
 	IF recall.cue IS NOT NULL AND v_dims IS NOT NULL
@@ -167,7 +186,8 @@ BEGIN
 											recall.since, recall.until, recall.min_confidence,
 											recall.record_access, v_ncand,
 											recall.metadata_filter, recall.kind, recall.participants,
-											recall.occurred_after, recall.occurred_before) r;
+											recall.occurred_after, recall.occurred_before,
+											recall.as_of, recall.include_invalid, recall.namespace_prefix) r;
 		RETURN;
 	END IF;
 
@@ -200,9 +220,20 @@ BEGIN
 	 *		rrf = sum over lists of 1/(60 + rank), normalised by its maximum
 	 *		2/61 so relevance is in [0,1].
 	 * All are restricted to the space, since <= created_at < until,
-	 * confidence >= min_confidence and the metadata filters
+	 * confidence >= min_confidence, the metadata filters
 	 * (metadata @> metadata_filter, kind, participants @> participants,
-	 * occurred_after <= occurred_at < occurred_before).
+	 * occurred_after <= occurred_at < occurred_before,
+	 * namespace[1:cardinality(namespace_prefix)] = namespace_prefix), to
+	 * memories not expired (expires_at > now(), greatest(created_at,
+	 * updated_at, last access) + ttl > now()) and, unless include_invalid,
+	 * valid: valid_at(valid_from, valid_to) now, or with as_of => t,
+	 * created_at <= t and valid at t as recorded at t (a valid_to recorded
+	 * after t, invalidated_at > t, does not count).  valid_at is spelled
+	 * out on the columns, which the planner estimates from their
+	 * statistics (a function call would count as passing a third of the
+	 * rows and could cost the ANN index).  The C path (src/memory_recall.c,
+	 * recall_filters) puts the same conditions into its candidate
+	 * statement.
 	 */
 	IF v_mode = 'vector' THEN
 		SELECT pg_catalog.array_agg(c.id ORDER BY c.id),
@@ -221,6 +252,19 @@ BEGIN
 					AND (recall.participants IS NULL OR m.participants OPERATOR(pg_catalog.@>) recall.participants)
 					AND (recall.occurred_after IS NULL OR m.occurred_at >= recall.occurred_after)
 					AND (recall.occurred_before IS NULL OR m.occurred_at < recall.occurred_before)
+					AND (recall.as_of IS NULL OR m.created_at <= recall.as_of)
+					AND (recall.include_invalid
+					     OR ((m.valid_from IS NULL OR m.valid_from <= coalesce(recall.as_of, pg_catalog.now()))
+					         AND (m.valid_to IS NULL OR m.valid_to > coalesce(recall.as_of, pg_catalog.now())
+					              OR (recall.as_of IS NOT NULL
+					                  AND (m.invalidated_at IS NULL OR m.invalidated_at > recall.as_of)))))
+					AND (m.expires_at IS NULL OR m.expires_at > pg_catalog.now())
+					AND (m.ttl IS NULL
+					     OR greatest(m.created_at, m.updated_at,
+					                 (@extschema@._access('@extschema@.memory'::pg_catalog.regclass, m.ctid)).last_access)
+					        + m.ttl > pg_catalog.now())
+					AND (recall.namespace_prefix IS NULL
+					     OR m.namespace[1:pg_catalog.cardinality(recall.namespace_prefix)] = recall.namespace_prefix)
 				  ORDER BY m.embedding OPERATOR(@extschema@.<=>) recall.cue
 				  LIMIT v_ncand) c;
 	ELSE
@@ -241,6 +285,19 @@ BEGIN
 					AND (recall.participants IS NULL OR m.participants OPERATOR(pg_catalog.@>) recall.participants)
 					AND (recall.occurred_after IS NULL OR m.occurred_at >= recall.occurred_after)
 					AND (recall.occurred_before IS NULL OR m.occurred_at < recall.occurred_before)
+					AND (recall.as_of IS NULL OR m.created_at <= recall.as_of)
+					AND (recall.include_invalid
+					     OR ((m.valid_from IS NULL OR m.valid_from <= coalesce(recall.as_of, pg_catalog.now()))
+					         AND (m.valid_to IS NULL OR m.valid_to > coalesce(recall.as_of, pg_catalog.now())
+					              OR (recall.as_of IS NOT NULL
+					                  AND (m.invalidated_at IS NULL OR m.invalidated_at > recall.as_of)))))
+					AND (m.expires_at IS NULL OR m.expires_at > pg_catalog.now())
+					AND (m.ttl IS NULL
+					     OR greatest(m.created_at, m.updated_at,
+					                 (@extschema@._access('@extschema@.memory'::pg_catalog.regclass, m.ctid)).last_access)
+					        + m.ttl > pg_catalog.now())
+					AND (recall.namespace_prefix IS NULL
+					     OR m.namespace[1:pg_catalog.cardinality(recall.namespace_prefix)] = recall.namespace_prefix)
 				  ORDER BY m.embedding OPERATOR(@extschema@.<=>) recall.cue
 				  LIMIT v_ncand) c
 		),
@@ -263,6 +320,19 @@ BEGIN
 					AND (recall.participants IS NULL OR m.participants OPERATOR(pg_catalog.@>) recall.participants)
 					AND (recall.occurred_after IS NULL OR m.occurred_at >= recall.occurred_after)
 					AND (recall.occurred_before IS NULL OR m.occurred_at < recall.occurred_before)
+					AND (recall.as_of IS NULL OR m.created_at <= recall.as_of)
+					AND (recall.include_invalid
+					     OR ((m.valid_from IS NULL OR m.valid_from <= coalesce(recall.as_of, pg_catalog.now()))
+					         AND (m.valid_to IS NULL OR m.valid_to > coalesce(recall.as_of, pg_catalog.now())
+					              OR (recall.as_of IS NOT NULL
+					                  AND (m.invalidated_at IS NULL OR m.invalidated_at > recall.as_of)))))
+					AND (m.expires_at IS NULL OR m.expires_at > pg_catalog.now())
+					AND (m.ttl IS NULL
+					     OR greatest(m.created_at, m.updated_at,
+					                 (@extschema@._access('@extschema@.memory'::pg_catalog.regclass, m.ctid)).last_access)
+					        + m.ttl > pg_catalog.now())
+					AND (recall.namespace_prefix IS NULL
+					     OR m.namespace[1:pg_catalog.cardinality(recall.namespace_prefix)] = recall.namespace_prefix)
 				  ORDER BY 2 DESC, m.id
 				  LIMIT v_ncand) c
 		),
@@ -320,7 +390,20 @@ BEGIN
 			  AND (recall.kind IS NULL OR m.kind = recall.kind)
 			  AND (recall.participants IS NULL OR m.participants OPERATOR(pg_catalog.@>) recall.participants)
 			  AND (recall.occurred_after IS NULL OR m.occurred_at >= recall.occurred_after)
-			  AND (recall.occurred_before IS NULL OR m.occurred_at < recall.occurred_before);
+			  AND (recall.occurred_before IS NULL OR m.occurred_at < recall.occurred_before)
+			  AND (recall.as_of IS NULL OR m.created_at <= recall.as_of)
+			  AND (recall.include_invalid
+			       OR ((m.valid_from IS NULL OR m.valid_from <= coalesce(recall.as_of, pg_catalog.now()))
+			           AND (m.valid_to IS NULL OR m.valid_to > coalesce(recall.as_of, pg_catalog.now())
+			                OR (recall.as_of IS NOT NULL
+			                    AND (m.invalidated_at IS NULL OR m.invalidated_at > recall.as_of)))))
+			  AND (m.expires_at IS NULL OR m.expires_at > pg_catalog.now())
+			  AND (m.ttl IS NULL
+			       OR greatest(m.created_at, m.updated_at,
+			                   (@extschema@._access('@extschema@.memory'::pg_catalog.regclass, m.ctid)).last_access)
+			          + m.ttl > pg_catalog.now())
+			  AND (recall.namespace_prefix IS NULL
+			       OR m.namespace[1:pg_catalog.cardinality(recall.namespace_prefix)] = recall.namespace_prefix);
 		SELECT v_ids || coalesce(pg_catalog.array_agg(m.id ORDER BY m.id), '{}'),
 			   v_rels || coalesce(pg_catalog.array_agg(
 					(CASE
@@ -377,8 +460,8 @@ BEGIN
 	END LOOP;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.recall(@extschema@.vector, pg_catalog.int4, pg_catalog.text, pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.bool, pg_catalog.float4, pg_catalog.bool, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text[], pg_catalog.timestamptz, pg_catalog.timestamptz) IS
-'k best memories of a space for an embedding cue, a text cue (cue_text, websearch syntax, english) or both. score = engram.weight_similarity * similarity + engram.weight_activation * activation + engram.weight_confidence * confidence, where similarity is cosine similarity (vector cue), ts_rank(content_tsv, q) / best rank among candidates (text cue) or reciprocal rank fusion sum 1/(60 + rank) / (2/61) (both), and activation is engram.activation_norm() of the memory, raised to its spread activation with spread => true. Candidates: max(engram.recall_candidates, 10k) nearest by <=> (an ANN index is used when present) and/or best by text rank, read only until no further one can enter the k best. Filters: metadata @> metadata_filter, kind, participants @> participants, occurred_after <= occurred_at < occurred_before. Returned rows get an access recorded unless record_access is false, on a standby or in a read-only transaction.';
+COMMENT ON FUNCTION @extschema@.recall(@extschema@.vector, pg_catalog.int4, pg_catalog.text, pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.bool, pg_catalog.float4, pg_catalog.bool, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text[], pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.bool, pg_catalog.text[]) IS
+'k best memories of a space for an embedding cue, a text cue (cue_text, websearch syntax, english) or both. score = engram.weight_similarity * similarity + engram.weight_activation * activation + engram.weight_confidence * confidence, where similarity is cosine similarity (vector cue), ts_rank(content_tsv, q) / best rank among candidates (text cue) or reciprocal rank fusion sum 1/(60 + rank) / (2/61) (both), and activation is engram.activation_norm() of the memory, raised to its spread activation with spread => true. Candidates: max(engram.recall_candidates, 10k) nearest by <=> (an ANN index is used when present) and/or best by text rank, read only until no further one can enter the k best. Filters: metadata @> metadata_filter, kind, participants @> participants, occurred_after <= occurred_at < occurred_before, namespace[1:cardinality(namespace_prefix)] = namespace_prefix. Only memories not expired (expires_at, ttl) and valid now (engram.valid_at(valid_from, valid_to)); with as_of => t those created by t and valid at t as recorded at t (valid_to counts only when invalidated_at <= t); include_invalid => true drops the validity condition, not the expiry. Returned rows get an access recorded unless record_access is false, on a standby or in a read-only transaction.';
 
 
 -- consolidate --------------------------------------------------------------
@@ -431,8 +514,10 @@ BEGIN
 
 	/*
 	 * 1. Grouping, per space, greedily in id order: each episodic memory not
-	 * yet consolidated seeds a group of the not-yet-grouped episodic
-	 * memories with cosine similarity >= engram.consolidate_threshold to it.
+	 * yet consolidated, valid now (valid_to IS NULL: neither superseded nor
+	 * invalidated) and not expired (expires_at, ttl; as recall) seeds a
+	 * group of the not-yet-grouped such memories with cosine similarity >=
+	 * engram.consolidate_threshold to it.
 	 * A group of two or more becomes a new semantic memory: content of the
 	 * most confident member (lowest id on ties), embedding = l2-normalised
 	 * mean of the members, confidence = the members' maximum,
@@ -512,5 +597,5 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.consolidate(pg_catalog.text) IS
-'group near-duplicate episodic memories (cosine >= engram.consolidate_threshold, neighbours found through the ANN index on embedding when there is one) into new semantic memories with provenance (associations, metadata.sources), multiply the confidence of episodic memories unused for engram.forget_after by engram.forget_decay_factor, forget episodic memories below engram.forget_threshold; returns the count of each action';
+'group near-duplicate episodic memories valid now (valid_to IS NULL) and not expired (cosine >= engram.consolidate_threshold, neighbours found through the ANN index on embedding when there is one) into new semantic memories with provenance (associations, metadata.sources), multiply the confidence of episodic memories unused for engram.forget_after by engram.forget_decay_factor, forget episodic memories below engram.forget_threshold; returns the count of each action';
 
