@@ -362,13 +362,13 @@ SELECT (SELECT count(*) FROM engram.memory_history) AS history,
 	   (SELECT count(*) FROM engram.core_block_history) AS block_history;
 -- recall's C helpers read as the caller (row-level security)
 SELECT count(*) AS recalled FROM engram._recall_ranked('[1,0,0,0]', NULL, 5, 'sec_victim', NULL, NULL, 0,
-	false, 100, NULL, NULL, NULL, NULL, NULL);
+	false, 100, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL);
 SELECT count(*) AS groups FROM engram._near_duplicates('sec_victim', 0.0);
 -- they are executable by every role (recall and consolidate run as their
 -- caller), so they check what sizes their work: k beyond recall's limit
 -- was an internal error (XX000, an allocation of 16 GB)
 SELECT count(*) FROM engram._recall_ranked('[1,0,0,0]', NULL, 2147483647, 'sec_mallory', NULL, NULL, 0,
-	false, 100, NULL, NULL, NULL, NULL, NULL);
+	false, 100, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL);
 \echo :LAST_ERROR_SQLSTATE
 -- a TTL that overflows a timestamp stopped engram.expire() over every
 -- space (the background worker's pass: 22008 for all tenants); a TTL is
@@ -522,9 +522,9 @@ ORDER BY 1;
 -- the owner: which they are, that each has its implementation, and that
 -- PUBLIC may not call an implementation directly (it trusts its last
 -- argument, the caller's spaces)
-SELECT function FROM sec_ext_functions WHERE prosrc = 'engram_feature_write' ORDER BY 1;
+SELECT function FROM sec_ext_functions WHERE prosrc = 'engram_write_feature' ORDER BY 1;
 SELECT f.function FROM sec_ext_functions f JOIN pg_proc p ON p.oid = f.oid
-WHERE f.prosrc = 'engram_feature_write'
+WHERE f.prosrc = 'engram_write_feature'
   AND NOT EXISTS (SELECT 1 FROM pg_proc q
 				  WHERE q.pronamespace = p.pronamespace AND q.proname = '_' || p.proname || '_impl');
 SELECT function, public_execute FROM sec_ext_functions
