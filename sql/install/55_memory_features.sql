@@ -3,7 +3,7 @@
 -- expiry (TTL), keys and namespaces, core memory blocks
 -- (src/memory_features.c, docs/memory_api.md "Features").
 --
--- The same statements are in sql/upgrade/55_memory_features.sql: a 0.1.0
+-- The upgrade script runs this file as it is (sql/upgrade/55_memory_features.sql is a link to it; 56 adds the grants of 0.1.0 grantees): a 0.1.0
 -- database gets the columns by ALTER TABLE, a fresh install too, so both
 -- catalogs are identical.
 --
