@@ -1,0 +1,1 @@
+../install/12_halfvec.sql
