@@ -273,9 +273,13 @@ extern void ann_wal_abort(AnnWal *w);
 extern void ann_init_page(Page page, uint16 flags);
 extern void ann_init_meta(Page page, int dim, int m, int efc, int metric, int max_level);
 extern void ann_read_meta(Relation index, AnnMetaPageData *meta);
+extern void ann_check_meta(Relation index, const AnnMetaPageData *meta);
 extern void ann_shape_from_meta(const AnnMetaPageData *meta, AnnShape *s);
-extern AnnNodeHeader *ann_page_node(Page page, OffsetNumber off);
-extern Size ann_page_max_slot(Page page, BlockNumber blk, BlockNumber ep_blk,
+extern bool ann_is_node_page(Page page);
+extern AnnNodeHeader *ann_page_node(Relation index, const AnnShape *s, Page page,
+									BlockNumber blk, OffsetNumber off);
+extern Size ann_page_max_slot(Relation index, const AnnShape *s, Page page,
+							  BlockNumber blk, BlockNumber ep_blk,
 							  OffsetNumber ep_off);
 extern void ann_record_free(Relation index, BlockNumber blk, Size maxslot);
 

@@ -189,7 +189,7 @@ ann_read_node(Relation index, const AnnShape *s, AnnId id, AnnDiskNode *out,
 
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
-	node = ann_page_node(page, AnnIdOffset(id));
+	node = ann_page_node(index, s, page, AnnIdBlock(id), AnnIdOffset(id));
 	if (node)
 	{
 		out->id = id;
@@ -247,7 +247,8 @@ disk_neighbors(void *arg, AnnId id, int level, AnnId *out)
 {
 	DiskSearchCtx *ctx = arg;
 	Page		page = ann_reader_lock(&ctx->r, AnnIdBlock(id));
-	AnnNodeHeader *node = ann_page_node(page, AnnIdOffset(id));
+	AnnNodeHeader *node = ann_page_node(ctx->r.index, &ctx->r.shape, page,
+										AnnIdBlock(id), AnnIdOffset(id));
 	int			n = node ? ann_node_neighbors(&ctx->r.shape, node, level, out) : 0;
 
 	ann_reader_unlock(&ctx->r);
@@ -259,7 +260,8 @@ disk_code_distance(void *arg, AnnId id, bool *deleted)
 {
 	DiskSearchCtx *ctx = arg;
 	Page		page = ann_reader_lock(&ctx->r, AnnIdBlock(id));
-	AnnNodeHeader *node = ann_page_node(page, AnnIdOffset(id));
+	AnnNodeHeader *node = ann_page_node(ctx->r.index, &ctx->r.shape, page,
+										AnnIdBlock(id), AnnIdOffset(id));
 	float		d;
 
 	if (node == NULL)
@@ -345,7 +347,7 @@ plan_backlink(Relation index, const AnnShape *s, AnnId e, int level,
 
 	buf = ReadBuffer(index, AnnIdBlock(e));
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	node = ann_page_node(BufferGetPage(buf), AnnIdOffset(e));
+	node = ann_page_node(index, s, BufferGetPage(buf), AnnIdBlock(e), AnnIdOffset(e));
 	if (node == NULL || (node->flags & ANN_NODE_DELETED) || node->level < level)
 	{
 		UnlockReleaseBuffer(buf);
@@ -420,9 +422,11 @@ plan_backlink(Relation index, const AnnShape *s, AnnId e, int level,
  * holding e, if e's list is still the one it was planned from.
  */
 static bool
-apply_backlink(const AnnShape *s, Page page, const Backlink *bl, AnnId newid)
+apply_backlink(Relation index, const AnnShape *s, Page page, const Backlink *bl,
+			   AnnId newid)
 {
-	AnnNodeHeader *node = ann_page_node(page, AnnIdOffset(bl->e));
+	AnnNodeHeader *node = ann_page_node(index, s, page, AnnIdBlock(bl->e),
+										AnnIdOffset(bl->e));
 	int			cap = ann_level_cap(s, bl->level);
 	AnnId		now[2 * ANN_MAX_M];
 	ItemPointerData *tids;
@@ -469,7 +473,8 @@ add_backlink(Relation index, const AnnShape *s, AnnId e, int level,
 		/* check on the buffer first: no WAL record for a lost race */
 		done = false;
 		{
-			AnnNodeHeader *node = ann_page_node(BufferGetPage(buf), AnnIdOffset(e));
+			AnnNodeHeader *node = ann_page_node(index, s, BufferGetPage(buf),
+												AnnIdBlock(e), AnnIdOffset(e));
 			AnnId		now[2 * ANN_MAX_M];
 
 			if (node && node->level >= level)
@@ -484,7 +489,7 @@ add_backlink(Relation index, const AnnShape *s, AnnId e, int level,
 		{
 			ann_wal_start(&w, index, building);
 			page = ann_wal_register(&w, buf, false);
-			(void) apply_backlink(s, page, &bl, newid);
+			(void) apply_backlink(index, s, page, &bl, newid);
 			ann_wal_finish(&w);
 		}
 		UnlockReleaseBuffer(buf);
@@ -568,7 +573,8 @@ ann_disk_search(Relation index, const AnnShape *s, const AnnQVec *q,
  * ANN_INVALID_ID.
  */
 static AnnId
-reuse_slot(Relation index, Buffer metabuf, AnnWal *w, char *item, Size size)
+reuse_slot(Relation index, const AnnShape *s, Buffer metabuf, AnnWal *w,
+		   char *item, Size size)
 {
 	AnnMetaPageData *meta = AnnPageGetMeta(BufferGetPage(metabuf));
 	BlockNumber nblocks;
@@ -600,23 +606,18 @@ reuse_slot(Relation index, Buffer metabuf, AnnWal *w, char *item, Size size)
 		buf = ReadBuffer(index, blk);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		page = BufferGetPage(buf);
-		maxoff = (PageIsNew(page) ||
-				  !(AnnPageGetOpaque(page)->flags & ANN_PAGE_NODE)) ? 0 :
-			PageGetMaxOffsetNumber(page);
+		maxoff = ann_is_node_page(page) ? PageGetMaxOffsetNumber(page) : 0;
 		for (off = FirstOffsetNumber; off <= maxoff; off++)
 		{
-			ItemId		lp = PageGetItemId(page, off);
-			AnnNodeHeader *node;
+			/* checked: the node is overwritten in place */
+			AnnNodeHeader *node = ann_page_node(index, s, page, blk, off);
 			Size		len;
 
-			if (!ItemIdIsNormal(lp))
-				continue;
-			node = (AnnNodeHeader *) PageGetItem(page, lp);
-			if (!(node->flags & ANN_NODE_DELETED))
+			if (node == NULL || !(node->flags & ANN_NODE_DELETED))
 				continue;
 			if (blk == ep_blk && off == meta->ep_offset)
 				continue;		/* the entry point stays walkable */
-			len = ItemIdGetLength(lp);
+			len = ItemIdGetLength(PageGetItemId(page, off));
 			/* the smallest slot that fits: keep long ones for long nodes */
 			if (len >= size && (found == InvalidOffsetNumber || len < foundlen))
 			{
@@ -632,13 +633,14 @@ reuse_slot(Relation index, Buffer metabuf, AnnWal *w, char *item, Size size)
 			wpage = ann_wal_register(w, buf, false);
 			memcpy(PageGetItem(wpage, PageGetItemId(wpage, found)), item, size);
 			/* what the page has left (the copy's flags are the node's now) */
-			ann_record_free(index, blk, ann_page_max_slot(wpage, blk, ep_blk,
+			ann_record_free(index, blk, ann_page_max_slot(index, s, wpage, blk, ep_blk,
 														  meta->ep_offset));
 			/* the caller finishes the WAL record, then lets go of the page */
 			return AnnIdMake(blk, found);
 		}
 		/* what the page really has (less than this node needs) */
-		ann_record_free(index, blk, ann_page_max_slot(page, blk, ep_blk, meta->ep_offset));
+		ann_record_free(index, blk, ann_page_max_slot(index, s, page, blk, ep_blk,
+													  meta->ep_offset));
 		UnlockReleaseBuffer(buf);
 	}
 	return ANN_INVALID_ID;
@@ -650,8 +652,8 @@ reuse_slot(Relation index, Buffer metabuf, AnnWal *w, char *item, Size size)
  * page is already registered in w.  Returns the node's id.
  */
 static AnnId
-place_node(Relation index, Buffer metabuf, AnnWal *w, Page *metapage,
-		   char *item, Size size)
+place_node(Relation index, const AnnShape *s, Buffer metabuf, AnnWal *w,
+		   Page *metapage, char *item, Size size)
 {
 	AnnMetaPageData *meta = AnnPageGetMeta(BufferGetPage(metabuf));
 	Buffer		buf = InvalidBuffer;
@@ -662,7 +664,7 @@ place_node(Relation index, Buffer metabuf, AnnWal *w, Page *metapage,
 	AnnId		reused;
 
 	/* a slot VACUUM freed, if any fits */
-	reused = reuse_slot(index, metabuf, w, item, size);
+	reused = reuse_slot(index, s, metabuf, w, item, size);
 	if (reused != ANN_INVALID_ID)
 		return reused;
 
@@ -890,7 +892,7 @@ retry:
 		ann_wal_start(&w, index, building);
 		if (m->ep_level < 0 || m->dim == 0 || take_entry || set_center)
 			metapage = ann_wal_register(&w, metabuf, false);
-		newid = place_node(index, metabuf, &w, &metapage, item, size);
+		newid = place_node(index, &s, metabuf, &w, &metapage, item, size);
 		if (metapage)
 		{
 			AnnMetaPageData *wm = AnnPageGetMeta(metapage);
@@ -935,7 +937,7 @@ retry:
 					/* already registered: this returns the same image */
 					epage = GenericXLogRegisterBuffer(w.state, nodebuf, 0);
 				}
-				first_done = apply_backlink(&s, epage, &first, newid);
+				first_done = apply_backlink(index, &s, epage, &first, newid);
 			}
 			ann_wal_finish(&w);
 			if (BufferIsValid(ebuf))

@@ -196,7 +196,8 @@ scan_neighbors(void *arg, AnnId id, int level, AnnId *out)
 {
 	AnnScanState *st = arg;
 	Page		page = ann_reader_lock(&st->r, AnnIdBlock(id));
-	AnnNodeHeader *node = ann_page_node(page, AnnIdOffset(id));
+	AnnNodeHeader *node = ann_page_node(st->r.index, &st->s, page, AnnIdBlock(id),
+										AnnIdOffset(id));
 	int			n = node ? ann_node_neighbors(&st->s, node, level, out) : 0;
 
 	ann_reader_unlock(&st->r);
@@ -208,7 +209,8 @@ scan_distance(void *arg, AnnId id, bool *deleted)
 {
 	AnnScanState *st = arg;
 	Page		page = ann_reader_lock(&st->r, AnnIdBlock(id));
-	AnnNodeHeader *node = ann_page_node(page, AnnIdOffset(id));
+	AnnNodeHeader *node = ann_page_node(st->r.index, &st->s, page, AnnIdBlock(id),
+										AnnIdOffset(id));
 	float		d;
 
 	if (node == NULL)
@@ -336,7 +338,8 @@ scan_batch_distances(AnnScanState *st, int n)
 
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		node = ann_page_node(page, AnnIdOffset(st->nb[k]));
+		node = ann_page_node(r->index, &st->s, page, AnnIdBlock(st->nb[k]),
+							 AnnIdOffset(st->nb[k]));
 		if (node == NULL)
 		{
 			st->bdist[k] = get_float4_infinity();
@@ -586,7 +589,8 @@ scan_start(IndexScanDesc scan)
 
 		ann_visited_add(&st->visited, entry.id);
 		page = ann_reader_lock(&st->r, AnnIdBlock(entry.id));
-		node = ann_page_node(page, AnnIdOffset(entry.id));
+		node = ann_page_node(index, &st->s, page, AnnIdBlock(entry.id),
+							 AnnIdOffset(entry.id));
 		if (node)
 		{
 			d = node_dist(st, node, &b);
@@ -629,11 +633,10 @@ scan_tail(AnnScanState *st)
 
 		CHECK_FOR_INTERRUPTS();
 		page = ann_reader_lock(&st->r, blk);
-		maxoff = (PageIsNew(page) || !(AnnPageGetOpaque(page)->flags & ANN_PAGE_NODE)) ?
-			0 : PageGetMaxOffsetNumber(page);
+		maxoff = ann_is_node_page(page) ? PageGetMaxOffsetNumber(page) : 0;
 		for (off = FirstOffsetNumber; off <= maxoff; off++)
 		{
-			AnnNodeHeader *node = ann_page_node(page, off);
+			AnnNodeHeader *node = ann_page_node(index, &st->s, page, blk, off);
 			AnnId		id = AnnIdMake(blk, off);
 
 			if (node == NULL || (node->flags & ANN_NODE_DELETED))
@@ -716,7 +719,8 @@ ann_amgettuple(IndexScanDesc scan, ScanDirection dir)
 		}
 
 		page = ann_reader_lock(&st->r, AnnIdBlock(c.id));
-		node = ann_page_node(page, AnnIdOffset(c.id));
+		node = ann_page_node(st->r.index, &st->s, page, AnnIdBlock(c.id),
+							 AnnIdOffset(c.id));
 		ok = node && !(node->flags & ANN_NODE_DELETED);
 
 		/*

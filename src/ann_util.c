@@ -14,6 +14,7 @@
 #include <math.h>
 
 #include "access/generic_xlog.h"
+#include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/freespace.h"
 #include "utils/builtins.h"
@@ -332,6 +333,36 @@ ann_read_meta(Relation index, AnnMetaPageData *meta)
 	page = BufferGetPage(buf);
 	memcpy(meta, AnnPageGetMeta(page), sizeof(AnnMetaPageData));
 	UnlockReleaseBuffer(buf);
+	ann_check_meta(index, meta);
+}
+
+static void
+ann_corrupt(Relation index, const char *what, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INDEX_CORRUPTED),
+			 errmsg("engram_hnsw index \"%s\" has a corrupt %s",
+					RelationGetRelationName(index), what),
+			 errdetail_internal("%s", detail),
+			 errhint("REINDEX INDEX %s;",
+					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(index)),
+												RelationGetRelationName(index)))));
+}
+
+/*
+ * A meta page this library can use, or an error.  Besides the magic number
+ * and the storage version, every field that sizes an array or an offset is
+ * checked (a damaged page the buffer manager accepts could otherwise make
+ * readers write past a stack array of 2 * ANN_MAX_M links, or read node
+ * lists past the end of a page): m, dim, the metric, max_level (nodes of
+ * that level must fit a page), the entry point's level and place, and the
+ * insert page (never the meta page itself).
+ */
+void
+ann_check_meta(Relation index, const AnnMetaPageData *meta)
+{
+	const char *problem = NULL;
+
 	if (meta->magic != ANN_MAGIC)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
@@ -347,6 +378,40 @@ ann_read_meta(Relation index, AnnMetaPageData *meta)
 				 errhint("REINDEX INDEX %s;",
 						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(index)),
 													RelationGetRelationName(index)))));
+	if (meta->dim < 0 || meta->dim > ANN_MAX_DIM)
+		problem = psprintf("dimension %d is outside 0..%d", meta->dim, ANN_MAX_DIM);
+	else if (meta->m < ANN_MIN_M || meta->m > ANN_MAX_M)
+		problem = psprintf("m = %d is outside %d..%d", meta->m, ANN_MIN_M, ANN_MAX_M);
+	else if (meta->ef_construction < ANN_MIN_EFC || meta->ef_construction > ANN_MAX_EFC)
+		problem = psprintf("ef_construction = %d is outside %d..%d",
+						   meta->ef_construction, ANN_MIN_EFC, ANN_MAX_EFC);
+	else if (meta->metric < ANN_METRIC_L2 || meta->metric > ANN_METRIC_IP)
+		problem = psprintf("unknown metric %d", meta->metric);
+	else if (meta->max_level < 0 || meta->max_level > ANN_MAX_LEVEL)
+		problem = psprintf("max_level %d is outside 0..%d", meta->max_level, ANN_MAX_LEVEL);
+	else if (meta->ep_level < -1 || meta->ep_level > meta->max_level)
+		problem = psprintf("entry point level %d is outside -1..%d (max_level)",
+						   meta->ep_level, meta->max_level);
+	else if (meta->ep_level >= 0 &&
+			 (meta->dim == 0 || meta->ep_blkno == ANN_METAPAGE_BLKNO ||
+			  meta->ep_blkno == InvalidBlockNumber ||
+			  meta->ep_offset < FirstOffsetNumber))
+		problem = psprintf("entry point (%u,%u) of level %d in an index of dimension %d",
+						   meta->ep_blkno, meta->ep_offset, meta->ep_level, meta->dim);
+	else if (meta->insert_blkno == ANN_METAPAGE_BLKNO)
+		problem = pstrdup("the insert page is the meta page");
+	else if (meta->dim > 0)
+	{
+		AnnShape	s;
+
+		s.dim = meta->dim;
+		s.m = meta->m;
+		if (MAXALIGN(ann_node_size(&s, meta->max_level)) > ANN_MAX_NODE_SIZE)
+			problem = psprintf("a node of max_level %d (dimension %d, m = %d) would not fit a page",
+							   meta->max_level, meta->dim, meta->m);
+	}
+	if (problem != NULL)
+		ann_corrupt(index, "meta page", problem);
 }
 
 void
@@ -358,17 +423,55 @@ ann_shape_from_meta(const AnnMetaPageData *meta, AnnShape *s)
 	s->max_level = meta->max_level;
 }
 
-AnnNodeHeader *
-ann_page_node(Page page, OffsetNumber off)
+/* a node page (the special space is ours and says so) */
+bool
+ann_is_node_page(Page page)
 {
-	/*
-	 * Only node pages have items (the meta page keeps its data before
-	 * pd_lower and has none), so the offset test alone rejects a link to the
-	 * meta page without touching the special space's cache line.
-	 */
-	if (off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
+	return !PageIsNew(page) &&
+		PageGetSpecialSize(page) == MAXALIGN(sizeof(AnnPageOpaqueData)) &&
+		(AnnPageGetOpaque(page)->flags & ANN_PAGE_NODE) != 0;
+}
+
+/*
+ * The node at offset off of page (block blk of index), or NULL if there is
+ * none (an offset beyond the page's line pointers, or the meta page, which
+ * has no nodes: its data lies before pd_lower, so it seems to have line
+ * pointers).  A line pointer that is not LP_NORMAL or whose item does not
+ * lie within [pd_upper, pd_special), a node shorter than its header and
+ * codes, of a level above the index's max_level or shorter than the lists
+ * of its level, is an error (XX002): every reader goes by the node's level
+ * to find its lists.  s NULL: the header only.
+ */
+AnnNodeHeader *
+ann_page_node(Relation index, const AnnShape *s, Page page, BlockNumber blk,
+			  OffsetNumber off)
+{
+	PageHeader	ph = (PageHeader) page;
+	ItemId		lp;
+	Size		len;
+	Size		lpoff;
+	AnnNodeHeader *node;
+
+	if (blk == ANN_METAPAGE_BLKNO ||
+		off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
 		return NULL;
-	return (AnnNodeHeader *) PageGetItem(page, PageGetItemId(page, off));
+	lp = PageGetItemId(page, off);
+	len = ItemIdGetLength(lp);
+	lpoff = ItemIdGetOffset(lp);
+	if (unlikely(!ItemIdIsNormal(lp) || lpoff < ph->pd_upper ||
+				 lpoff + len > ph->pd_special ||
+				 len < sizeof(AnnNodeHeader) + (s ? ann_codes_size(s->dim) : 0)))
+		ann_corrupt(index, "node",
+					psprintf("Line pointer (%u,%u) has flags %u, offset %zu and length %zu; the page's items lie in [%u, %u).",
+							 blk, off, ItemIdGetFlags(lp), lpoff, len,
+							 ph->pd_upper, ph->pd_special));
+	node = (AnnNodeHeader *) PageGetItem(page, lp);
+	if (s != NULL &&
+		unlikely(node->level > s->max_level || len < ann_node_size(s, node->level)))
+		ann_corrupt(index, "node",
+					psprintf("Node (%u,%u) has level %u (max_level %d) and length %zu.",
+							 blk, off, node->level, s->max_level, len));
+	return node;
 }
 
 /*
@@ -379,26 +482,25 @@ ann_page_node(Page page, OffsetNumber off)
  * ep_blk/ep_off: a slot that does not count (the entry point), or invalid.
  */
 Size
-ann_page_max_slot(Page page, BlockNumber blk, BlockNumber ep_blk, OffsetNumber ep_off)
+ann_page_max_slot(Relation index, const AnnShape *s, Page page, BlockNumber blk,
+				  BlockNumber ep_blk, OffsetNumber ep_off)
 {
 	OffsetNumber off;
 	OffsetNumber maxoff;
 	Size		best = 0;
 
-	if (PageIsNew(page) || !(AnnPageGetOpaque(page)->flags & ANN_PAGE_NODE))
+	if (!ann_is_node_page(page))
 		return 0;
 	maxoff = PageGetMaxOffsetNumber(page);
 	for (off = FirstOffsetNumber; off <= maxoff; off++)
 	{
-		ItemId		lp = PageGetItemId(page, off);
+		AnnNodeHeader *node = ann_page_node(index, s, page, blk, off);
 
-		if (!ItemIdIsNormal(lp))
-			continue;
-		if (!(((AnnNodeHeader *) PageGetItem(page, lp))->flags & ANN_NODE_DELETED))
+		if (node == NULL || !(node->flags & ANN_NODE_DELETED))
 			continue;
 		if (blk == ep_blk && off == ep_off)
 			continue;
-		best = Max(best, ItemIdGetLength(lp));
+		best = Max(best, ItemIdGetLength(PageGetItemId(page, off)));
 	}
 	return best;
 }
@@ -691,6 +793,7 @@ ann_search_layer(const AnnGraphOps *ops, void *ctx, AnnCand *entry,
 
 		if (res.n >= ef && c.dist > ann_heap_top(&res)->dist)
 			break;
+		CHECK_FOR_INTERRUPTS();
 		n = ops->neighbors(ctx, c.id, level, nb);
 		/* keep the unvisited ones, and have their data fetched meanwhile */
 		for (k = 0, m = 0; k < n; k++)

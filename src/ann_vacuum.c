@@ -167,7 +167,7 @@ repair_level(VacState *vs, AnnId id, int level)
 		buf = vac_read(vs, AnnIdBlock(id));
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		node = ann_page_node(page, AnnIdOffset(id));
+		node = ann_page_node(vs->index, s, page, AnnIdBlock(id), AnnIdOffset(id));
 		if (node == NULL || (node->flags & ANN_NODE_DELETED))
 		{
 			UnlockReleaseBuffer(buf);
@@ -199,7 +199,8 @@ repair_level(VacState *vs, AnnId id, int level)
 				AnnNodeHeader *dn;
 
 				LockBuffer(b2, BUFFER_LOCK_SHARE);
-				dn = ann_page_node(BufferGetPage(b2), AnnIdOffset(old[i]));
+				dn = ann_page_node(vs->index, s, BufferGetPage(b2),
+								   AnnIdBlock(old[i]), AnnIdOffset(old[i]));
 				nhop = dn ? ann_node_neighbors(s, dn, level, hop) : 0;
 				UnlockReleaseBuffer(b2);
 			}
@@ -260,7 +261,7 @@ repair_level(VacState *vs, AnnId id, int level)
 		buf = vac_read(vs, AnnIdBlock(id));
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		page = BufferGetPage(buf);
-		node = ann_page_node(page, AnnIdOffset(id));
+		node = ann_page_node(vs->index, s, page, AnnIdBlock(id), AnnIdOffset(id));
 		changed = (node == NULL);
 		if (!changed)
 		{
@@ -277,7 +278,7 @@ repair_level(VacState *vs, AnnId id, int level)
 		}
 		ann_wal_start(&w, vs->index, false);
 		page = ann_wal_register(&w, buf, false);
-		node = ann_page_node(page, AnnIdOffset(id));
+		node = ann_page_node(vs->index, s, page, AnnIdBlock(id), AnnIdOffset(id));
 		{
 			ItemPointerData *tids = AnnNodeNeighbors(s, node, level);
 
@@ -334,7 +335,8 @@ vac_meta(VacState *vs, bool start)
 		AnnNodeHeader *node;
 
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		node = ann_page_node(BufferGetPage(buf), m->ep_offset);
+		node = ann_page_node(vs->index, &vs->s, BufferGetPage(buf), m->ep_blkno,
+							 m->ep_offset);
 		move_ep = (node == NULL || (node->flags & ANN_NODE_DELETED) ||
 				   node->level < m->ep_level);
 		UnlockReleaseBuffer(buf);
@@ -411,7 +413,7 @@ ann_ambulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		maxoff = PageIsNew(page) ? 0 : PageGetMaxOffsetNumber(page);
 		for (off = FirstOffsetNumber; off <= maxoff; off++)
 		{
-			AnnNodeHeader *node = ann_page_node(page, off);
+			AnnNodeHeader *node = ann_page_node(index, &vs.s, page, blk, off);
 
 			if (node == NULL)
 				continue;
@@ -449,7 +451,7 @@ ann_ambulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			maxoff = PageIsNew(page) ? 0 : PageGetMaxOffsetNumber(page);
 			for (off = FirstOffsetNumber; off <= maxoff && !any; off++)
 			{
-				AnnNodeHeader *node = ann_page_node(page, off);
+				AnnNodeHeader *node = ann_page_node(index, &vs.s, page, blk, off);
 
 				any = node && !(node->flags & ANN_NODE_DELETED) &&
 					is_dead(&vs, AnnIdMake(blk, off));
@@ -464,7 +466,7 @@ ann_ambulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 				page = ann_wal_register(&w, buf, false);
 				for (off = FirstOffsetNumber; off <= maxoff; off++)
 				{
-					AnnNodeHeader *node = ann_page_node(page, off);
+					AnnNodeHeader *node = ann_page_node(index, &vs.s, page, blk, off);
 
 					if (node && is_dead(&vs, AnnIdMake(blk, off)))
 						node->flags |= ANN_NODE_DELETED;
@@ -505,7 +507,7 @@ ann_ambulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		rep_level = palloc(sizeof(int) * (maxoff + 1) * (ANN_MAX_LEVEL + 1));
 		for (off = FirstOffsetNumber; off <= maxoff; off++)
 		{
-			AnnNodeHeader *node = ann_page_node(page, off);
+			AnnNodeHeader *node = ann_page_node(index, &vs.s, page, blk, off);
 			int			l;
 
 			if (node == NULL)
@@ -558,7 +560,7 @@ ann_ambulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			buf = vac_read(&vs, blk);
 			LockBuffer(buf, BUFFER_LOCK_SHARE);
 			ann_record_free(index, blk,
-							ann_page_max_slot(BufferGetPage(buf), blk,
+							ann_page_max_slot(index, &vs.s, BufferGetPage(buf), blk,
 											  InvalidBlockNumber, InvalidOffsetNumber));
 			UnlockReleaseBuffer(buf);
 		}
@@ -582,6 +584,8 @@ ann_amvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 	Relation	index = info->index;
 	BlockNumber nblocks;
 	BlockNumber blk;
+	AnnShape	shape;
+	AnnShape   *s = NULL;	/* known geometry: nodes are checked fully */
 
 	if (info->analyze_only)
 		return stats;
@@ -603,6 +607,16 @@ ann_amvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 
 		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 		m = AnnPageGetMeta(BufferGetPage(metabuf));
+		if (m->magic == ANN_MAGIC && m->version == ANN_VERSION)
+		{
+			/* (an index of another storage version is only counted) */
+			ann_check_meta(index, m);
+			if (m->dim > 0)
+			{
+				ann_shape_from_meta(m, &shape);
+				s = &shape;
+			}
+		}
 		if (m->magic == ANN_MAGIC && m->version == ANN_VERSION &&
 			(m->flags & ANN_META_VACUUMING))
 		{
@@ -630,7 +644,7 @@ ann_amvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		maxoff = PageIsNew(page) ? 0 : PageGetMaxOffsetNumber(page);
 		for (off = FirstOffsetNumber; off <= maxoff; off++)
 		{
-			AnnNodeHeader *node = ann_page_node(page, off);
+			AnnNodeHeader *node = ann_page_node(index, s, page, blk, off);
 
 			if (node && !(node->flags & ANN_NODE_DELETED))
 				stats->num_index_tuples++;
@@ -639,7 +653,7 @@ ann_amvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		}
 		if (has_deleted)
 			ann_record_free(index, blk,
-							ann_page_max_slot(page, blk, InvalidBlockNumber,
+							ann_page_max_slot(index, s, page, blk, InvalidBlockNumber,
 											  InvalidOffsetNumber));
 		UnlockReleaseBuffer(buf);
 	}
