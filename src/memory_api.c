@@ -101,7 +101,7 @@ memory_init(void)
 							 NULL, &memory_forget_factor, 0.5, 0.0, 1.0,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("engram.max_content_bytes",
-							"Largest content remember() accepts, in bytes (superusers set it: a tenant cannot raise it).",
+							"Largest content remember() accepts, and largest metadata (as text) of a memory, in bytes (superusers set it: a tenant cannot raise it).",
 							NULL, &memory_max_content_bytes, 1024 * 1024, 1,
 							MaxAllocSize / 2,
 							PGC_SUSET, GUC_UNIT_BYTE, NULL, NULL, NULL);

@@ -748,7 +748,10 @@ engram_recall_ranked(PG_FUNCTION_ARGS)
 	schema = memory_schema(fcinfo, &nsp);
 	relid = get_relname_relid("memory", nsp);
 	if (!OidIsValid(relid))
-		elog(ERROR, "table %s.memory not found", schema);
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table %s.memory does not exist", quote_identifier(schema)),
+				 errhint("It was dropped or renamed: rename it back, or restore it from a backup.")));
 	{
 		Oid		   *argtypes;
 		int			nargs;

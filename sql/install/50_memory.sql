@@ -556,6 +556,7 @@ DECLARE
 	v_vdims		pg_catalog.int4;
 	v_checks	pg_catalog.bool;
 	v_norm		pg_catalog.float8;
+	v_len		pg_catalog.int8;
 BEGIN
 	IF TG_RELID OPERATOR(pg_catalog.<>) '@extschema@.memory'::pg_catalog.regclass::pg_catalog.oid
 	   OR TG_WHEN OPERATOR(pg_catalog.<>) 'BEFORE' OR TG_LEVEL OPERATOR(pg_catalog.<>) 'ROW'
@@ -578,6 +579,20 @@ BEGIN
 	PERFORM @extschema@._check_content(NEW.content,
 		v_checks AND (TG_OP OPERATOR(pg_catalog.=) 'INSERT'
 					  OR NEW.content IS DISTINCT FROM OLD.content));
+	-- metadata is held to the same limit, as text (an UPDATE that keeps it
+	-- is not): a tenant could otherwise store up to 1 GB per memory in it
+	IF v_checks AND NEW.metadata IS NOT NULL
+	   AND (TG_OP OPERATOR(pg_catalog.=) 'INSERT' OR NEW.metadata IS DISTINCT FROM OLD.metadata) THEN
+		v_len := pg_catalog.octet_length(NEW.metadata::pg_catalog.text);
+		IF v_len OPERATOR(pg_catalog.>)
+			  (SELECT s.setting::pg_catalog.int8 FROM pg_catalog.pg_settings s
+			   WHERE s.name OPERATOR(pg_catalog.=) 'engram.max_content_bytes') THEN
+			RAISE EXCEPTION 'memory metadata is % bytes as text, larger than engram.max_content_bytes (%)',
+							v_len, pg_catalog.current_setting('engram.max_content_bytes')
+				USING ERRCODE = 'program_limit_exceeded',
+					  HINT = 'Keep metadata to small keys and values and put the text into the content; engram.max_content_bytes is a superuser setting.';
+		END IF;
+	END IF;
 	IF v_checks AND NEW.embedding IS NOT NULL THEN
 		v_norm := @extschema@.l2_norm(NEW.embedding);
 		IF v_norm OPERATOR(pg_catalog.=) 0 OR v_norm OPERATOR(pg_catalog.=) 'NaN'
@@ -612,10 +627,10 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@._memory_before_write() IS
-'internal: trigger checking content, the space and the embedding dimensions of each written memory';
+'internal: trigger checking content, metadata size, the space and the embedding dimensions of each written memory';
 
 CREATE TRIGGER memory_before_write
-	BEFORE INSERT OR UPDATE OF content, embedding, space ON @extschema@.memory
+	BEFORE INSERT OR UPDATE OF content, embedding, space, metadata ON @extschema@.memory
 	FOR EACH ROW EXECUTE FUNCTION @extschema@._memory_before_write();
 REVOKE EXECUTE ON FUNCTION @extschema@._memory_before_write() FROM PUBLIC;
 

@@ -69,6 +69,23 @@ CREATE INDEX memory_expires_idx ON @extschema@.memory (expires_at)
 CREATE INDEX memory_ttl_idx ON @extschema@.memory (space)
 	WHERE ttl IS NOT NULL;
 
+-- engram.memories (sql/install/50_memory.sql) gets the new columns, after
+-- its 0.1.0 ones (CREATE OR REPLACE VIEW can only append; the options are
+-- replaced, so security_invoker is given again)
+CREATE OR REPLACE VIEW @extschema@.memories WITH (security_invoker = true) AS
+	SELECT m.id, m.space, m.kind, m.content, m.confidence, m.created_at, m.occurred_at,
+		   m.location, m.participants, m.metadata,
+		   a.access_count,
+		   greatest(a.last_access, m.created_at) AS last_access,
+		   @extschema@._tier('@extschema@.memory'::pg_catalog.regclass, m.ctid) AS tier,
+		   m.embedding IS NOT NULL AS has_embedding,
+		   m.version, m.updated_at, m.valid_from, m.valid_to, m.invalidated_at,
+		   m.superseded_by, m.expires_at, m.ttl, m.key, m.namespace
+	FROM @extschema@.memory m
+	CROSS JOIN LATERAL @extschema@._access('@extschema@.memory'::pg_catalog.regclass, m.ctid) a;
+COMMENT ON VIEW @extschema@.memories IS
+'memories with access history and tier, version, validity, expiry, key and namespace (row-level security of engram.memory applies)';
+
 -- history, space policy, core blocks ---------------------------------------------
 
 CREATE TABLE @extschema@.memory_history (
