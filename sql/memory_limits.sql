@@ -97,6 +97,26 @@ SELECT pg_temp.try($$SELECT count(*) FROM engram._recall_ranked('[1,0,0,0]', NUL
 	false, 100, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL)$$);
 ROLLBACK;
 
+-- 7. consolidate's provenance mark (metadata.consolidated_into) on a member
+-- whose metadata is at the limit is not refused: one such memory would stop
+-- the consolidation of its space (and of every space, for consolidate(NULL));
+-- the exemption covers only that: a memory id, nothing else changed
+SET engram.max_content_bytes = 200;
+SELECT engram.create_space('lim_cons');
+SELECT engram.remember('cons one', '[1,0,0,0]', space => 'lim_cons',
+	metadata => jsonb_build_object('k', repeat('x', 191))) AS c1 \gset
+SELECT engram.remember('cons two', '[1,0,0.01,0]', space => 'lim_cons') IS NOT NULL AS stored;
+SELECT pg_temp.try($$SELECT count(*) FROM engram.consolidate('lim_cons')$$);
+SELECT content, kind, metadata ? 'consolidated_into' AS marked, metadata ? 'sources' AS has_sources,
+	   octet_length(metadata::text) > 200 AS over_limit
+FROM engram.memory WHERE space = 'lim_cons' ORDER BY id;
+SELECT pg_temp.try(format($$SELECT engram.update_memory(%s,
+	metadata => jsonb_build_object('k', repeat('x', 191), 'consolidated_into', repeat('9', 30)))$$, :c1));
+SELECT pg_temp.try(format($$SELECT engram.update_memory(%s,
+	metadata => jsonb_build_object('k', repeat('y', 191), 'consolidated_into', 1))$$, :c1));
+RESET engram.max_content_bytes;
+SELECT engram.drop_space('lim_cons', cascade => true);
+
 -- cleanup
 SELECT engram.drop_space('lim', cascade => true);
 SELECT engram.drop_space('lim_other', cascade => true);

@@ -294,9 +294,17 @@ BEGIN
 		v_checks AND (TG_OP OPERATOR(pg_catalog.=) 'INSERT'
 					  OR NEW.content IS DISTINCT FROM OLD.content));
 	-- metadata is held to the same limit, as text (an UPDATE that keeps it
-	-- is not): a tenant could otherwise store up to 1 GB per memory in it
+	-- is not): a tenant could otherwise store up to 1 GB per memory in it.
+	-- Nor is consolidate's provenance mark (an UPDATE that only sets
+	-- consolidated_into to a memory id): a memory stored at the limit, or
+	-- restored above it, must not stop its space from being consolidated.
 	IF v_checks AND NEW.metadata IS NOT NULL
-	   AND (TG_OP OPERATOR(pg_catalog.=) 'INSERT' OR NEW.metadata IS DISTINCT FROM OLD.metadata) THEN
+	   AND (TG_OP OPERATOR(pg_catalog.=) 'INSERT' OR NEW.metadata IS DISTINCT FROM OLD.metadata)
+	   AND NOT (TG_OP OPERATOR(pg_catalog.=) 'UPDATE' AND OLD.metadata IS NOT NULL
+				AND pg_catalog.jsonb_typeof(NEW.metadata OPERATOR(pg_catalog.->) 'consolidated_into') OPERATOR(pg_catalog.=) 'number'
+				AND pg_catalog.octet_length((NEW.metadata OPERATOR(pg_catalog.->) 'consolidated_into')::pg_catalog.text) OPERATOR(pg_catalog.<=) 20
+				AND (NEW.metadata OPERATOR(pg_catalog.-) 'consolidated_into'::pg_catalog.text)
+					OPERATOR(pg_catalog.=) (OLD.metadata OPERATOR(pg_catalog.-) 'consolidated_into'::pg_catalog.text)) THEN
 		v_len := pg_catalog.octet_length(NEW.metadata::pg_catalog.text);
 		IF v_len OPERATOR(pg_catalog.>)
 			  (SELECT s.setting::pg_catalog.int8 FROM pg_catalog.pg_settings s
