@@ -43,6 +43,10 @@
  * smallest such slot before growing the index.  While a VACUUM runs
  * (ANN_META_VACUUMING) no slot is reused, and the entry point's slot never.
  *
+ * Readers trust no page: ann_check_meta checks the meta page's geometry
+ * and ann_page_node every node's line pointer, level and length before
+ * its lists are used (XX002 otherwise).
+ *
  * Storage version 3 (engram 0.2.0): centre, no reuse list in the meta
  * page.  Version 2 indexes (engram 0.1.0) are refused with a request to
  * REINDEX.
