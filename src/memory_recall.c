@@ -44,9 +44,11 @@
  * and the candidate count are over those rows only, as in the SQL path.
  *
  * engram._near_duplicates() finds consolidate's groups: seeds in id order,
- * each seed's neighbours by ORDER BY embedding <=> seed LIMIT n (served by
- * an ANN index when there is one -- planned with enable_sort = off so that
- * the planner takes it: O(n log n) for the space instead of all pairs),
+ * each seed's neighbours by a walk of the level-0 graph of a cosine
+ * engram_hnsw index on embedding, read once (NdGraph below: O(n) for the
+ * space), or else by ORDER BY embedding <=> seed LIMIT n (served by an ANN
+ * index when there is one -- planned with enable_sort = off so that the
+ * planner takes it: O(n log n) for the space instead of all pairs),
  * widening n while the last neighbour is still similar enough.
  *
  * IDENTIFICATION
