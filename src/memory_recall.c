@@ -969,7 +969,7 @@ done_one:
  * nearest nodes, and a node of the graph is already linked to its nearest
  * ones.  So, when the space's memories have a cosine engram_hnsw index
  * (one without predicate, or whose predicate follows from space = the
- * space) whose copy fits in maintenance_work_mem, the level-0 graph (links
+ * space) of at most half maintenance_work_mem, the level-0 graph (links
  * and 8-bit codes) is read once, page by page, and each seed's group is a
  * walk from the seed's own node: its neighbours and their neighbours are
  * looked at, and further only nodes that can be within the threshold.  A
@@ -1078,8 +1078,11 @@ nd_read_graph(Relation index, NdGraph *g)
 	ann_read_meta(index, &meta);
 	if (meta.dim <= 0 || meta.ep_level < 0 || meta.metric != ANN_METRIC_COSINE)
 		return false;
-	/* the copy is smaller than the index: bound it by the index's size */
-	if ((double) nblocks * BLCKSZ > (double) maintenance_work_mem * 1024.0)
+	/*
+	 * The copy (codes, links as node ids while reading, then as node
+	 * numbers, hash tables) takes at most about twice the index's size.
+	 */
+	if (2.0 * nblocks * BLCKSZ > (double) maintenance_work_mem * 1024.0)
 		return false;
 	ann_shape_from_meta(&meta, &s);
 	g->dim = s.dim;

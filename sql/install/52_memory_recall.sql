@@ -39,7 +39,7 @@ CREATE FUNCTION @extschema@._near_duplicates(space pg_catalog.text, threshold pg
 	AS 'MODULE_PATHNAME', 'engram_near_duplicates'
 	LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION @extschema@._near_duplicates(pg_catalog.text, pg_catalog.float8) IS
-'internal: consolidate''s groups of a space: in id order, each unconsolidated episodic memory valid now (valid_to IS NULL) and not expired not yet grouped and its not-yet-grouped such neighbours with cosine similarity >= threshold (found by a walk of the graph of a cosine engram_hnsw index on embedding, read once, when there is one that fits in maintenance_work_mem, else by ORDER BY embedding <=> seed per seed); groups of two or more, members in id order';
+'internal: consolidate''s groups of a space: in id order, each unconsolidated episodic memory valid now (valid_to IS NULL) and not expired not yet grouped and its not-yet-grouped such neighbours with cosine similarity >= threshold (found by a walk of the graph of a cosine engram_hnsw index on embedding, read once, when there is one of at most half maintenance_work_mem, else by ORDER BY embedding <=> seed per seed); groups of two or more, members in id order';
 
 -- recall ---------------------------------------------------------------------
 
