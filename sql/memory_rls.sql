@@ -103,6 +103,53 @@ SELECT engram.tier_of('engram.memory', :'b1_tid');
 RESET ROLE;
 SELECT engram.access_count(:a1) = :a1_count_before AS a1_count_unchanged;
 
+-- the space checks of _check_space, in C, against 0.1.0's SQL rule for
+-- each role and space: a direct grant, one through membership (carol), a
+-- NOINHERIT member (erin: no privileges of alice), none (dave), the
+-- superuser; a grant to a dropped role counts for nobody
+CREATE ROLE regress_mem_erin NOINHERIT IN ROLE regress_mem_alice;
+CREATE ROLE regress_mem_gone;
+SELECT engram.create_space('gone_space');
+SELECT engram.grant_space('gone_space', 'regress_mem_gone');
+DROP OWNED BY regress_mem_gone;
+DROP ROLE regress_mem_gone;
+CREATE TEMP TABLE rls_check (who text, space text, allowed bool, bypassed bool, sql_allowed bool, sql_bypassed bool);
+GRANT ALL ON rls_check TO PUBLIC;
+CREATE FUNCTION pg_temp.rls_check_fill() RETURNS void LANGUAGE sql AS $$
+	INSERT INTO rls_check
+	SELECT current_user, s, engram._space_allowed(s), engram._rls_bypassed(),
+		   EXISTS (SELECT 1 FROM engram.space_grant g
+				   JOIN pg_roles r ON r.oid = g.role::oid
+				   WHERE g.space = s AND pg_has_role(r.oid, 'USAGE')),
+		   (SELECT r.rolsuper OR r.rolbypassrls OR pg_has_role(c.relowner, 'USAGE')
+			FROM pg_roles r, pg_class c
+			WHERE r.rolname = current_user AND c.oid = 'engram.memory'::regclass)
+	FROM unnest(ARRAY['alice_space', 'bob_space', 'gone_space', 'default', NULL]) s
+$$;
+SELECT pg_temp.rls_check_fill();
+SET ROLE regress_mem_alice;
+SELECT pg_temp.rls_check_fill();
+SET ROLE regress_mem_bob;
+SELECT pg_temp.rls_check_fill();
+SET ROLE regress_mem_carol;
+SELECT pg_temp.rls_check_fill();
+SET ROLE regress_mem_dave;
+SELECT pg_temp.rls_check_fill();
+SET ROLE regress_mem_erin;
+SELECT pg_temp.rls_check_fill();
+RESET ROLE;
+SELECT CASE WHEN who = current_user THEN 'superuser' ELSE who END AS who,
+	   string_agg(coalesce(space, 'NULL') || '=' || allowed, ' ' ORDER BY space) AS allowed,
+	   bool_and(bypassed) AS bypassed
+FROM rls_check GROUP BY who, bypassed ORDER BY 1;
+SELECT count(*) AS checks,
+	   count(*) FILTER (WHERE allowed IS DISTINCT FROM coalesce(sql_allowed, false)
+						OR bypassed IS DISTINCT FROM sql_bypassed) AS differ_from_sql_rule
+FROM rls_check;
+DROP TABLE rls_check;
+SELECT engram.drop_space('gone_space');
+DROP ROLE regress_mem_erin;
+
 -- revoke: alice loses the space and, with no space left, the privileges
 SELECT engram.revoke_space('alice_space', 'regress_mem_alice');
 SELECT count(*) FROM engram.space_grant WHERE role = 'regress_mem_alice'::regrole;

@@ -44,9 +44,11 @@
  * and the candidate count are over those rows only, as in the SQL path.
  *
  * engram._near_duplicates() finds consolidate's groups: seeds in id order,
- * each seed's neighbours by ORDER BY embedding <=> seed LIMIT n (served by
- * an ANN index when there is one -- planned with enable_sort = off so that
- * the planner takes it: O(n log n) for the space instead of all pairs),
+ * each seed's neighbours by a walk of the level-0 graph of a cosine
+ * engram_hnsw index on embedding, read once (NdGraph below: O(n) for the
+ * space), or else by ORDER BY embedding <=> seed LIMIT n (served by an ANN
+ * index when there is one -- planned with enable_sort = off so that the
+ * planner takes it: O(n log n) for the space instead of all pairs),
  * widening n while the last neighbour is still similar enough.
  *
  * IDENTIFICATION
@@ -59,15 +61,22 @@
 #include <math.h>
 
 #include "access/detoast.h"
+#include "access/genam.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "optimizer/optimizer.h"
+#include "pgstat.h"
 #include "optimizer/cost.h"
 #include "parser/parse_type.h"
 #include "lib/stringinfo.h"
@@ -78,10 +87,14 @@
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "ann.h"
 #include "memory.h"
+#include "vector.h"
 
 /* Arguments of _recall_ranked, also the candidate statements' $n. */
 #define RA_CUE			0		/* vector */
@@ -950,6 +963,250 @@ done_one:
 }
 
 /*
+ * consolidate's neighbour search on the graph of an engram_hnsw index
+ * -----------------------------------------------------------------------
+ *
+ * Searching the index once per seed (an executor, a descent through the
+ * levels and a beam of ef nodes each) cost ~3 ms per seed at 50k memories
+ * of 384 dims: 52,000 seeds took minutes.  Near-duplicates are the very
+ * nearest nodes, and a node of the graph is already linked to its nearest
+ * ones.  So, when the space's memories have a cosine engram_hnsw index
+ * (one without predicate, or whose predicate follows from space = the
+ * space) of at most half maintenance_work_mem, the level-0 graph (links
+ * and 8-bit codes) is read once, page by page, and each seed's group is a
+ * walk from the seed's own node: its neighbours and their neighbours are
+ * looked at, and further only nodes that can be within the threshold.  A
+ * node is a candidate when the upper bound of its cosine similarity from
+ * the codes (x = x^ + r, |r| <= resid: x.y <= x^.y^ + |x^| resid_y +
+ * |y^| resid_x + resid_x resid_y) reaches the threshold; a candidate is a
+ * member when its exact similarity, from the table's own vectors (read by
+ * TID with the query's snapshot), does -- as 1 - (embedding <=> seed) of
+ * the SQL search.  Only memories the seed statement returned (under
+ * row-level security, with every condition of ND_WHERE) can be members.
+ * Like any ANN search the walk can miss a member the exact scan finds (a
+ * near-duplicate reachable only through nodes outside the threshold);
+ * sql/memory_recall.sql checks it finds the exact groups on its data.
+ * A seed without a node in the graph (none expected) is searched with the
+ * SQL statement.
+ */
+typedef struct NdGraph
+{
+	int			n;				/* nodes */
+	int			dim;
+	int			cap0;			/* links per node on level 0 */
+	int8	   *codes;			/* n * dimpad */
+	int			dimpad;
+	float	   *scale;
+	float	   *norm;			/* |x^| */
+	float	   *resid;
+	uint64	   *heaptid;		/* packed heap TID */
+	int32	   *nb;				/* n * cap0 node numbers, -1 = none */
+	HTAB	   *bytid;			/* packed heap TID -> node (not deleted) */
+} NdGraph;
+
+typedef struct NdIdEntry
+{
+	uint64		key;
+	int32		node;
+} NdIdEntry;
+
+static inline uint64
+nd_pack_tid(const ItemPointerData *t)
+{
+	return ((uint64) ItemPointerGetBlockNumberNoCheck(t) << 16) |
+		(uint64) ItemPointerGetOffsetNumberNoCheck(t);
+}
+
+/*
+ * The cosine engram_hnsw index on memory.embedding that a search of the
+ * space can use, or InvalidOid.
+ */
+static Oid
+nd_find_index(Relation rel, AttrNumber embatt, AttrNumber spaceatt, text *space)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	Oid			found = InvalidOid;
+	Expr	   *clause;
+
+	clause = make_opclause(TextEqualOperator, BOOLOID, false,
+						   (Expr *) makeVar(1, spaceatt, TEXTOID, -1, DEFAULT_COLLATION_OID, 0),
+						   (Expr *) makeConst(TEXTOID, -1, DEFAULT_COLLATION_OID, -1,
+											  PointerGetDatum(cstring_to_text(text_to_cstring(space))),
+											  false, false),
+						   InvalidOid, DEFAULT_COLLATION_OID);
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+		bool		ok;
+
+		ok = index->rd_indam->amgettuple == ann_amgettuple &&
+			index->rd_index->indisvalid && index->rd_index->indisready &&
+			index->rd_index->indnatts == 1 &&
+			index->rd_index->indkey.values[0] == embatt &&
+			RelationGetIndexExpressions(index) == NIL;
+		if (ok)
+		{
+			List	   *pred = RelationGetIndexPredicate(index);
+
+			ok = pred == NIL || predicate_implied_by(pred, list_make1(clause), false);
+		}
+		if (ok)
+			ok = ann_get_metric(index) == ANN_METRIC_COSINE;
+		index_close(index, AccessShareLock);
+		if (ok)
+		{
+			found = lfirst_oid(lc);
+			break;
+		}
+	}
+	list_free(indexes);
+	return found;
+}
+
+/* Read the level-0 graph of the index; false when it is too large or empty. */
+static bool
+nd_read_graph(Relation index, NdGraph *g)
+{
+	AnnMetaPageData meta;
+	AnnShape	s;
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	BlockNumber blk;
+	int			cap = 0;
+	uint64	   *rawnb;
+	HASHCTL		hctl;
+	HTAB	   *byid;
+	BufferAccessStrategy bas = GetAccessStrategy(BAS_BULKREAD);
+
+	ann_read_meta(index, &meta);
+	if (meta.dim <= 0 || meta.ep_level < 0 || meta.metric != ANN_METRIC_COSINE)
+		return false;
+	/*
+	 * The copy (codes, links as node ids while reading, then as node
+	 * numbers, hash tables) takes at most about twice the index's size.
+	 */
+	if (2.0 * nblocks * BLCKSZ > (double) maintenance_work_mem * 1024.0)
+		return false;
+	ann_shape_from_meta(&meta, &s);
+	g->dim = s.dim;
+	g->dimpad = (int) ann_codes_size(s.dim);
+	g->cap0 = ann_level_cap(&s, 0);
+	g->n = 0;
+	/* at most this many nodes: a node takes more than its codes */
+	cap = (int) Max(16, ((double) nblocks * BLCKSZ) / (sizeof(AnnNodeHeader) + g->dimpad) + 1);
+	g->codes = palloc_extended((Size) cap * g->dimpad, MCXT_ALLOC_HUGE);
+	g->scale = palloc_extended(sizeof(float) * cap, MCXT_ALLOC_HUGE);
+	g->norm = palloc_extended(sizeof(float) * cap, MCXT_ALLOC_HUGE);
+	g->resid = palloc_extended(sizeof(float) * cap, MCXT_ALLOC_HUGE);
+	g->heaptid = palloc_extended(sizeof(uint64) * cap, MCXT_ALLOC_HUGE);
+	rawnb = palloc_extended(sizeof(uint64) * cap * g->cap0, MCXT_ALLOC_HUGE);
+
+	memset(&hctl, 0, sizeof(hctl));
+	hctl.keysize = sizeof(uint64);
+	hctl.entrysize = sizeof(NdIdEntry);
+	hctl.hcxt = CurrentMemoryContext;
+	byid = hash_create("consolidate graph nodes", cap, &hctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	g->bytid = hash_create("consolidate graph heap tids", cap, &hctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	for (blk = ANN_METAPAGE_BLKNO + 1; blk < nblocks; blk++)
+	{
+		Buffer		buf;
+		Page		page;
+		OffsetNumber maxoff;
+
+		CHECK_FOR_INTERRUPTS();
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, bas);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (PageIsNew(page) || PageGetSpecialSize(page) != MAXALIGN(sizeof(AnnPageOpaqueData)) ||
+			AnnPageGetOpaque(page)->page_id != ANN_PAGE_ID ||
+			!(AnnPageGetOpaque(page)->flags & ANN_PAGE_NODE))
+		{
+			UnlockReleaseBuffer(buf);
+			continue;
+		}
+		maxoff = PageGetMaxOffsetNumber(page);
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			ItemId		lp = PageGetItemId(page, off);
+			AnnNodeHeader *node;
+			int			i = g->n;
+			int			cnt;
+			ItemPointerData *nbs;
+			bool		found;
+			NdIdEntry  *e;
+
+			if (!ItemIdIsNormal(lp))
+				continue;
+			node = (AnnNodeHeader *) PageGetItem(page, lp);
+			if (ItemIdGetLength(lp) < ann_node_size(&s, 0) || node->level > s.max_level ||
+				ItemIdGetLength(lp) < ann_node_size(&s, node->level))
+				ereport(ERROR,
+						(errcode(ERRCODE_INDEX_CORRUPTED),
+						 errmsg("index \"%s\" has a node of %u bytes at (%u,%u), too short for its level %d",
+								RelationGetRelationName(index), ItemIdGetLength(lp), blk, off, node->level),
+						 errhint("REINDEX the index.")));
+			if (i >= cap)
+				ereport(ERROR,
+						(errcode(ERRCODE_INDEX_CORRUPTED),
+						 errmsg("index \"%s\" has more nodes than its size allows",
+								RelationGetRelationName(index))));
+			memcpy(g->codes + (Size) i * g->dimpad, AnnNodeCodes(node), g->dimpad);
+			g->scale[i] = node->scale;
+			g->norm[i] = sqrtf(Max(node->norm2, 0.0f));
+			g->resid[i] = node->resid;
+			g->heaptid[i] = nd_pack_tid(&node->heaptid);
+			cnt = Min(*AnnNodeCount(&s, node, 0), g->cap0);
+			nbs = AnnNodeNeighbors(&s, node, 0);
+			for (int j = 0; j < g->cap0; j++)
+				rawnb[(Size) i * g->cap0 + j] = j < cnt ?
+					AnnIdMake(ItemPointerGetBlockNumberNoCheck(&nbs[j]),
+							  ItemPointerGetOffsetNumberNoCheck(&nbs[j])) : ANN_INVALID_ID;
+			{
+				uint64		id = AnnIdMake(blk, off);
+
+				e = hash_search(byid, &id, HASH_ENTER, &found);
+				e->node = i;
+			}
+			if (!(node->flags & ANN_NODE_DELETED))
+			{
+				e = hash_search(g->bytid, &g->heaptid[i], HASH_ENTER, &found);
+				e->node = i;
+			}
+			g->n++;
+		}
+		UnlockReleaseBuffer(buf);
+	}
+	FreeAccessStrategy(bas);
+
+	/* links as node numbers (a link to a node not read -- none -- is dropped) */
+	g->nb = palloc_extended(sizeof(int32) * (Size) Max(g->n, 1) * g->cap0, MCXT_ALLOC_HUGE);
+	for (Size j = 0; j < (Size) g->n * g->cap0; j++)
+	{
+		NdIdEntry  *e = NULL;
+
+		if (rawnb[j] != ANN_INVALID_ID)
+			e = hash_search(byid, &rawnb[j], HASH_FIND, NULL);
+		g->nb[j] = e ? e->node : -1;
+	}
+	pfree(rawnb);
+	hash_destroy(byid);
+	pgstat_count_index_scan(index);
+	return g->n > 0;
+}
+
+/* upper bound of the cosine similarity of nodes a and b, from their codes */
+static inline double
+nd_sim_bound(const NdGraph *g, int a, int b)
+{
+	double		dot = (double) g->scale[a] * g->scale[b] *
+		(double) ann_dot_i8(g->codes + (Size) a * g->dimpad, g->codes + (Size) b * g->dimpad, g->dim);
+
+	return dot + (double) g->norm[a] * g->resid[b] + (double) g->norm[b] * g->resid[a] +
+		(double) g->resid[a] * g->resid[b] + 1e-4;
+}
+
+/*
  * engram._near_duplicates(space text, threshold float8)
  * RETURNS TABLE (seed bigint, members bigint[], sims real[])
  *
@@ -961,13 +1218,98 @@ done_one:
  * included); groups of two or more are returned, members in id order, sims
  * = least(1, greatest(0.001, similarity))::real.
  *
- * A seed's neighbours come from ORDER BY embedding <=> seed LIMIT n, which
- * an ANN index on embedding serves (each search O(log n)), with n widened
- * while the n-th neighbour is still within the threshold; without an index
- * it is an exact scan per seed.  Spaces of more than 10000 seeds report
- * progress with a NOTICE every 10000 seeds.
+ * A seed's neighbours come from the graph of a cosine engram_hnsw index on
+ * embedding, read once (see NdGraph above: O(n) reads, a few hundred code
+ * comparisons per seed), or else from ORDER BY embedding <=> seed LIMIT n,
+ * which an ANN index serves (each search O(log n)) and otherwise an exact
+ * scan per seed does, n widened while the n-th neighbour is still within
+ * the threshold.  Spaces of more than 10000 seeds report progress with a
+ * NOTICE every 10000 seeds.
  */
 #define ND_PROGRESS_EVERY 10000
+
+typedef struct NdSql
+{
+	SPIPlanPtr	nbplan;
+	Datum		args[3];
+} NdSql;
+
+/* a seed's not-yet-grouped neighbours within the threshold, by SQL */
+static int
+nd_sql_search(NdSql *sq, Datum emb, double threshold, HTAB *done,
+			  int64 **idsp, float4 **simsp)
+{
+	int64		limit = 16;
+	int64	   *ids = NULL;
+	float4	   *sims = NULL;
+	int			nm = 0;
+	bool		isnull;
+
+	for (;;)
+	{
+		char		buf[16];
+		bool		more;
+
+		snprintf(buf, sizeof(buf), "%d", (int) Min(Max(2 * limit, 16), 1000));
+		(void) set_config_option("engram.ef_search", buf, PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		sq->args[1] = emb;
+		sq->args[2] = Int64GetDatum(limit);
+		if (SPI_execute_plan(sq->nbplan, sq->args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute_plan failed");
+		nm = 0;
+		ids = palloc(sizeof(int64) * Max(SPI_processed, 1));
+		sims = palloc(sizeof(float4) * Max(SPI_processed, 1));
+		more = false;
+		for (uint64 j = 0; j < SPI_processed; j++)
+		{
+			int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[j], SPI_tuptable->tupdesc, 1, &isnull));
+			Datum		dd = SPI_getbinval(SPI_tuptable->vals[j], SPI_tuptable->tupdesc, 2, &isnull);
+			double		sim;
+
+			if (isnull)
+				continue;
+			sim = 1 - DatumGetFloat8(dd);
+			if (!(sim >= threshold))
+			{
+				/* nearest first: the rest are farther (NaN last) */
+				break;
+			}
+			if (j == SPI_processed - 1 && (int64) SPI_processed == limit)
+				more = true;
+			if (hash_search(done, &id, HASH_FIND, NULL) != NULL)
+				continue;
+			ids[nm] = id;
+			sims[nm] = (float4) Min(1.0, Max(0.001, sim));
+			nm++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+		if (!more)
+			break;
+		limit *= 4;
+	}
+	*idsp = ids;
+	*simsp = sims;
+	return nm;
+}
+
+/* the embedding of the row at tid, as the query sees it (a copy), or NULL */
+static EngramVector *
+nd_fetch_vector(Relation rel, TupleTableSlot *slot, uint64 ptid, AttrNumber embatt)
+{
+	ItemPointerData tid;
+	Datum		d;
+	bool		isnull;
+	EngramVector *v;
+
+	ItemPointerSet(&tid, (BlockNumber) (ptid >> 16), (OffsetNumber) (ptid & 0xFFFF));
+	if (!table_tuple_fetch_row_version(rel, &tid, GetActiveSnapshot(), slot))
+		return NULL;
+	d = slot_getattr(slot, embatt, &isnull);
+	v = isnull ? NULL : (EngramVector *) PG_DETOAST_DATUM_COPY(d);
+	ExecClearTuple(slot);
+	return v;
+}
 
 PG_FUNCTION_INFO_V1(engram_near_duplicates);
 Datum
@@ -982,10 +1324,9 @@ engram_near_duplicates(PG_FUNCTION_ARGS)
 	char	   *qrel;
 	char	   *q;
 	SPIPlanPtr	seedplan,
-				nbplan,
 				countplan;
+	NdSql		sq;
 	Oid			types[3];
-	Datum		args[3];
 	Portal		seeds;
 	HASHCTL		hctl;
 	HTAB	   *done;
@@ -999,14 +1340,33 @@ engram_near_duplicates(PG_FUNCTION_ARGS)
 	Oid		   *argtypes;
 	int			nargs;
 	bool		isnull;
+	Oid			relid;
+	Relation	rel;
+	AttrNumber	embatt;
+	Oid			indexoid;
+	NdGraph		graph = {0};
+	bool		use_graph = false;
+	int64	   *seed_id = NULL;
+	uint64	   *seed_tid = NULL;
+	int64		nseeds = 0;
+	int32	   *nodeseed = NULL;
+	uint32	   *visit = NULL;
+	uint32		stamp = 0;
+	int32	   *queue = NULL;
+	TupleTableSlot *slot = NULL;
 
 	InitMaterializedSRF(fcinfo, 0);
 	schema = memory_schema(fcinfo, &nsp);
 	qs = quote_identifier(schema);
 	(void) get_func_signature(fcinfo->flinfo->fn_oid, &argtypes, &nargs);
+	relid = get_relname_relid("memory", nsp);
+	if (!OidIsValid(relid))
+		elog(ERROR, "table %s.memory not found", schema);
+	embatt = get_attnum(relid, "embedding");
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	rel = table_open(relid, AccessShareLock);
 
 #define ND_WHERE \
 	" WHERE m.space OPERATOR(pg_catalog.=) $1" \
@@ -1026,7 +1386,7 @@ engram_near_duplicates(PG_FUNCTION_ARGS)
 	 */
 	qspace = quote_literal_cstr(text_to_cstring(space));
 	qrel = quote_literal_cstr(psprintf("%s.memory", qs));
-	q = psprintf("SELECT m.id, m.embedding FROM %s.memory m" ND_WHERE " ORDER BY m.id", qs, qspace, qs, qrel);
+	q = psprintf("SELECT m.id, m.ctid FROM %s.memory m" ND_WHERE " ORDER BY m.id", qs, qspace, qs, qrel);
 	seedplan = SPI_prepare_cursor(q, 1, types, 0);
 	q = psprintf("SELECT pg_catalog.count(*) FROM %s.memory m" ND_WHERE, qs, qspace, qs, qrel);
 	countplan = SPI_prepare(q, 1, types);
@@ -1042,12 +1402,12 @@ engram_near_duplicates(PG_FUNCTION_ARGS)
 	types[2] = INT8OID;
 	q = psprintf("SELECT m.id, m.embedding OPERATOR(%s.<=>) $2 FROM %s.memory m" ND_WHERE
 				 " ORDER BY m.embedding OPERATOR(%s.<=>) $2 LIMIT $3", qs, qs, qspace, qs, qrel, qs);
-	nbplan = SPI_prepare_cursor(q, 3, types, CURSOR_OPT_GENERIC_PLAN);
-	if (seedplan == NULL || countplan == NULL || nbplan == NULL)
+	sq.nbplan = SPI_prepare_cursor(q, 3, types, CURSOR_OPT_GENERIC_PLAN);
+	if (seedplan == NULL || countplan == NULL || sq.nbplan == NULL)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 
-	args[0] = PointerGetDatum(space);
-	if (SPI_execute_plan(countplan, args, NULL, true, 1) != SPI_OK_SELECT)
+	sq.args[0] = PointerGetDatum(space);
+	if (SPI_execute_plan(countplan, sq.args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed");
 	total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_freetuptable(SPI_tuptable);
@@ -1058,10 +1418,59 @@ engram_near_duplicates(PG_FUNCTION_ARGS)
 	hctl.hcxt = CurrentMemoryContext;
 	done = hash_create("consolidate groups", 1024, &hctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
+	/* the seeds, in id order, with their TIDs */
+	seed_id = palloc_extended(sizeof(int64) * Max(total, 1), MCXT_ALLOC_HUGE);
+	seed_tid = palloc_extended(sizeof(uint64) * Max(total, 1), MCXT_ALLOC_HUGE);
+	seeds = SPI_cursor_open(NULL, seedplan, sq.args, NULL, true);
+	for (;;)
+	{
+		SPI_cursor_fetch(seeds, true, 1024);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 r = 0; r < SPI_processed && nseeds < total; r++)
+		{
+			seed_id[nseeds] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
+			seed_tid[nseeds] = nd_pack_tid((ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull)));
+			nseeds++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(seeds);
+
+	/* the graph of a cosine engram_hnsw index, when there is one */
+	if (nseeds > 1 && enable_indexscan && embatt != InvalidAttrNumber)
+	{
+		indexoid = nd_find_index(rel, embatt, get_attnum(relid, "space"), space);
+		if (OidIsValid(indexoid))
+		{
+			Relation	index = index_open(indexoid, AccessShareLock);
+
+			use_graph = nd_read_graph(index, &graph);
+			elog(DEBUG1, "consolidate: %s the graph of index \"%s\" (%d nodes) for " INT64_FORMAT " seeds",
+				 use_graph ? "walking" : "not walking", RelationGetRelationName(index), graph.n, nseeds);
+			index_close(index, AccessShareLock);
+		}
+	}
+	if (use_graph)
+	{
+		nodeseed = palloc_extended(sizeof(int32) * graph.n, MCXT_ALLOC_HUGE);
+		memset(nodeseed, 0xff, sizeof(int32) * graph.n);
+		for (int64 p = 0; p < nseeds; p++)
+		{
+			NdIdEntry  *e = hash_search(graph.bytid, &seed_tid[p], HASH_FIND, NULL);
+
+			if (e != NULL)
+				nodeseed[e->node] = (int32) p;
+		}
+		visit = palloc_extended(sizeof(uint32) * graph.n, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+		queue = palloc_extended(sizeof(int32) * graph.n, MCXT_ALLOC_HUGE);
+		slot = table_slot_create(rel, NULL);
+	}
+
 	/*
-	 * Neighbour searches need only the few nearest nodes: a beam of twice
-	 * the rows asked for (at least 16) finds near-duplicates, which are the
-	 * very nearest; engram.ef_search is restored at the end.
+	 * SQL neighbour searches need only the few nearest nodes: a beam of
+	 * twice the rows asked for (at least 16) finds near-duplicates, which
+	 * are the very nearest; engram.ef_search is restored at the end.
 	 */
 	nest = NewGUCNestLevel();
 	/* prefer an ANN index over sorting the space (see raise_ef_search) */
@@ -1069,125 +1478,168 @@ engram_near_duplicates(PG_FUNCTION_ARGS)
 		prefer_ordered_index();
 	seedcxt = AllocSetContextCreate(CurrentMemoryContext, "near duplicates seed",
 									ALLOCSET_DEFAULT_SIZES);
+	if (slot == NULL)
+		slot = table_slot_create(rel, NULL);
 
-	seeds = SPI_cursor_open(NULL, seedplan, args, NULL, true);
-	for (;;)
+	for (int64 p = 0; p < nseeds; p++)
 	{
-		SPI_cursor_fetch(seeds, true, 256);
-		if (SPI_processed == 0)
-			break;
+		int64		seed = seed_id[p];
+		int64	   *ids = NULL;
+		float4	   *sims = NULL;
+		int			nm = 0;
+		MemoryContext old;
+		NdIdEntry  *e = NULL;
+
+		CHECK_FOR_INTERRUPTS();
+		examined++;
+		if (total > ND_PROGRESS_EVERY && examined % ND_PROGRESS_EVERY == 0)
+			ereport(NOTICE,
+					(errmsg("consolidate: " INT64_FORMAT " of " INT64_FORMAT " memories of space \"%s\" examined, " INT64_FORMAT " groups so far",
+							examined, total, text_to_cstring(space), groups)));
+		if (hash_search(done, &seed, HASH_FIND, NULL) != NULL)
+			continue;
+
+		old = MemoryContextSwitchTo(seedcxt);
+		if (use_graph)
+			e = hash_search(graph.bytid, &seed_tid[p], HASH_FIND, NULL);
+		if (e != NULL)
 		{
-			SPITupleTable *st = SPI_tuptable;
-			uint64		nst = SPI_processed;
+			/* walk the graph from the seed's node (see NdGraph) */
+			int			s = e->node;
+			int			qn = 1;
+			int			cap = 16;
+			EngramVector *sv = NULL;
 
-			for (uint64 r = 0; r < nst; r++)
+			ids = palloc(sizeof(int64) * cap);
+			sims = palloc(sizeof(float4) * cap);
+			if (++stamp == 0)
 			{
-				int64		seed = DatumGetInt64(SPI_getbinval(st->vals[r], st->tupdesc, 1, &isnull));
-				Datum		emb = SPI_getbinval(st->vals[r], st->tupdesc, 2, &isnull);
-				int64		limit = 16;
-				int64	   *ids = NULL;
-				float4	   *sims = NULL;
-				int			nm = 0;
-				MemoryContext old;
-
-				CHECK_FOR_INTERRUPTS();
-				examined++;
-				if (total > ND_PROGRESS_EVERY && examined % ND_PROGRESS_EVERY == 0)
-					ereport(NOTICE,
-							(errmsg("consolidate: " INT64_FORMAT " of " INT64_FORMAT " memories of space \"%s\" examined, " INT64_FORMAT " groups so far",
-									examined, total, text_to_cstring(space), groups)));
-				if (hash_search(done, &seed, HASH_FIND, NULL) != NULL)
-					continue;
-
-				old = MemoryContextSwitchTo(seedcxt);
-				for (;;)
-				{
-					char		buf[16];
-					bool		more;
-
-					snprintf(buf, sizeof(buf), "%d", (int) Min(Max(2 * limit, 16), 1000));
-					(void) set_config_option("engram.ef_search", buf, PGC_USERSET, PGC_S_SESSION,
-											 GUC_ACTION_SAVE, true, 0, false);
-					args[1] = emb;
-					args[2] = Int64GetDatum(limit);
-					if (SPI_execute_plan(nbplan, args, NULL, true, 0) != SPI_OK_SELECT)
-						elog(ERROR, "SPI_execute_plan failed");
-					nm = 0;
-					ids = palloc(sizeof(int64) * Max(SPI_processed, 1));
-					sims = palloc(sizeof(float4) * Max(SPI_processed, 1));
-					more = false;
-					for (uint64 j = 0; j < SPI_processed; j++)
-					{
-						int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[j], SPI_tuptable->tupdesc, 1, &isnull));
-						Datum		dd = SPI_getbinval(SPI_tuptable->vals[j], SPI_tuptable->tupdesc, 2, &isnull);
-						double		sim;
-
-						if (isnull)
-							continue;
-						sim = 1 - DatumGetFloat8(dd);
-						if (!(sim >= threshold))
-						{
-							/* nearest first: the rest are farther (NaN last) */
-							break;
-						}
-						if (j == SPI_processed - 1 && (int64) SPI_processed == limit)
-							more = true;
-						if (hash_search(done, &id, HASH_FIND, NULL) != NULL)
-							continue;
-						ids[nm] = id;
-						sims[nm] = (float4) Min(1.0, Max(0.001, sim));
-						nm++;
-					}
-					SPI_freetuptable(SPI_tuptable);
-					if (!more)
-						break;
-					limit *= 4;
-				}
-				MemoryContextSwitchTo(old);
-
-				if (nm >= 2)
-				{
-					Datum	   *ed = palloc(sizeof(Datum) * nm);
-					Datum	   *sd = palloc(sizeof(Datum) * nm);
-					int		   *order = palloc(sizeof(int) * nm);
-					Datum		values[3];
-					bool		vnulls[3] = {false, false, false};
-
-					/* members in id order (insertion sort: groups are small) */
-					for (int i = 0; i < nm; i++)
-					{
-						int			j = i;
-
-						while (j > 0 && ids[order[j - 1]] > ids[i])
-						{
-							order[j] = order[j - 1];
-							j--;
-						}
-						order[j] = i;
-					}
-					for (int i = 0; i < nm; i++)
-					{
-						bool		found;
-
-						(void) hash_search(done, &ids[order[i]], HASH_ENTER, &found);
-						ed[i] = Int64GetDatum(ids[order[i]]);
-						sd[i] = Float4GetDatum(sims[order[i]]);
-					}
-					old = MemoryContextSwitchTo(callcxt);
-					values[0] = Int64GetDatum(seed);
-					values[1] = PointerGetDatum(construct_array(ed, nm, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-					values[2] = PointerGetDatum(construct_array(sd, nm, FLOAT4OID, 4, true, TYPALIGN_INT));
-					tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, vnulls);
-					MemoryContextSwitchTo(old);
-					groups++;
-				}
-				MemoryContextReset(seedcxt);
+				memset(visit, 0, sizeof(uint32) * graph.n);
+				stamp = 1;
 			}
-			SPI_freetuptable(st);
+			visit[s] = stamp;
+			queue[0] = s;
+			for (int qi = 0; qi < qn; qi++)
+			{
+				int			u = queue[qi];
+				const int32 *nb = graph.nb + (Size) u * graph.cap0;
+
+				for (int j = 0; j < graph.cap0; j++)
+				{
+					int			v = nb[j];
+					double		bound;
+					bool		within;
+
+					if (v < 0 || visit[v] == stamp)
+						continue;
+					visit[v] = stamp;
+					bound = nd_sim_bound(&graph, s, v);
+					within = bound >= threshold;
+					if (within && nodeseed[v] >= 0 &&
+						hash_search(done, &seed_id[nodeseed[v]], HASH_FIND, NULL) == NULL)
+					{
+						EngramVector *cv;
+
+						if (sv == NULL)
+						{
+							sv = nd_fetch_vector(rel, slot, seed_tid[p], embatt);
+							if (sv == NULL)
+								elog(ERROR, "memory " INT64_FORMAT " is not visible to consolidate", seed);
+							/* the seed itself, as the SQL search finds it */
+							{
+								double		sim = 1 - vector_cosine_distance_raw(sv->x, sv->x, sv->dim);
+
+								if (sim >= threshold)
+								{
+									ids[nm] = seed;
+									sims[nm] = (float4) Min(1.0, Max(0.001, sim));
+									nm++;
+								}
+							}
+						}
+						cv = nd_fetch_vector(rel, slot, seed_tid[nodeseed[v]], embatt);
+						if (cv != NULL && cv->dim == sv->dim)
+						{
+							double		sim = 1 - vector_cosine_distance_raw(sv->x, cv->x, sv->dim);
+
+							if (sim >= threshold)
+							{
+								if (nm == cap)
+								{
+									cap *= 2;
+									ids = repalloc(ids, sizeof(int64) * cap);
+									sims = repalloc(sims, sizeof(float4) * cap);
+								}
+								ids[nm] = seed_id[nodeseed[v]];
+								sims[nm] = (float4) Min(1.0, Max(0.001, sim));
+								nm++;
+							}
+						}
+					}
+					/*
+					 * Walk on through nodes within twice the threshold's
+					 * distance of the seed: a member linked only through
+					 * a node farther than that is left (as an ANN search
+					 * would leave it).
+					 */
+					if (bound >= 2 * threshold - 1)
+					{
+						queue[qn] = v;
+						qn++;
+					}
+				}
+			}
 		}
+		else
+		{
+			EngramVector *sv = nd_fetch_vector(rel, slot, seed_tid[p], embatt);
+
+			if (sv != NULL)
+				nm = nd_sql_search(&sq, PointerGetDatum(sv), threshold, done, &ids, &sims);
+		}
+		MemoryContextSwitchTo(old);
+
+		if (nm >= 2)
+		{
+			Datum	   *ed = palloc(sizeof(Datum) * nm);
+			Datum	   *sd = palloc(sizeof(Datum) * nm);
+			int		   *order = palloc(sizeof(int) * nm);
+			Datum		values[3];
+			bool		vnulls[3] = {false, false, false};
+
+			/* members in id order (insertion sort: groups are small) */
+			for (int i = 0; i < nm; i++)
+			{
+				int			j = i;
+
+				while (j > 0 && ids[order[j - 1]] > ids[i])
+				{
+					order[j] = order[j - 1];
+					j--;
+				}
+				order[j] = i;
+			}
+			for (int i = 0; i < nm; i++)
+			{
+				bool		found;
+
+				(void) hash_search(done, &ids[order[i]], HASH_ENTER, &found);
+				ed[i] = Int64GetDatum(ids[order[i]]);
+				sd[i] = Float4GetDatum(sims[order[i]]);
+			}
+			old = MemoryContextSwitchTo(callcxt);
+			values[0] = Int64GetDatum(seed);
+			values[1] = PointerGetDatum(construct_array(ed, nm, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+			values[2] = PointerGetDatum(construct_array(sd, nm, FLOAT4OID, 4, true, TYPALIGN_INT));
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, vnulls);
+			MemoryContextSwitchTo(old);
+			groups++;
+		}
+		MemoryContextReset(seedcxt);
 	}
-	SPI_cursor_close(seeds);
+	ExecDropSingleTupleTableSlot(slot);
 	AtEOXact_GUC(true, nest);
+	table_close(rel, AccessShareLock);
 	SPI_finish();
 	return (Datum) 0;
 }

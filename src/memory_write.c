@@ -57,6 +57,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
@@ -69,6 +70,7 @@
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "memory.h"
@@ -228,6 +230,85 @@ memory_bypasses(Oid user, Oid owner)
 {
 	return superuser_arg(user) || has_bypassrls_privilege(user) ||
 		has_privs_of_role(user, owner);
+}
+
+/*
+ * engram._rls_bypassed(): does row-level security on engram.memory not
+ * apply to the current role?  memory_bypasses() of the current user and
+ * the table's owner -- the rule the SQL definition of 0.1.0 spelled as
+ * rolsuper OR rolbypassrls OR pg_has_role(relowner, 'USAGE').  In C with
+ * the cached table lookup: engram._check_space (every recall, remember and
+ * forget) calls it, and a SQL function was planned again in every
+ * transaction.
+ */
+PG_FUNCTION_INFO_V1(engram_rls_bypassed);
+Datum
+engram_rls_bypassed(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	Oid			owner;
+	const char *schema;
+	Oid			nsp;
+
+	memory_table(&relid, &owner, &schema, &nsp);
+	PG_RETURN_BOOL(memory_bypasses(GetUserId(), owner));
+}
+
+/*
+ * engram._space_allowed(space text): does the current role hold a grant of
+ * the space -- a row of engram.space_grant for it whose role exists and
+ * whose privileges the current role has (pg_has_role(role, 'USAGE'))?  The
+ * rule of the row-level security policies and of granted_spaces_sql.  NULL
+ * is no space: false.  Read through the primary key (space, role) with the
+ * query's snapshot, as the STABLE SQL function did; the row-level security
+ * of engram.space_grant (a role sees its own grants) would keep exactly the
+ * rows this condition keeps, so it is not applied again.
+ */
+PG_FUNCTION_INFO_V1(engram_space_allowed);
+Datum
+engram_space_allowed(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	Oid			owner;
+	const char *schema;
+	Oid			nsp;
+	Oid			grelid;
+	Oid			gindex;
+	Relation	grel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			user = GetUserId();
+	bool		allowed = false;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_BOOL(false);
+	memory_table(&relid, &owner, &schema, &nsp);
+	grelid = get_relname_relid("space_grant", nsp);
+	gindex = get_relname_relid("space_grant_pkey", nsp);
+	if (!OidIsValid(grelid) || !OidIsValid(gindex))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table engram.space_grant or its primary key does not exist")));
+	grel = table_open(grelid, AccessShareLock);
+	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   DEFAULT_COLLATION_OID, F_TEXTEQ, PG_GETARG_DATUM(0));
+	scan = systable_beginscan(grel, gindex, true,
+							  ActiveSnapshotSet() ? GetActiveSnapshot() : NULL, 1, &key);
+	while (!allowed && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Oid			role = DatumGetObjectId(heap_getattr(tup, 2, RelationGetDescr(grel), &isnull));
+
+		/* grants to dropped roles are skipped (the join with pg_roles) */
+		if (!isnull &&
+			SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(role)) &&
+			has_privs_of_role(user, role))
+			allowed = true;
+	}
+	systable_endscan(scan);
+	table_close(grel, AccessShareLock);
+	PG_RETURN_BOOL(allowed);
 }
 
 /*

@@ -215,33 +215,23 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.association', '');
 
 -- true when the current role may use the space (through a grant to it or
 -- to a role whose privileges it has).  Grants to dropped roles are ignored.
+-- In C (src/memory_write.c, the rule of the policies below): _check_space
+-- calls it in every recall and remember, and a SQL function with SET was
+-- planned again in every transaction.
 CREATE FUNCTION @extschema@._space_allowed(pg_catalog.text)
 	RETURNS pg_catalog.bool
-	LANGUAGE sql STABLE PARALLEL SAFE
-	SET search_path = pg_catalog, pg_temp
-	AS $$
-	SELECT EXISTS (SELECT 1
-				   FROM @extschema@.space_grant g
-				   JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) g.role::pg_catalog.oid
-				   WHERE g.space = $1
-					 AND pg_catalog.pg_has_role(r.oid, 'USAGE'))
-	$$;
+	AS 'MODULE_PATHNAME', 'engram_space_allowed'
+	LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@._space_allowed(pg_catalog.text) IS
 'internal: true when the current role holds a grant of the space (row-level security policy)';
 
 -- true when row-level security does not apply to the current role on
--- engram.memory: superusers, BYPASSRLS roles and the table's owner.
+-- engram.memory: superusers, BYPASSRLS roles and the table's owner (and
+-- roles with its privileges).  In C, as _space_allowed.
 CREATE FUNCTION @extschema@._rls_bypassed()
 	RETURNS pg_catalog.bool
-	LANGUAGE sql STABLE PARALLEL SAFE
-	SET search_path = pg_catalog, pg_temp
-	AS $$
-	SELECT r.rolsuper OR r.rolbypassrls
-		   OR pg_catalog.pg_has_role(c.relowner, 'USAGE')
-	FROM pg_catalog.pg_roles r, pg_catalog.pg_class c
-	WHERE r.rolname = current_user
-	  AND c.oid = '@extschema@.memory'::pg_catalog.regclass
-	$$;
+	AS 'MODULE_PATHNAME', 'engram_rls_bypassed'
+	LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@._rls_bypassed() IS
 'internal: true when row-level security does not apply to the current role on engram.memory';
 

@@ -39,7 +39,7 @@ CREATE FUNCTION @extschema@._near_duplicates(space pg_catalog.text, threshold pg
 	AS 'MODULE_PATHNAME', 'engram_near_duplicates'
 	LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION @extschema@._near_duplicates(pg_catalog.text, pg_catalog.float8) IS
-'internal: consolidate''s groups of a space: in id order, each unconsolidated episodic memory valid now (valid_to IS NULL) and not expired not yet grouped and its not-yet-grouped such neighbours with cosine similarity >= threshold (found by ORDER BY embedding <=> seed, through the ANN index when there is one); groups of two or more, members in id order';
+'internal: consolidate''s groups of a space: in id order, each unconsolidated episodic memory valid now (valid_to IS NULL) and not expired not yet grouped and its not-yet-grouped such neighbours with cosine similarity >= threshold (found by a walk of the graph of a cosine engram_hnsw index on embedding, read once, when there is one of at most half maintenance_work_mem, else by ORDER BY embedding <=> seed per seed); groups of two or more, members in id order';
 
 -- recall ---------------------------------------------------------------------
 
@@ -532,9 +532,9 @@ BEGIN
 	 * metadata.sources = member ids; each member gets an association to it
 	 * (weight = its similarity to the seed) and metadata.consolidated_into.
 	 * The groups come from engram._near_duplicates (src/memory_recall.c),
-	 * which finds each seed's neighbours through the ANN index on
-	 * embedding when there is one (O(n log n) for the space) and reports
-	 * progress for large spaces.
+	 * which walks the graph of the ANN index on embedding from each seed
+	 * (read once; else one ANN search per seed: O(n log n) for the space)
+	 * and reports progress for large spaces.
 	 */
 	FOR v_space IN
 		SELECT s.name FROM @extschema@.space s

@@ -102,6 +102,17 @@ COMMENT ON FUNCTION @extschema@._association_upsert(pg_catalog.int8[], pg_catalo
 
 -- changed functions ----------------------------------------------------------
 
+-- the space checks in C (src/memory_write.c; same rule, no SQL function
+-- planned again in every transaction)
+CREATE OR REPLACE FUNCTION @extschema@._space_allowed(pg_catalog.text)
+	RETURNS pg_catalog.bool
+	AS 'MODULE_PATHNAME', 'engram_space_allowed'
+	LANGUAGE C STABLE PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION @extschema@._rls_bypassed()
+	RETURNS pg_catalog.bool
+	AS 'MODULE_PATHNAME', 'engram_rls_bypassed'
+	LANGUAGE C STABLE PARALLEL SAFE;
+
 CREATE OR REPLACE FUNCTION @extschema@._check_space(pg_catalog.text)
 	RETURNS pg_catalog.int4
 	LANGUAGE plpgsql STABLE
