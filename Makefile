@@ -56,7 +56,7 @@ sql/$(EXTENSION)--0.1.0--$(EXTVERSION).sql: $(UPGRADE_PARTS)
 
 $(OBJS): $(HEADERS)
 
-.PHONY: demo demo-python test test-long deps bench bench-quick
+.PHONY: demo demo-python test test-long test-core deps bench bench-quick
 
 deps:
 	@bash test/scripts/deps.sh
@@ -73,11 +73,18 @@ test:
 	@bash test/scripts/run_tests.sh
 
 # Tests too heavy for every CI run (test/t/long/, see docs/test-plan.md),
-# and the page decoder fuzzing of 062 with many rounds.
+# the page decoder fuzzing of 062 with many rounds, and PostgreSQL's own
+# regression suite with engram as the default table AM (test-core).
 test-long:
 	@ENGRAM_TESTS=long bash test/scripts/run_tests.sh
+	@ENGRAM_TESTS=core bash test/scripts/run_tests.sh
 	@ENGRAM_TESTS=tap PROVE_TESTS="test/t/062_page_fuzz.pl" \
 		ENGRAM_FUZZ_ITERATIONS=$${ENGRAM_FUZZ_ITERATIONS:-300} bash test/scripts/run_tests.sh
+
+# PostgreSQL 15's regression suite, heap against engram, compared with
+# test/core-regress/ (ENGRAM_CORE_UPDATE=1 regenerates it; see its header).
+test-core:
+	@ENGRAM_TESTS=core bash test/scripts/run_tests.sh
 
 bench:
 	@bash test/bench/run.sh

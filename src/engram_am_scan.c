@@ -535,8 +535,15 @@ engram_scan_set_tidrange(TableScanDesc sscan, ItemPointer mintid,
 		return;
 	}
 	scan->rs_startblock = ItemPointerGetBlockNumberNoCheck(mintid);
-	scan->rs_endblock = Min(scan->rs_nblocks,
-							ItemPointerGetBlockNumberNoCheck(maxtid) + 1);
+	/*
+	 * With no upper bound the executor passes (InvalidBlockNumber, 0xFFFF):
+	 * its block + 1 wraps to 0, so clamp before adding (found by PG's
+	 * tidrangescan test, test/core-regress; sql/am_tidrange.sql).
+	 */
+	if (ItemPointerGetBlockNumberNoCheck(maxtid) >= scan->rs_nblocks)
+		scan->rs_endblock = scan->rs_nblocks;
+	else
+		scan->rs_endblock = ItemPointerGetBlockNumberNoCheck(maxtid) + 1;
 }
 
 bool

@@ -74,7 +74,7 @@ memory_features_init(void)
 {
 	DefineCustomIntVariable("engram.expire_naptime",
 							"Time between the background worker's memory passes (engram.expire() over every space, then the spaces' consolidation schedules); 0 disables them.",
-							"The worker runs in engram.migrate_database when engram is in shared_preload_libraries.",
+							"The background workers run it in every database that has engram (or only engram.migrate_database) when engram is in shared_preload_libraries.",
 							&memory_expire_naptime, 60, 0, 86400,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 }

@@ -133,8 +133,9 @@ tier_init(void)
 							NULL, &tier_migrate_pages, 1024, 1, INT_MAX,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("engram.migrate_database",
-							   "Database whose engram tables the background worker migrates.",
-							   NULL, &tier_migrate_database, "postgres",
+							   "Only database the background workers serve; empty: every database that has engram.",
+							   "Templates and databases that do not allow connections are never served.",
+							   &tier_migrate_database, "",
 							   PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("engram.cold_shuffle",
 							 "Also try byte-shuffled 4-byte lanes when compressing COLD chunks, keeping the smaller.",

@@ -84,7 +84,7 @@ CREATE FUNCTION @extschema@.tier_worker_state(
 	LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 
 COMMENT ON FUNCTION @extschema@.tier_worker_state() IS
-'State of the background tier migration worker (one row; none unless engram is in shared_preload_libraries): passes, pages visited, rows and raw bytes moved, chunks reclaimed, errors and the last one.';
+'State of the background tier migration workers, one row per database they serve (none unless engram is in shared_preload_libraries): passes, pages visited, rows and raw bytes moved, chunks reclaimed, errors and the last one.';
 
 REVOKE ALL ON FUNCTION @extschema@.tier_worker_state() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.tier_worker_state() TO pg_read_all_stats;
@@ -96,7 +96,7 @@ CREATE VIEW @extschema@.tier_worker AS
 	FROM @extschema@.tier_worker_state();
 
 COMMENT ON VIEW @extschema@.tier_worker IS
-'The background tier migration worker: whether it runs, its last pass, totals since it started, errors.';
+'The background tier migration workers, one row per database served: whether they run, the last pass, totals since the server started, errors.';
 
 REVOKE ALL ON @extschema@.tier_worker FROM PUBLIC;
 GRANT SELECT ON @extschema@.tier_worker TO pg_read_all_stats;

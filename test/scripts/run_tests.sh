@@ -4,6 +4,9 @@
 #   make test                      (or: bash test/scripts/run_tests.sh)
 #   ENGRAM_TESTS="regress isolation tap" PROVE_TESTS="test/t/010_x.pl" make test
 #   make test-long                 (ENGRAM_TESTS=long: test/t/long/*.pl)
+#   make test-core                 (ENGRAM_TESTS=core: PostgreSQL's own regression
+#                                   suite with engram as the default table AM,
+#                                   test/scripts/core_regress.sh; in make test-long)
 #
 # It installs missing packages, copies the tree to a private work directory,
 # builds there, installs engram into a private copy of the PostgreSQL 15
@@ -27,7 +30,7 @@ set -uo pipefail
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
 suites=${ENGRAM_TESTS:-regress isolation tap bench}
-known_suites="regress isolation tap bench long"
+known_suites="regress isolation tap bench long core"
 
 for s in $suites; do
 	if [[ " $known_suites " != *" $s "* ]]; then
@@ -51,9 +54,34 @@ done
 
 if [ "${1:-}" != "--inner" ]; then
 	source "$here/test/scripts/pg_env.sh"
+	core_env=()
+	if [[ " $suites " == *" core "* ]]; then
+		# PostgreSQL's regression sources, fetched before the unprivileged copy.
+		bash "$here/test/scripts/deps.sh" || { echo "engram: 0 passed, 1 failed, 0 skipped"; exit 1; }
+		source "$here/test/scripts/core_regress.sh"
+		core_fetch_sources || { echo "engram: 0 passed, 1 failed, 0 skipped"; exit 1; }
+		core_env=(ENGRAM_CORE_SRC="$ENGRAM_CORE_SRC" ENGRAM_CORE_SRC_VERSION="$ENGRAM_CORE_SRC_VERSION")
+		if [ -n "${ENGRAM_CORE_UPDATE:-}" ]; then
+			core_out=$(mktemp -d /tmp/engram-core-list.XXXXXX)
+			chmod 777 "$core_out"
+			core_env+=(ENGRAM_CORE_UPDATE=1 ENGRAM_CORE_OUT="$core_out")
+		fi
+	fi
 	run_unprivileged_copy "$here" test/scripts/run_tests.sh ENGRAM_TESTS="$suites" PROVE_TESTS="${PROVE_TESTS:-}" \
-		ENGRAM_FUZZ_ITERATIONS="${ENGRAM_FUZZ_ITERATIONS:-}"
-	exit $?
+		ENGRAM_FUZZ_ITERATIONS="${ENGRAM_FUZZ_ITERATIONS:-}" "${core_env[@]}"
+	rc=$?
+	if [ -n "${core_out:-}" ]; then
+		if [ -f "$core_out/expected-differences.txt" ]; then
+			rm -rf "$here/test/core-regress/diffs"
+			mkdir -p "$here/test/core-regress/diffs"
+			cp "$core_out"/diffs/*.diff "$here/test/core-regress/diffs/" 2>/dev/null
+			cp "$core_out/expected-differences.txt" "$here/test/core-regress/"
+			echo "engram: test/core-regress/ regenerated (review with git diff; heap's and engram's failures against PostgreSQL's expected output: $core_out)"
+		else
+			echo "engram: the core suite wrote no list; test/core-regress/ unchanged"
+		fi
+	fi
+	exit $rc
 fi
 
 # ---- inner part: runs unprivileged inside the work directory -------------
@@ -189,6 +217,13 @@ if [[ " $suites " == *" long "* ]]; then
 		echo "== TAP (long)"
 		ENGRAM_TAP_TIMEOUT=${ENGRAM_TAP_TIMEOUT:-3600} run_taps $longs
 	fi
+fi
+
+if [[ " $suites " == *" core "* ]]; then
+	# PostgreSQL's own regression suite, heap against engram: see
+	# test/scripts/core_regress.sh and test/core-regress/README.md.
+	source test/scripts/core_regress.sh
+	core_run
 fi
 
 if [[ " $suites " == *" bench "* ]]; then
