@@ -133,6 +133,79 @@ CREATE FUNCTION @extschema@._shard_text_array(pg_catalog.jsonb)
 COMMENT ON FUNCTION @extschema@._shard_text_array(pg_catalog.jsonb) IS
 'internal: a JSON array as text[] (NULL for anything else)';
 
+-- recall across spaces: the candidates of one node --------------------------
+
+/*
+ * The candidates of engram.recall_spaces held on this node, with the raw
+ * components the merge needs: for a vector cue the ncand nearest by
+ * cosine distance (ties by id), for a text query the ncand best by
+ * ts_rank (ties by id), each row with both values where defined (a row of
+ * one list may carry the other value: the merge only keeps a global top
+ * ncand, which a row beyond its own node's top ncand can never enter),
+ * and the inputs of activation (computed by the merge, at one now()).
+ * Filters: the spaces, confidence >= min_confidence, valid now and not
+ * expired (recall's conditions without as_of and metadata filters).
+ */
+CREATE FUNCTION @extschema@._recall_candidates(spaces pg_catalog.text[], cue @extschema@.vector,
+											   query pg_catalog.tsquery, ncand pg_catalog.int4,
+											   min_confidence pg_catalog.float4)
+	RETURNS TABLE (id pg_catalog.int8, space pg_catalog.text, content pg_catalog.text,
+				   dist pg_catalog.float8, rank pg_catalog.float4,
+				   created_at pg_catalog.timestamptz, last_access pg_catalog.timestamptz,
+				   access_count pg_catalog.int8, confidence pg_catalog.float4,
+				   tier pg_catalog.text, metadata pg_catalog.jsonb)
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	WITH live AS (
+		SELECT m.id
+		FROM @extschema@.memory m
+		WHERE m.space = ANY ($1)
+		  AND m.confidence >= $5
+		  AND (m.valid_from IS NULL OR m.valid_from <= pg_catalog.now())
+		  AND (m.valid_to IS NULL OR m.valid_to > pg_catalog.now())
+		  AND (m.expires_at IS NULL OR m.expires_at > pg_catalog.now())
+		  AND (m.ttl IS NULL
+			   OR greatest(m.created_at, m.updated_at,
+						   (@extschema@._access('@extschema@.memory'::pg_catalog.regclass, m.ctid)).last_access)
+				  + m.ttl > pg_catalog.now())
+	), ids AS (
+		(SELECT m.id FROM @extschema@.memory m
+		 WHERE $2 IS NOT NULL AND m.embedding IS NOT NULL AND m.id IN (SELECT l.id FROM live l)
+		 ORDER BY m.embedding OPERATOR(@extschema@.<=>) $2, m.id
+		 LIMIT $4)
+		UNION
+		(SELECT m.id FROM @extschema@.memory m
+		 WHERE $3 IS NOT NULL AND m.content_tsv OPERATOR(pg_catalog.@@) $3 AND m.id IN (SELECT l.id FROM live l)
+		 ORDER BY pg_catalog.ts_rank(m.content_tsv, $3) DESC, m.id
+		 LIMIT $4)
+	)
+	SELECT m.id, m.space, m.content,
+		   CASE WHEN $2 IS NOT NULL AND m.embedding IS NOT NULL
+				THEN m.embedding OPERATOR(@extschema@.<=>) $2 END,
+		   CASE WHEN $3 IS NOT NULL AND m.content_tsv OPERATOR(pg_catalog.@@) $3
+				THEN pg_catalog.ts_rank(m.content_tsv, $3) END,
+		   m.created_at, a.last_access, a.access_count, m.confidence,
+		   @extschema@._tier('@extschema@.memory'::pg_catalog.regclass, m.ctid), m.metadata
+	FROM @extschema@.memory m
+	CROSS JOIN LATERAL @extschema@._access('@extschema@.memory'::pg_catalog.regclass, m.ctid) a
+	WHERE m.id IN (SELECT i.id FROM ids i)
+	$$;
+COMMENT ON FUNCTION @extschema@._recall_candidates(pg_catalog.text[], @extschema@.vector, pg_catalog.tsquery, pg_catalog.int4, pg_catalog.float4) IS
+'internal: engram.recall_spaces'' candidates on this node: the ncand nearest to cue and the ncand best ranked for query among valid, unexpired memories of the spaces with confidence >= min_confidence, with distance, ts_rank and access history';
+
+CREATE FUNCTION @extschema@._recall_touch(ids pg_catalog.int8[], allowed pg_catalog.text[])
+	RETURNS pg_catalog.int8
+	LANGUAGE sql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT pg_catalog.count(*) FILTER (WHERE @extschema@._record_access('@extschema@.memory'::pg_catalog.regclass, m.ctid))
+	FROM @extschema@.memory m
+	WHERE m.id = ANY ($1) AND ($2 IS NULL OR m.space = ANY ($2))
+	$$;
+COMMENT ON FUNCTION @extschema@._recall_touch(pg_catalog.int8[], pg_catalog.text[]) IS
+'internal: record one access of each memory with these ids (in the spaces given, NULL: any the caller may see); how many were recorded';
+
 /*
  * Runs as the service role (SECURITY INVOKER: the role's own space grants
  * and row-level security apply).  args.allowed is the list of spaces the
@@ -154,6 +227,15 @@ DECLARE
 BEGIN
 	IF v_space IS NOT NULL AND v_allowed IS NOT NULL AND NOT v_space = ANY (v_allowed) THEN
 		RAISE EXCEPTION 'permission denied for memory space "%"', v_space
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'The coordinator''s space grants do not give it to the calling user.';
+	END IF;
+	IF v_allowed IS NOT NULL AND EXISTS (
+		   SELECT 1 FROM pg_catalog.unnest(@extschema@._shard_text_array(args OPERATOR(pg_catalog.->) 'spaces')) x
+		   WHERE x <> ALL (v_allowed)) THEN
+		RAISE EXCEPTION 'permission denied for memory space "%"',
+						(SELECT x FROM pg_catalog.unnest(@extschema@._shard_text_array(args OPERATOR(pg_catalog.->) 'spaces')) x
+						 WHERE x <> ALL (v_allowed) LIMIT 1)
 			USING ERRCODE = 'insufficient_privilege',
 				  DETAIL = 'The coordinator''s space grants do not give it to the calling user.';
 	END IF;
@@ -199,6 +281,16 @@ BEGIN
 			below_confidence => (args OPERATOR(pg_catalog.->>) 'below_confidence')::pg_catalog.float4));
 	ELSIF op = 'consolidate' THEN
 		RETURN QUERY SELECT pg_catalog.to_jsonb(c) FROM @extschema@.consolidate(v_space) c;
+	ELSIF op = 'candidates' THEN
+		RETURN QUERY SELECT pg_catalog.to_jsonb(c) FROM @extschema@._recall_candidates(
+			@extschema@._shard_text_array(args OPERATOR(pg_catalog.->) 'spaces'),
+			(args OPERATOR(pg_catalog.->>) 'cue')::@extschema@.vector,
+			(args OPERATOR(pg_catalog.->>) 'query')::pg_catalog.tsquery,
+			(args OPERATOR(pg_catalog.->>) 'ncand')::pg_catalog.int4,
+			(args OPERATOR(pg_catalog.->>) 'min_confidence')::pg_catalog.float4) c;
+	ELSIF op = 'touch' THEN
+		v_ids := ARRAY(SELECT pg_catalog.jsonb_array_elements_text(args OPERATOR(pg_catalog.->) 'ids'))::pg_catalog.int8[];
+		RETURN NEXT pg_catalog.jsonb_build_object('recorded', @extschema@._recall_touch(v_ids, v_allowed));
 	ELSIF op IN ('locate', 'forget', 'associate') THEN
 		-- the ids held here in allowed spaces (row-level security applies too)
 		v_ids := ARRAY(SELECT pg_catalog.jsonb_array_elements_text(args OPERATOR(pg_catalog.->) 'ids'))::pg_catalog.int8[];
@@ -228,7 +320,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@._shard_serve(pg_catalog.text, pg_catalog.jsonb) IS
-'internal: on a shard, what a coordinator asks (hello, adopt, remember, recall, forget_space, consolidate, locate, forget, associate), as the calling service role, only on the spaces in args.allowed (the end user''s grants on the coordinator)';
+'internal: on a shard, what a coordinator asks (hello, adopt, remember, recall, forget_space, consolidate, candidates, touch, locate, forget, associate), as the calling service role, only on the spaces in args.allowed (the end user''s grants on the coordinator)';
 REVOKE EXECUTE ON FUNCTION @extschema@._shard_serve(pg_catalog.text, pg_catalog.jsonb) FROM PUBLIC;
 
 -- coordinator: the catalog ----------------------------------------------------
@@ -668,3 +760,215 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@._shard_associate(pg_catalog.int8, pg_catalog.int8, pg_catalog.float4) IS
 'internal: engram.associate of memories on a shard: done there (true), false when both are local, an error when they are on different nodes';
+
+-- recall across spaces (local, placed, or both) ---------------------------------
+
+/*
+ * The k best memories of several spaces, as if they were one space:
+ *	vector: the ncand nearest of all the spaces; relevance = cosine
+ *		similarity;
+ *	text:	the ncand best by ts_rank of all the spaces; relevance = rank /
+ *		the best rank among them;
+ *	hybrid: both lists fused by reciprocal rank fusion, sum 1/(60 + rank)
+ *		over the lists, divided by 2/61;
+ * ncand = max(engram.recall_candidates, 10 k).  Each node holding some of
+ * the spaces returns its own top ncand of each list with raw distances
+ * and ranks (engram._recall_candidates: local call, or one round trip
+ * per shard); the global lists, their ranks, the normalisation and the
+ * score are computed here, so the result is the same whether the spaces
+ * are on one node or many (test/t/100_shard_basic.pl).  score = recall's
+ * engram.recall_score(relevance, activation_norm(...) at this node's now(),
+ * confidence); ties by id.  Accesses of the returned rows are recorded on
+ * the nodes holding them.
+ */
+CREATE FUNCTION @extschema@.recall_spaces(
+	cue @extschema@.vector,
+	spaces pg_catalog.text[],
+	k pg_catalog.int4 DEFAULT 10,
+	cue_text pg_catalog.text DEFAULT NULL,
+	min_confidence pg_catalog.float4 DEFAULT 0,
+	record_access pg_catalog.bool DEFAULT true)
+	RETURNS TABLE (id pg_catalog.int8, space pg_catalog.text, content pg_catalog.text,
+				   score pg_catalog.float4, similarity pg_catalog.float4,
+				   activation pg_catalog.float4, confidence pg_catalog.float4,
+				   tier pg_catalog.text, created_at pg_catalog.timestamptz,
+				   metadata pg_catalog.jsonb)
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+#variable_conflict use_column
+DECLARE
+	v_space		pg_catalog.text;
+	v_dims		pg_catalog.int4;
+	v_query		pg_catalog.tsquery;
+	v_mode		pg_catalog.text;
+	v_ncand		pg_catalog.int4;
+	v_local		pg_catalog.text[];
+	v_args		pg_catalog.jsonb;
+	v_shard		record;
+	v_recorded	pg_catalog.int8;
+	v_cand		pg_catalog.jsonb[];
+	v_touch		pg_catalog.jsonb[] := '{}';
+	r			record;
+BEGIN
+	IF recall_spaces.k IS NULL OR recall_spaces.k <= 0 OR recall_spaces.k > 10000 THEN
+		RAISE EXCEPTION 'k must be between 1 and 10000, got %', coalesce(recall_spaces.k::pg_catalog.text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF recall_spaces.spaces IS NULL OR pg_catalog.cardinality(recall_spaces.spaces) = 0
+	   OR pg_catalog.array_position(recall_spaces.spaces, NULL) IS NOT NULL THEN
+		RAISE EXCEPTION 'spaces must be a non-empty array of space names'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF recall_spaces.min_confidence IS NULL OR recall_spaces.min_confidence = 'NaN'
+	   OR recall_spaces.min_confidence < 0 OR recall_spaces.min_confidence > 1 THEN
+		RAISE EXCEPTION 'min_confidence must be between 0 and 1, got %', recall_spaces.min_confidence
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF recall_spaces.record_access IS NULL THEN
+		RAISE EXCEPTION 'record_access must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	-- every space: granted to the caller here (the coordinator's grants)
+	FOREACH v_space IN ARRAY recall_spaces.spaces LOOP
+		v_dims := @extschema@._check_space(v_space);
+		IF recall_spaces.cue IS NOT NULL AND v_dims IS NOT NULL
+		   AND @extschema@.vector_dims(recall_spaces.cue) <> v_dims THEN
+			RAISE EXCEPTION 'cue has % dimensions but memory space "%" has %',
+							@extschema@.vector_dims(recall_spaces.cue), v_space, v_dims
+				USING ERRCODE = 'data_exception';
+		END IF;
+	END LOOP;
+	IF recall_spaces.cue IS NOT NULL AND @extschema@.l2_norm(recall_spaces.cue) = 0 THEN
+		RAISE EXCEPTION 'cue vector is all zeros'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF pg_catalog.octet_length(recall_spaces.cue_text) > 65536 THEN
+		RAISE EXCEPTION 'cue_text is % bytes, more than the 65536 bytes recall accepts',
+						pg_catalog.octet_length(recall_spaces.cue_text)
+			USING ERRCODE = 'program_limit_exceeded';
+	END IF;
+	IF recall_spaces.cue_text IS NOT NULL AND pg_catalog.btrim(recall_spaces.cue_text) <> '' THEN
+		v_query := pg_catalog.websearch_to_tsquery('pg_catalog.english'::pg_catalog.regconfig, recall_spaces.cue_text);
+		IF pg_catalog.numnode(v_query) = 0 THEN
+			v_query := NULL;
+		ELSIF pg_catalog.numnode(v_query) > 4095 THEN
+			RAISE EXCEPTION 'cue_text has % search terms and operators, more than the 4095 recall accepts',
+							pg_catalog.numnode(v_query)
+				USING ERRCODE = 'program_limit_exceeded';
+		END IF;
+	ELSIF recall_spaces.cue IS NULL THEN
+		RAISE EXCEPTION 'recall needs a cue'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Pass an embedding as cue, or text as cue_text, or both.';
+	END IF;
+	v_mode := CASE WHEN recall_spaces.cue IS NOT NULL AND v_query IS NOT NULL THEN 'hybrid'
+				   WHEN recall_spaces.cue IS NOT NULL THEN 'vector'
+				   ELSE 'text' END;
+	IF v_mode = 'text' AND v_query IS NULL THEN
+		RETURN;
+	END IF;
+	v_ncand := greatest(@extschema@._setting('engram.recall_candidates')::pg_catalog.int4, recall_spaces.k * 10);
+
+	-- the candidates of every node, as jsonb rows tagged with their shard
+	-- (no temporary table: recall_spaces runs on hot standbys too)
+	SELECT pg_catalog.array_agg(s) INTO v_local
+		FROM pg_catalog.unnest(recall_spaces.spaces) s
+		WHERE @extschema@._shard_of(s) IS NULL;
+	IF v_local IS NOT NULL THEN
+		SELECT pg_catalog.array_agg(pg_catalog.to_jsonb(c)) INTO v_cand
+			FROM @extschema@._recall_candidates(v_local,
+				CASE WHEN v_mode <> 'text' THEN recall_spaces.cue END, v_query, v_ncand,
+				recall_spaces.min_confidence) c;
+	END IF;
+	FOR v_shard IN
+		SELECT p.shard, pg_catalog.array_agg(p.space ORDER BY p.space) AS spaces
+		FROM @extschema@.placement p
+		WHERE p.space = ANY (recall_spaces.spaces)
+		GROUP BY p.shard ORDER BY p.shard
+	LOOP
+		v_args := pg_catalog.jsonb_build_object('spaces', v_shard.spaces,
+			'cue', CASE WHEN v_mode <> 'text' THEN recall_spaces.cue END,
+			'query', v_query::pg_catalog.text, 'ncand', v_ncand,
+			'min_confidence', recall_spaces.min_confidence);
+		v_cand := coalesce(v_cand, '{}') || ARRAY(
+			SELECT j OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('shard', v_shard.shard)
+			FROM @extschema@._shard_rpc(v_shard.shard, 'candidates', v_args) j);
+	END LOOP;
+
+	FOR r IN
+		WITH cand AS (
+			SELECT c.*
+			FROM pg_catalog.unnest(coalesce(v_cand, '{}')) j,
+				 pg_catalog.jsonb_to_record(j) AS c(id pg_catalog.int8, space pg_catalog.text,
+					content pg_catalog.text, dist pg_catalog.float8, rank pg_catalog.float4,
+					created_at pg_catalog.timestamptz, last_access pg_catalog.timestamptz,
+					access_count pg_catalog.int8, confidence pg_catalog.float4,
+					tier pg_catalog.text, metadata pg_catalog.jsonb, shard pg_catalog.text)
+		), vec AS (
+			SELECT c.id, (1 - c.dist)::pg_catalog.float4 AS sim,
+				   pg_catalog.row_number() OVER (ORDER BY c.dist, c.id) AS rnk
+			FROM (SELECT * FROM cand c
+				  WHERE v_mode <> 'text' AND c.dist IS NOT NULL
+				  ORDER BY c.dist, c.id LIMIT v_ncand) c
+		), txt AS (
+			SELECT c.id,
+				   coalesce(c.rank / NULLIF(pg_catalog.max(c.rank) OVER (), 0), 0)::pg_catalog.float4 AS rel,
+				   pg_catalog.row_number() OVER (ORDER BY c.rank DESC, c.id) AS rnk
+			FROM (SELECT * FROM cand c
+				  WHERE v_mode <> 'vector' AND c.rank IS NOT NULL
+				  ORDER BY c.rank DESC, c.id LIMIT v_ncand) c
+		), fused AS (
+			SELECT coalesce(v.id, t.id) AS id,
+				   (CASE v_mode
+						WHEN 'vector' THEN v.sim
+						WHEN 'text' THEN t.rel
+						ELSE ((coalesce(1.0 / (60 + v.rnk), 0)
+							   + coalesce(1.0 / (60 + t.rnk), 0)) / (2.0 / 61))
+					END)::pg_catalog.float4 AS rel
+			FROM vec v FULL JOIN txt t ON t.id = v.id
+		), scored AS (
+			SELECT c.id, c.space, c.content, f.rel,
+				   @extschema@.activation_norm(c.created_at, c.last_access, c.access_count,
+											   pg_catalog.now())::pg_catalog.float4 AS act,
+				   c.confidence AS conf, c.tier, c.created_at AS created, c.metadata AS meta, c.shard
+			FROM fused f JOIN cand c ON c.id = f.id
+		)
+		SELECT s.*, @extschema@.recall_score(s.rel, s.act, s.conf) AS sc
+		FROM scored s
+		ORDER BY sc DESC, s.id
+		LIMIT recall_spaces.k
+	LOOP
+		v_touch := v_touch || pg_catalog.jsonb_build_object('shard', r.shard, 'id', r.id);
+		id := r.id;
+		space := r.space;
+		content := r.content;
+		score := r.sc;
+		similarity := r.rel;
+		activation := r.act;
+		confidence := r.conf;
+		tier := r.tier;
+		created_at := r.created;
+		metadata := r.meta;
+		RETURN NEXT;
+	END LOOP;
+
+	-- accesses, on the nodes holding the rows (one round trip per shard)
+	IF recall_spaces.record_access AND @extschema@.writes_allowed() THEN
+		FOR v_shard IN
+			SELECT t OPERATOR(pg_catalog.->>) 'shard' AS shard,
+				   pg_catalog.array_agg((t OPERATOR(pg_catalog.->>) 'id')::pg_catalog.int8) AS ids
+			FROM pg_catalog.unnest(v_touch) t GROUP BY 1
+		LOOP
+			IF v_shard.shard IS NULL THEN
+				v_recorded := @extschema@._recall_touch(v_shard.ids, NULL);
+			ELSE
+				PERFORM @extschema@._shard_rpc(v_shard.shard, 'touch',
+											   pg_catalog.jsonb_build_object('ids', v_shard.ids));
+			END IF;
+		END LOOP;
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.recall_spaces(@extschema@.vector, pg_catalog.text[], pg_catalog.int4, pg_catalog.text, pg_catalog.float4, pg_catalog.bool) IS
+'k best memories of several spaces as if they were one (local and placed spaces alike): candidates are the max(engram.recall_candidates, 10k) nearest (vector cue) and/or best by ts_rank (text cue) over all the spaces, relevance is cosine similarity, rank / best rank, or reciprocal rank fusion (both), score as engram.recall; each node ships its own top candidates with raw distances and ranks and the merge is done here, so the ranking equals that of one node holding all the spaces; only memories valid now and not expired; accesses recorded on the nodes holding the rows unless record_access is false';

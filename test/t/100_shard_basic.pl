@@ -32,6 +32,12 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use EngramTest;
 
+sub psql_err
+{
+	my ($node, $sql) = @_;
+	my ($rc, $out, $err) = $node->psql('postgres', "\\set VERBOSITY verbose\n$sql");
+	return $err;
+}
 my $conf = "engram.decay_function = 'exponential'\nengram.decay_rate = 0\n";
 
 my @shards;
@@ -81,7 +87,10 @@ is($coord->safe_psql('postgres',
 		q{SELECT string_agg(space || '@' || shard || '#' || node, ' ' ORDER BY space) FROM engram.placements}),
 	'a@s1#1 b@s2#2 c@s3#3', 'engram.placements lists the placed spaces; d stays local');
 
-# the same memories, written by alice in the same order on both clusters
+# the same memories, written by alice in the same order on both clusters:
+# d first, then a, b, c, so that ids compare alike on both (the local
+# space d has node 0's ids on the coordinator, a, b and c those of nodes
+# 1, 2, 3) -- score ties are broken by id
 my $words = "'apple','river','stone','cloud','market','violin','garden','engine','harbor','winter'";
 my $write_sql = qq{
 	CREATE TABLE ids (sp text, i int, id bigint);
@@ -94,7 +103,7 @@ my $write_sql = qq{
 				 format('%s memory %s about %s and %s', sp, i, (ARRAY[$words])[1 + i % 10],
 						(ARRAY[$words])[1 + (i * 7) % 10]) AS c
 		  FROM unnest(ARRAY['a', 'b', 'c', 'd']) sp, generate_series(1, 40) i
-		  ORDER BY sp, i) x;
+		  ORDER BY sp = 'd' DESC, sp, i) x;
 	RESET ROLE;
 };
 my $ids_check = q{SELECT string_agg(sp || ':' || node || ':' || count, ' ' ORDER BY sp)
@@ -131,6 +140,40 @@ for my $sp (qw(a b c d))
 	}
 }
 
+# recall across spaces: per-node candidate lists merged on the coordinator
+# give the ranking of one node holding every space
+for my $kind (sort keys %cues)
+{
+	my $q = qq{SET ROLE alice;
+		SELECT string_agg(space || ' ' || content || '=' || score || '/' || similarity, E'\\n' ORDER BY n)
+		FROM engram.recall_spaces($cues{$kind}, spaces => ARRAY['a', 'b', 'c', 'd'], k => 15, record_access => false)
+		WITH ORDINALITY AS r(id, space, content, score, similarity, activation, confidence, tier, created_at, metadata, n)};
+	my $want = $single->safe_psql('postgres', $q);
+	my %seen = map { (split / /)[0] => 1 } split /\n/, $want;
+	cmp_ok(scalar(keys %seen), '>=', 2, "single node recall_spaces ($kind) mixes several spaces");
+	is($coord->safe_psql('postgres', $q), $want,
+		"recall_spaces over 3 shards + 1 local space, $kind cue: coordinator = single node (memories, order, scores)");
+	# and over one space it is recall
+	my $one = qq{SET ROLE alice;
+		SELECT string_agg(content || '=' || score, E'\\n' ORDER BY n)
+		FROM engram.%s WITH ORDINALITY AS r(%s)};
+	is($single->safe_psql('postgres', sprintf($one,
+				"recall_spaces($cues{$kind}, spaces => ARRAY['b'], k => 12, record_access => false)",
+				'id, space, content, score, similarity, activation, confidence, tier, created_at, metadata, n')),
+		$single->safe_psql('postgres', sprintf($one,
+				"recall($cues{$kind}, k => 12, space => 'b', record_access => false)",
+				'id, content, score, similarity, activation, confidence, tier, created_at, metadata, n')),
+		"recall_spaces over one space = recall of it ($kind cue)");
+}
+like(psql_err($coord, q{SET ROLE bob; SELECT count(*) FROM engram.recall_spaces(NULL, ARRAY['b', 'a'], cue_text => 'apple')}),
+	qr/42501: permission denied for memory space "a"/, 'recall_spaces refuses a space not granted on the coordinator');
+my $returned = $coord->safe_psql('postgres', q{SET ROLE alice;
+	SELECT string_agg(space || ':' || n, ',' ORDER BY space) FROM (SELECT space, count(*) AS n
+	FROM engram.recall_spaces(engram.embed_text('cloud engine', 64), ARRAY['b', 'c'], k => 6, cue_text => 'cloud') GROUP BY 1) x});
+is($returned, 'b:' . $shards[1]->safe_psql('postgres', q{SELECT count(*) FROM engram.memories WHERE access_count > 0})
+	. ',c:' . $shards[2]->safe_psql('postgres', q{SELECT count(*) FROM engram.memories WHERE access_count > 0}),
+	"recall_spaces records each returned row's access on the shard holding it ($returned)");
+
 # access history is recorded on the shard that holds the row
 $coord->safe_psql('postgres', q{SET ROLE alice;
 	SELECT count(*) FROM engram.recall(engram.embed_text('apple', 64), k => 3, space => 'a')});
@@ -142,12 +185,6 @@ is($shards[0]->safe_psql('postgres',
 	'3', 'the same API called on the shard itself works locally');
 
 # security: bob holds only b on the coordinator
-sub psql_err
-{
-	my ($node, $sql) = @_;
-	my ($rc, $out, $err) = $node->psql('postgres', "\\set VERBOSITY verbose\n$sql");
-	return $err;
-}
 like(psql_err($coord, q{SET ROLE bob; SELECT engram.remember('intrusion', NULL, 1, 'a')}),
 	qr/42501: permission denied for memory space "a"/, 'bob may not remember into placed space a');
 like(psql_err($coord, q{SET ROLE bob; SELECT * FROM engram.recall(NULL, cue_text => 'apple', space => 'a')}),
