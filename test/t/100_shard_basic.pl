@@ -174,6 +174,28 @@ is($returned, 'b:' . $shards[1]->safe_psql('postgres', q{SELECT count(*) FROM en
 	. ',c:' . $shards[2]->safe_psql('postgres', q{SELECT count(*) FROM engram.memories WHERE access_count > 0}),
 	"recall_spaces records each returned row's access on the shard holding it ($returned)");
 
+# measured, not asserted: per-call cost of routing (docs/distributed-architecture-rfc.md §7)
+{
+	my $timing = $coord->safe_psql('postgres', q{
+		SET ROLE alice;
+		CREATE TEMP TABLE t AS SELECT clock_timestamp() AS t0;
+		SELECT count(*) FROM generate_series(1, 50) i, engram.recall(engram.embed_text('river ' || i, 64), k => 10, space => 'd', record_access => false) r;
+		INSERT INTO t SELECT clock_timestamp();
+		SELECT count(*) FROM generate_series(1, 50) i, engram.recall(engram.embed_text('river ' || i, 64), k => 10, space => 'a', record_access => false) r;
+		INSERT INTO t SELECT clock_timestamp();
+		SELECT count(*) FROM generate_series(1, 20) i, engram.recall_spaces(engram.embed_text('river ' || i, 64), ARRAY['a', 'b', 'c', 'd'], k => 10, record_access => false) r;
+		INSERT INTO t SELECT clock_timestamp();
+		RESET ROLE;
+		SELECT count(*) FROM generate_series(1, 50) i, dblink('engram_shard_s1', 'SELECT ' || i) AS d(x int);
+		INSERT INTO t SELECT clock_timestamp();
+		SELECT string_agg(round((extract(epoch FROM t0 - lag) * 1000 / n)::numeric, 2)::text, ' ' ORDER BY t0)
+		FROM (SELECT t0, lag(t0) OVER (ORDER BY t0), (ARRAY[50, 50, 20, 50])[row_number() OVER (ORDER BY t0) - 1] AS n FROM t) x
+		WHERE lag IS NOT NULL;
+	});
+	my ($local, $routed, $fan, $conn) = split / /, (split /\n/, $timing)[-1];
+	diag("shard_recall_ms: local $local, routed to a shard $routed, recall_spaces over 3 shards + local $fan (k 10, 40 memories per space); a bare dblink call (new connection, SELECT 1) $conn");
+}
+
 # access history is recorded on the shard that holds the row
 $coord->safe_psql('postgres', q{SET ROLE alice;
 	SELECT count(*) FROM engram.recall(engram.embed_text('apple', 64), k => 3, space => 'a')});
