@@ -36,9 +36,15 @@ SELECT engram._shard_serve('remember', '{"space": "default", "content": "x", "al
 \echo :LAST_ERROR_SQLSTATE
 SELECT engram._shard_serve('candidates', '{"spaces": ["default", "other"], "allowed": ["default"]}');
 \echo :LAST_ERROR_SQLSTATE
-SELECT engram._shard_serve('no_such_op', '{}');
+SELECT engram._shard_serve('consolidate', '[{"space": "default"}, {"allowed": ["default"]}]');
 \echo :LAST_ERROR_SQLSTATE
-SELECT engram._shard_serve('hello', '{}');
+SELECT engram._shard_serve('consolidate', '{"space": "default"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram._shard_serve('consolidate', '{"allowed": null}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram._shard_serve('no_such_op', '{"allowed": null}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram._shard_serve('hello', '{"allowed": []}');
 -- adopting a space: only for the service role (none on this node)
 SELECT engram._shard_adopt('default', NULL);
 \echo :LAST_ERROR_SQLSTATE
@@ -49,6 +55,8 @@ SELECT engram.add_shard('Bad Name', 'host=x');
 SELECT engram.add_shard('s1', 'host=x');
 \echo :LAST_ERROR_SQLSTATE
 SELECT engram._shard_call('s1', 'hello', '{}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram._shard_call('s1', 'consolidate', '[{"space": "default"}]');
 \echo :LAST_ERROR_SQLSTATE
 SELECT engram.place_space('default', 'no_such_shard');
 \echo :LAST_ERROR_SQLSTATE

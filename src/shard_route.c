@@ -117,6 +117,14 @@ engram_write_shard_call(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("shard, op and args must not be NULL")));
+	/*
+	 * args must be an object: jsonb || on an array or scalar concatenates
+	 * arrays, and the shard would find no "allowed" key in the result
+	 */
+	if (!JB_ROOT_IS_OBJECT(PG_GETARG_JSONB_P(2)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("shard call arguments must be a JSON object")));
 	shard = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	dblink_schema = required_extension_schema("dblink");
 

@@ -225,6 +225,17 @@ DECLARE
 	v_ids		pg_catalog.int8[];
 	v_found		pg_catalog.int8[];
 BEGIN
+	-- "allowed" NULL (every space) only when the coordinator said so: a
+	-- JSON null for a caller that bypasses row-level security there
+	IF pg_catalog.jsonb_typeof(args) IS DISTINCT FROM 'object'
+	   OR (v_allowed IS NULL AND (args OPERATOR(pg_catalog.->) 'allowed') IS DISTINCT FROM 'null'::pg_catalog.jsonb) THEN
+		RAISE EXCEPTION 'shard call without the coordinator''s list of allowed spaces'
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF op IN ('remember', 'recall', 'forget_space', 'consolidate', 'adopt') AND v_space IS NULL THEN
+		RAISE EXCEPTION 'shard operation % needs a space', op
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
 	IF v_space IS NOT NULL AND v_allowed IS NOT NULL AND NOT v_space = ANY (v_allowed) THEN
 		RAISE EXCEPTION 'permission denied for memory space "%"', v_space
 			USING ERRCODE = 'insufficient_privilege',
