@@ -684,6 +684,9 @@ DECLARE
 	v_dist		pg_catalog.float8;
 	v_tid		pg_catalog.tid;
 BEGIN
+	IF @extschema@._shard_of(remember.space) IS NOT NULL THEN	-- placed on a shard (60_shard.sql)
+		RETURN @extschema@._shard_remember(remember.content, remember.embedding, remember.confidence, remember.space, remember.metadata, remember.occurred_at, remember.kind, remember.location, remember.participants);
+	END IF;
 	v_dims := @extschema@._check_space(remember.space);
 	PERFORM @extschema@._check_content(remember.content);
 	IF remember.confidence IS NULL OR remember.confidence = 'NaN'
@@ -771,6 +774,7 @@ CREATE FUNCTION @extschema@.associate(a pg_catalog.int8, b pg_catalog.int8,
 DECLARE
 	v_missing	pg_catalog.int8;
 BEGIN
+	IF @extschema@._shard_associate(associate.a, associate.b, associate.weight) THEN RETURN; END IF;	-- on a shard (60_shard.sql)
 	IF associate.a IS NULL OR associate.b IS NULL THEN
 		RAISE EXCEPTION 'memory ids must not be NULL'
 			USING ERRCODE = 'null_value_not_allowed';
@@ -812,7 +816,8 @@ CREATE FUNCTION @extschema@.forget(id pg_catalog.int8)
 #variable_conflict use_column
 BEGIN
 	RETURN forget.id IS NOT NULL
-		   AND @extschema@._memory_delete(ARRAY[forget.id]) > 0;
+		   AND (@extschema@._memory_delete(ARRAY[forget.id]) > 0
+				OR @extschema@._shard_forget(forget.id));	-- on a shard (60_shard.sql)
 END
 $$;
 COMMENT ON FUNCTION @extschema@.forget(pg_catalog.int8) IS
@@ -829,6 +834,9 @@ CREATE FUNCTION @extschema@.forget(space pg_catalog.text,
 DECLARE
 	v_count		pg_catalog.int8;
 BEGIN
+	IF @extschema@._shard_of(forget.space) IS NOT NULL THEN	-- placed on a shard (60_shard.sql)
+		RETURN @extschema@._shard_forget_space(forget.space, forget.before, forget.below_confidence);
+	END IF;
 	PERFORM @extschema@._check_space(forget.space);
 	-- a bad bound must never widen the delete: NaN compares above every
 	-- confidence, so below_confidence => 'NaN' would empty the space

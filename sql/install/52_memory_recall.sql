@@ -85,7 +85,7 @@ DECLARE
 	v_ef_set	pg_catalog.bool := false;
 	v_dummy		pg_catalog.text;
 	r			record;
-BEGIN
+BEGIN	IF @extschema@._shard_of(recall.space) IS NOT NULL THEN RETURN QUERY SELECT * FROM @extschema@._shard_recall(recall.cue, recall.k, recall.space, recall.cue_text, recall.since, recall.until, recall.spread, recall.min_confidence, recall.record_access, recall.metadata_filter, recall.kind, recall.participants, recall.occurred_after, recall.occurred_before, recall.as_of, recall.include_invalid, recall.namespace_prefix); RETURN; END IF;	-- placed on a shard (60_shard.sql); on the BEGIN line so that error line numbers stay
 	IF recall.k IS NULL OR recall.k <= 0 OR recall.k > 10000 THEN
 		RAISE EXCEPTION 'k must be between 1 and 10000, got %', coalesce(recall.k::pg_catalog.text, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value',
@@ -500,6 +500,10 @@ DECLARE
 	v_decayed	pg_catalog.int8 := 0;
 	v_forgotten pg_catalog.int8 := 0;
 BEGIN
+	IF @extschema@._shard_of(consolidate.space) IS NOT NULL THEN	-- placed on a shard (60_shard.sql)
+		RETURN QUERY SELECT * FROM @extschema@._shard_consolidate(consolidate.space);
+		RETURN;
+	END IF;
 	IF NOT @extschema@.writes_allowed() THEN
 		RAISE EXCEPTION 'cannot consolidate memories in a read-only transaction'
 			USING ERRCODE = 'read_only_sql_transaction',
