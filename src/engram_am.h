@@ -30,9 +30,11 @@
 
 #include "postgres.h"
 
+#include "access/generic_xlog.h"
 #include "access/heaptoast.h"
 #include "access/htup.h"
 #include "access/tableam.h"
+#include "access/visibilitymapdefs.h"
 #include "storage/buf.h"
 #include "utils/rel.h"
 #include "utils/snapshot.h"
@@ -325,6 +327,42 @@ extern void engram_relation_vacuum(Relation rel, struct VacuumParams *params,
  */
 extern void engram_log_removal_conflict(Relation rel, BlockNumber blkno,
 										TransactionId latestRemovedXid);
+
+/* ---- engram_am_vm.c: the visibility map (ADR 0012) ---- */
+
+/*
+ * The VM pages one generic WAL record has locked and registered (at most
+ * two: an update's two table pages may map to different VM pages).  Start
+ * with {0}; after GenericXLogFinish or GenericXLogAbort call
+ * engram_vm_unlock.
+ */
+typedef struct EngramVmRecord
+{
+	int			nlocked;
+	Buffer		locked[2];
+	Page		images[2];
+} EngramVmRecord;
+
+/* pin the VM page for buf's block before locking buf if it looks all-visible */
+extern void engram_vm_pin_for(Relation rel, Buffer buf, Buffer *vmbuf);
+
+/*
+ * On the record's copy wpage of block blkno, before rows on it change:
+ * if PD_ALL_VISIBLE is set, clear it and the block's VM bits in the same
+ * record (flags VISIBILITYMAP_VALID_BITS: insert, delete, update on both
+ * pages, speculative completion), or only the all-frozen bit
+ * (VISIBILITYMAP_ALL_FROZEN: row locks, which keep every row visible).
+ */
+extern void engram_vm_clear(Relation rel, GenericXLogState *state,
+							EngramVmRecord *vr, BlockNumber blkno, Page wpage,
+							Buffer *vmbuf, uint8 flags);
+
+/* VACUUM: PD_ALL_VISIBLE on and the block's VM bits = flags, same record */
+extern void engram_vm_set(GenericXLogState *state, EngramVmRecord *vr,
+						  BlockNumber blkno, Page wpage, Buffer vmbuf,
+						  uint8 flags);
+extern void engram_vm_unlock(EngramVmRecord *vr);
+extern void engram_vm_release(Buffer *vmbuf);
 
 /* ---- access history (tier_access.c) ---- */
 

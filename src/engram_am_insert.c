@@ -292,6 +292,8 @@ engram_insert_prepared(Relation rel, HeapTuple tup, BulkInsertState bistate)
 	GenericXLogState *state;
 	Page		page;
 	BlockNumber blkno;
+	Buffer		vmbuf = InvalidBuffer;
+	EngramVmRecord vr = {0};
 
 	CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
 
@@ -307,15 +309,21 @@ engram_insert_prepared(Relation rel, HeapTuple tup, BulkInsertState bistate)
 									 is_new ? GENERIC_XLOG_FULL_IMAGE : 0);
 	if (is_new)
 		engram_page_init(page, ENGRAM_PAGE_DATA);
+	else
+		engram_vm_clear(rel, state, &vr, blkno, page, &vmbuf,
+						VISIBILITYMAP_VALID_BITS);
 	if (engram_page_add_tuple(page, blkno, tup) == InvalidOffsetNumber)
 	{
 		GenericXLogAbort(state);
+		engram_vm_unlock(&vr);
 		UnlockReleaseBuffer(buf);
 		elog(ERROR, "failed to add row to page %u of relation \"%s\"",
 			 blkno, RelationGetRelationName(rel));
 	}
 	GenericXLogFinish(state);
+	engram_vm_unlock(&vr);
 	UnlockReleaseBuffer(buf);
+	engram_vm_release(&vmbuf);
 
 	pgstat_count_heap_insert(rel, 1);
 }
@@ -379,6 +387,7 @@ engram_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 	HeapTuple  *originals;
 	int			i;
 	int			done = 0;
+	Buffer		vmbuf = InvalidBuffer;
 
 	tuples = palloc(nslots * sizeof(HeapTuple));
 	originals = palloc(nslots * sizeof(HeapTuple));
@@ -402,6 +411,7 @@ engram_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 		Page		page;
 		BlockNumber blkno;
 		int			first = done;
+		EngramVmRecord vr = {0};
 
 		CHECK_FOR_INTERRUPTS();
 
@@ -416,6 +426,9 @@ engram_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 										 is_new ? GENERIC_XLOG_FULL_IMAGE : 0);
 		if (is_new)
 			engram_page_init(page, ENGRAM_PAGE_DATA);
+		else
+			engram_vm_clear(rel, state, &vr, blkno, page, &vmbuf,
+							VISIBILITYMAP_VALID_BITS);
 		/* the first row always goes in; later ones leave fillfactor's room */
 		while (done < nslots &&
 			   (done == first ||
@@ -426,11 +439,13 @@ engram_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 		if (done == first)
 		{
 			GenericXLogAbort(state);
+			engram_vm_unlock(&vr);
 			UnlockReleaseBuffer(buf);
 			elog(ERROR, "failed to add row to page %u of relation \"%s\"",
 				 blkno, RelationGetRelationName(rel));
 		}
 		GenericXLogFinish(state);
+		engram_vm_unlock(&vr);
 		UnlockReleaseBuffer(buf);
 
 		if (done < nslots)
@@ -447,6 +462,7 @@ engram_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 			heap_freetuple(tuples[i]);
 		}
 	}
+	engram_vm_release(&vmbuf);
 	pgstat_count_heap_insert(rel, nslots);
 	pfree(tuples);
 	pfree(originals);
