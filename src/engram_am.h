@@ -13,7 +13,9 @@
  *	  engram_am_modify.c	delete, update, lock (EvalPlanQual support),
  *							speculative completion, get_latest_tid
  *	  engram_am_vacuum.c	VACUUM: prune, freeze, index cleanup, truncation,
- *							hot-standby conflict records, relstats
+ *							hot-standby conflict records, relstats, page
+ *							skipping with the visibility map
+ *	  engram_am_vm.c		the visibility map: set/clear in generic WAL
  *	  engram_am_ddl.c		new filenode, truncate, copy data, cluster,
  *							size estimates, ANALYZE
  *	  tier_*.c				WARM/COLD bodies, migration, access history

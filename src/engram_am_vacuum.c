@@ -31,6 +31,14 @@
  * Pages with nothing to do are not written.  COLD chunk pages hold no rows
  * and are left to tier_sweep_chunks(), which runs after the scan.
  *
+ * The visibility map (ADR 0012, engram_am_vm.c): a page whose rows are all
+ * visible to every snapshot gets PD_ALL_VISIBLE and its VM bits (all-frozen
+ * too when no row needs freezing again) in the same record as the rest of
+ * its change, in pass 1 or, when LP_DEAD items kept it back, in pass 2; the
+ * conflict record before it then also covers the newest xmin on the page.
+ * Runs of all-visible pages (all-frozen in an aggressive VACUUM) are
+ * skipped as heap skips them; pg_class.relallvisible is counted from the map.
+ *
  * IDENTIFICATION
  *	  src/engram_am_vacuum.c
  *
