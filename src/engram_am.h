@@ -156,9 +156,13 @@ extern void engram_prehint_strict(HeapTupleHeader hdr);
  * for a lock on a page below otherBuffer (such a page is taken only when
  * ConditionalLockBuffer succeeds, so the lower-block-first order cannot
  * deadlock), otherwise it extends the relation.
+ * *vmbuf (InvalidBuffer or a VM pin) is pinned to the returned page's VM
+ * page when that page looked all-visible before it was locked, so
+ * engram_vm_clear rarely has to read a VM page under the lock.
  */
 extern Buffer engram_buffer_for_insert(Relation rel, Size len,
-									   Buffer otherBuffer, bool *is_new);
+									   Buffer otherBuffer, bool *is_new,
+									   Buffer *vmbuf);
 
 /* Toast a tuple if needed (heap's rules and thresholds); may return tup */
 extern HeapTuple engram_prepare_insert(Relation rel, HeapTuple tup,

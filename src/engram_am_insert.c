@@ -85,7 +85,8 @@ engram_extend(Relation rel, BufferAccessStrategy strategy)
 
 static Buffer
 engram_buffer_for_insert_strat(Relation rel, Size len, Buffer otherBuffer,
-							   bool *is_new, BufferAccessStrategy strategy)
+							   bool *is_new, BufferAccessStrategy strategy,
+							   Buffer *vmbuf)
 {
 	BlockNumber other = BufferIsValid(otherBuffer) ?
 	BufferGetBlockNumber(otherBuffer) : InvalidBlockNumber;
@@ -153,6 +154,8 @@ engram_buffer_for_insert_strat(Relation rel, Size len, Buffer otherBuffer,
 		else
 		{
 			buf = engram_read_buffer(rel, target, strategy);
+			/* the VM page, if the page looks all-visible, before its lock */
+			engram_vm_pin_for(rel, buf, vmbuf);
 			if (other != InvalidBlockNumber && target < other)
 			{
 				/*
@@ -198,9 +201,10 @@ engram_buffer_for_insert_strat(Relation rel, Size len, Buffer otherBuffer,
 
 Buffer
 engram_buffer_for_insert(Relation rel, Size len, Buffer otherBuffer,
-						 bool *is_new)
+						 bool *is_new, Buffer *vmbuf)
 {
-	return engram_buffer_for_insert_strat(rel, len, otherBuffer, is_new, NULL);
+	return engram_buffer_for_insert_strat(rel, len, otherBuffer, is_new, NULL,
+										  vmbuf);
 }
 
 HeapTuple
@@ -299,7 +303,8 @@ engram_insert_prepared(Relation rel, HeapTuple tup, BulkInsertState bistate)
 
 	buf = engram_buffer_for_insert_strat(rel, engram_item_space(tup),
 										 InvalidBuffer, &is_new,
-										 bistate ? bistate->strategy : NULL);
+										 bistate ? bistate->strategy : NULL,
+										 &vmbuf);
 	blkno = BufferGetBlockNumber(buf);
 
 	ENGRAM_FAULT_POINT("insert_before_wal");
@@ -418,7 +423,8 @@ engram_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 		buf = engram_buffer_for_insert_strat(rel,
 											 engram_item_space(tuples[done]),
 											 InvalidBuffer, &is_new,
-											 bistate ? bistate->strategy : NULL);
+											 bistate ? bistate->strategy : NULL,
+											 &vmbuf);
 		blkno = BufferGetBlockNumber(buf);
 
 		state = GenericXLogStart(rel);

@@ -1086,7 +1086,8 @@ engram_tuple_update(Relation relation, ItemPointer otid, TupleTableSlot *slot,
 	if (PageGetHeapFreeSpace(BufferGetPage(buf)) >= space)
 		newbuf = buf;
 	else
-		newbuf = engram_buffer_for_insert(relation, space, buf, &is_new);
+		newbuf = engram_buffer_for_insert(relation, space, buf, &is_new,
+										  &vmbuf_new);
 	newblkno = BufferGetBlockNumber(newbuf);
 
 	state = GenericXLogStart(relation);
