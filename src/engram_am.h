@@ -13,7 +13,9 @@
  *	  engram_am_modify.c	delete, update, lock (EvalPlanQual support),
  *							speculative completion, get_latest_tid
  *	  engram_am_vacuum.c	VACUUM: prune, freeze, index cleanup, truncation,
- *							hot-standby conflict records, relstats
+ *							hot-standby conflict records, relstats, page
+ *							skipping with the visibility map
+ *	  engram_am_vm.c		the visibility map: set/clear in generic WAL
  *	  engram_am_ddl.c		new filenode, truncate, copy data, cluster,
  *							size estimates, ANALYZE
  *	  tier_*.c				WARM/COLD bodies, migration, access history
@@ -30,9 +32,11 @@
 
 #include "postgres.h"
 
+#include "access/generic_xlog.h"
 #include "access/heaptoast.h"
 #include "access/htup.h"
 #include "access/tableam.h"
+#include "access/visibilitymapdefs.h"
 #include "storage/buf.h"
 #include "utils/rel.h"
 #include "utils/snapshot.h"
@@ -152,9 +156,13 @@ extern void engram_prehint_strict(HeapTupleHeader hdr);
  * for a lock on a page below otherBuffer (such a page is taken only when
  * ConditionalLockBuffer succeeds, so the lower-block-first order cannot
  * deadlock), otherwise it extends the relation.
+ * *vmbuf (InvalidBuffer or a VM pin) is pinned to the returned page's VM
+ * page when that page looked all-visible before it was locked, so
+ * engram_vm_clear rarely has to read a VM page under the lock.
  */
 extern Buffer engram_buffer_for_insert(Relation rel, Size len,
-									   Buffer otherBuffer, bool *is_new);
+									   Buffer otherBuffer, bool *is_new,
+									   Buffer *vmbuf);
 
 /* Toast a tuple if needed (heap's rules and thresholds); may return tup */
 extern HeapTuple engram_prepare_insert(Relation rel, HeapTuple tup,
@@ -325,6 +333,42 @@ extern void engram_relation_vacuum(Relation rel, struct VacuumParams *params,
  */
 extern void engram_log_removal_conflict(Relation rel, BlockNumber blkno,
 										TransactionId latestRemovedXid);
+
+/* ---- engram_am_vm.c: the visibility map (ADR 0012) ---- */
+
+/*
+ * The VM pages one generic WAL record has locked and registered (at most
+ * two: an update's two table pages may map to different VM pages).  Start
+ * with {0}; after GenericXLogFinish or GenericXLogAbort call
+ * engram_vm_unlock.
+ */
+typedef struct EngramVmRecord
+{
+	int			nlocked;
+	Buffer		locked[2];
+	Page		images[2];
+} EngramVmRecord;
+
+/* pin the VM page for buf's block before locking buf if it looks all-visible */
+extern void engram_vm_pin_for(Relation rel, Buffer buf, Buffer *vmbuf);
+
+/*
+ * On the record's copy wpage of block blkno, before rows on it change:
+ * if PD_ALL_VISIBLE is set, clear it and the block's VM bits in the same
+ * record (flags VISIBILITYMAP_VALID_BITS: insert, delete, update on both
+ * pages, speculative completion), or only the all-frozen bit
+ * (VISIBILITYMAP_ALL_FROZEN: row locks, which keep every row visible).
+ */
+extern void engram_vm_clear(Relation rel, GenericXLogState *state,
+							EngramVmRecord *vr, BlockNumber blkno, Page wpage,
+							Buffer *vmbuf, uint8 flags);
+
+/* VACUUM: PD_ALL_VISIBLE on and the block's VM bits = flags, same record */
+extern void engram_vm_set(GenericXLogState *state, EngramVmRecord *vr,
+						  BlockNumber blkno, Page wpage, Buffer vmbuf,
+						  uint8 flags);
+extern void engram_vm_unlock(EngramVmRecord *vr);
+extern void engram_vm_release(Buffer *vmbuf);
 
 /* ---- access history (tier_access.c) ---- */
 

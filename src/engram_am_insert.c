@@ -85,7 +85,8 @@ engram_extend(Relation rel, BufferAccessStrategy strategy)
 
 static Buffer
 engram_buffer_for_insert_strat(Relation rel, Size len, Buffer otherBuffer,
-							   bool *is_new, BufferAccessStrategy strategy)
+							   bool *is_new, BufferAccessStrategy strategy,
+							   Buffer *vmbuf)
 {
 	BlockNumber other = BufferIsValid(otherBuffer) ?
 	BufferGetBlockNumber(otherBuffer) : InvalidBlockNumber;
@@ -153,6 +154,8 @@ engram_buffer_for_insert_strat(Relation rel, Size len, Buffer otherBuffer,
 		else
 		{
 			buf = engram_read_buffer(rel, target, strategy);
+			/* the VM page, if the page looks all-visible, before its lock */
+			engram_vm_pin_for(rel, buf, vmbuf);
 			if (other != InvalidBlockNumber && target < other)
 			{
 				/*
@@ -198,9 +201,10 @@ engram_buffer_for_insert_strat(Relation rel, Size len, Buffer otherBuffer,
 
 Buffer
 engram_buffer_for_insert(Relation rel, Size len, Buffer otherBuffer,
-						 bool *is_new)
+						 bool *is_new, Buffer *vmbuf)
 {
-	return engram_buffer_for_insert_strat(rel, len, otherBuffer, is_new, NULL);
+	return engram_buffer_for_insert_strat(rel, len, otherBuffer, is_new, NULL,
+										  vmbuf);
 }
 
 HeapTuple
@@ -292,12 +296,15 @@ engram_insert_prepared(Relation rel, HeapTuple tup, BulkInsertState bistate)
 	GenericXLogState *state;
 	Page		page;
 	BlockNumber blkno;
+	Buffer		vmbuf = InvalidBuffer;
+	EngramVmRecord vr = {0};
 
 	CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
 
 	buf = engram_buffer_for_insert_strat(rel, engram_item_space(tup),
 										 InvalidBuffer, &is_new,
-										 bistate ? bistate->strategy : NULL);
+										 bistate ? bistate->strategy : NULL,
+										 &vmbuf);
 	blkno = BufferGetBlockNumber(buf);
 
 	ENGRAM_FAULT_POINT("insert_before_wal");
@@ -307,15 +314,21 @@ engram_insert_prepared(Relation rel, HeapTuple tup, BulkInsertState bistate)
 									 is_new ? GENERIC_XLOG_FULL_IMAGE : 0);
 	if (is_new)
 		engram_page_init(page, ENGRAM_PAGE_DATA);
+	else
+		engram_vm_clear(rel, state, &vr, blkno, page, &vmbuf,
+						VISIBILITYMAP_VALID_BITS);
 	if (engram_page_add_tuple(page, blkno, tup) == InvalidOffsetNumber)
 	{
 		GenericXLogAbort(state);
+		engram_vm_unlock(&vr);
 		UnlockReleaseBuffer(buf);
 		elog(ERROR, "failed to add row to page %u of relation \"%s\"",
 			 blkno, RelationGetRelationName(rel));
 	}
 	GenericXLogFinish(state);
+	engram_vm_unlock(&vr);
 	UnlockReleaseBuffer(buf);
+	engram_vm_release(&vmbuf);
 
 	pgstat_count_heap_insert(rel, 1);
 }
@@ -379,6 +392,7 @@ engram_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 	HeapTuple  *originals;
 	int			i;
 	int			done = 0;
+	Buffer		vmbuf = InvalidBuffer;
 
 	tuples = palloc(nslots * sizeof(HeapTuple));
 	originals = palloc(nslots * sizeof(HeapTuple));
@@ -402,13 +416,15 @@ engram_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 		Page		page;
 		BlockNumber blkno;
 		int			first = done;
+		EngramVmRecord vr = {0};
 
 		CHECK_FOR_INTERRUPTS();
 
 		buf = engram_buffer_for_insert_strat(rel,
 											 engram_item_space(tuples[done]),
 											 InvalidBuffer, &is_new,
-											 bistate ? bistate->strategy : NULL);
+											 bistate ? bistate->strategy : NULL,
+											 &vmbuf);
 		blkno = BufferGetBlockNumber(buf);
 
 		state = GenericXLogStart(rel);
@@ -416,6 +432,9 @@ engram_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 										 is_new ? GENERIC_XLOG_FULL_IMAGE : 0);
 		if (is_new)
 			engram_page_init(page, ENGRAM_PAGE_DATA);
+		else
+			engram_vm_clear(rel, state, &vr, blkno, page, &vmbuf,
+							VISIBILITYMAP_VALID_BITS);
 		/* the first row always goes in; later ones leave fillfactor's room */
 		while (done < nslots &&
 			   (done == first ||
@@ -426,11 +445,13 @@ engram_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 		if (done == first)
 		{
 			GenericXLogAbort(state);
+			engram_vm_unlock(&vr);
 			UnlockReleaseBuffer(buf);
 			elog(ERROR, "failed to add row to page %u of relation \"%s\"",
 				 blkno, RelationGetRelationName(rel));
 		}
 		GenericXLogFinish(state);
+		engram_vm_unlock(&vr);
 		UnlockReleaseBuffer(buf);
 
 		if (done < nslots)
@@ -447,6 +468,7 @@ engram_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 			heap_freetuple(tuples[i]);
 		}
 	}
+	engram_vm_release(&vmbuf);
 	pgstat_count_heap_insert(rel, nslots);
 	pfree(tuples);
 	pfree(originals);

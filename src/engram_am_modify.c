@@ -47,6 +47,7 @@
 #include "access/sysattr.h"
 #include "access/tableam.h"
 #include "access/transam.h"
+#include "access/visibilitymap.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
 #include "executor/tuptable.h"
@@ -749,6 +750,8 @@ engram_tuple_delete(Relation relation, ItemPointer tid, CommandId cid,
 	GenericXLogState *state;
 	Page		page;
 	HeapTuple	fulltup = NULL;
+	Buffer		vmbuf = InvalidBuffer;
+	EngramVmRecord vr = {0};
 
 	if (IsInParallelMode())
 		ereport(ERROR,
@@ -756,6 +759,7 @@ engram_tuple_delete(Relation relation, ItemPointer tid, CommandId cid,
 				 errmsg("cannot delete tuples during a parallel operation")));
 
 	buf = ReadBuffer(relation, blkno);
+	engram_vm_pin_for(relation, buf, &vmbuf);
 	result = engram_check_modify(relation, tid, cid, crosscheck, wait,
 								 LockTupleExclusive, buf, &copy, &tup,
 								 &have_tuple_lock, &checked_lockers,
@@ -764,6 +768,7 @@ engram_tuple_delete(Relation relation, ItemPointer tid, CommandId cid,
 	{
 		engram_fill_tmfd(result, &tup, tmfd);
 		UnlockReleaseBuffer(buf);
+		engram_vm_release(&vmbuf);
 		engram_release_tuplock(relation, tid, LockTupleExclusive,
 							   &have_tuple_lock);
 		return result;
@@ -787,14 +792,18 @@ engram_tuple_delete(Relation relation, ItemPointer tid, CommandId cid,
 
 	state = GenericXLogStart(relation);
 	page = GenericXLogRegisterBuffer(state, buf, 0);
+	engram_vm_clear(relation, state, &vr, blkno, page, &vmbuf,
+					VISIBILITYMAP_VALID_BITS);
 	engram_set_replaced(page, off, &tup, new_xmax, new_infomask, new_infomask2,
 						cid, iscombo, tid);
 	if (changingPart)
 		HeapTupleHeaderSetMovedPartitions(engram_page_header(page, off));
 	engram_set_prunable(page, xid);
 	GenericXLogFinish(state);
+	engram_vm_unlock(&vr);
 
 	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	engram_vm_release(&vmbuf);
 
 	ENGRAM_FAULT_POINT("delete_after_wal");
 
@@ -893,6 +902,9 @@ engram_tuple_update(Relation relation, ItemPointer otid, TupleTableSlot *slot,
 	Page		opage;
 	Page		npage;
 	BlockNumber newblkno;
+	Buffer		vmbuf = InvalidBuffer;
+	Buffer		vmbuf_new = InvalidBuffer;
+	EngramVmRecord vr = {0};
 
 	*update_indexes = false;
 
@@ -911,6 +923,7 @@ engram_tuple_update(Relation relation, ItemPointer otid, TupleTableSlot *slot,
 	 * toaster.
 	 */
 	buf = ReadBuffer(relation, blkno);
+	engram_vm_pin_for(relation, buf, &vmbuf);
 	engram_lock_and_copy(relation, buf, otid, BUFFER_LOCK_SHARE, &scratch,
 						 &scratchtup);
 	oldfull = engram_copy_tuple(relation, buf, BufferGetPage(buf), ooff);
@@ -928,6 +941,7 @@ engram_tuple_update(Relation relation, ItemPointer otid, TupleTableSlot *slot,
 	{
 		engram_fill_tmfd(result, &oldtup, tmfd);
 		UnlockReleaseBuffer(buf);
+		engram_vm_release(&vmbuf);
 		engram_release_tuplock(relation, otid, mode, &have_tuple_lock);
 		heap_freetuple(oldfull);
 		if (shouldFree)
@@ -1012,9 +1026,12 @@ engram_tuple_update(Relation relation, ItemPointer otid, TupleTableSlot *slot,
 								&xmax_lock, &infomask_lock, &infomask2_lock);
 		state = GenericXLogStart(relation);
 		opage = GenericXLogRegisterBuffer(state, buf, 0);
+		engram_vm_clear(relation, state, &vr, blkno, opage, &vmbuf,
+						VISIBILITYMAP_VALID_BITS);
 		engram_set_replaced(opage, ooff, &oldtup, xmax_lock, infomask_lock,
 							infomask2_lock, cmax, iscombo, otid);
 		GenericXLogFinish(state);
+		engram_vm_unlock(&vr);
 		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 
 		/* reuse the old version's unchanged toast values, delete replaced */
@@ -1069,11 +1086,15 @@ engram_tuple_update(Relation relation, ItemPointer otid, TupleTableSlot *slot,
 	if (PageGetHeapFreeSpace(BufferGetPage(buf)) >= space)
 		newbuf = buf;
 	else
-		newbuf = engram_buffer_for_insert(relation, space, buf, &is_new);
+		newbuf = engram_buffer_for_insert(relation, space, buf, &is_new,
+										  &vmbuf_new);
 	newblkno = BufferGetBlockNumber(newbuf);
 
 	state = GenericXLogStart(relation);
 	opage = GenericXLogRegisterBuffer(state, buf, 0);
+	/* both pages' VM bits go in this record: at most 2 + 2 pages */
+	engram_vm_clear(relation, state, &vr, blkno, opage, &vmbuf,
+					VISIBILITYMAP_VALID_BITS);
 	if (newbuf == buf)
 		npage = opage;
 	else
@@ -1082,10 +1103,14 @@ engram_tuple_update(Relation relation, ItemPointer otid, TupleTableSlot *slot,
 										  is_new ? GENERIC_XLOG_FULL_IMAGE : 0);
 		if (is_new)
 			engram_page_init(npage, ENGRAM_PAGE_DATA);
+		else
+			engram_vm_clear(relation, state, &vr, newblkno, npage, &vmbuf_new,
+							VISIBILITYMAP_VALID_BITS);
 	}
 	if (engram_page_add_tuple(npage, newblkno, heaptup) == InvalidOffsetNumber)
 	{
 		GenericXLogAbort(state);
+		engram_vm_unlock(&vr);
 		if (newbuf != buf)
 			UnlockReleaseBuffer(newbuf);
 		UnlockReleaseBuffer(buf);
@@ -1097,10 +1122,13 @@ engram_tuple_update(Relation relation, ItemPointer otid, TupleTableSlot *slot,
 						infomask2_old, cmax, iscombo, &heaptup->t_self);
 	engram_set_prunable(opage, xid);
 	GenericXLogFinish(state);
+	engram_vm_unlock(&vr);
 
 	if (newbuf != buf)
 		UnlockReleaseBuffer(newbuf);
 	UnlockReleaseBuffer(buf);
+	engram_vm_release(&vmbuf_new);
+	engram_vm_release(&vmbuf);
 
 	ENGRAM_FAULT_POINT("update_after_new_version");
 
@@ -1317,11 +1345,17 @@ engram_lock_updated_chain(Relation rel, ItemPointer tid, ItemPointer ctid,
 
 		if (!already_ours)
 		{
+			Buffer		vmbuf = InvalidBuffer;
+			EngramVmRecord vr = {0};
+
 			engram_compute_new_xmax(rawxmax, old_infomask, old_infomask2, xid,
 									mode, false, &new_xmax, &new_infomask,
 									&new_infomask2);
 			state = GenericXLogStart(rel);
 			wpage = GenericXLogRegisterBuffer(state, buf, 0);
+			/* a rare path: the VM page, if needed, is pinned under the lock */
+			engram_vm_clear(rel, state, &vr, blkno, wpage, &vmbuf,
+							VISIBILITYMAP_ALL_FROZEN);
 			htup = engram_page_header(wpage, off);
 			htup->t_infomask = (old_infomask & ~HEAP_XMAX_BITS) | new_infomask;
 			htup->t_infomask2 = (old_infomask2 & ~HEAP_KEYS_UPDATED) |
@@ -1329,6 +1363,8 @@ engram_lock_updated_chain(Relation rel, ItemPointer tid, ItemPointer ctid,
 			HeapTupleHeaderSetXmax(htup, new_xmax);
 			EngramPageGetOpaque(wpage)->flags &= ~ENGRAM_PAGE_ALL_FROZEN;
 			GenericXLogFinish(state);
+			engram_vm_unlock(&vr);
+			engram_vm_release(&vmbuf);
 			/* look at what the version says now */
 			engram_copy_header(rel, blkno, page, off, &copy, &tup);
 			tup.t_self = cur;
@@ -1361,6 +1397,7 @@ engram_lock_version(Relation rel, ItemPointer tid, CommandId cid,
 					TM_FailureData *tmfd)
 {
 	Buffer		buf = ReadBuffer(rel, ItemPointerGetBlockNumber(tid));
+	Buffer		vmbuf = InvalidBuffer;
 	EngramHeaderCopy copy;
 	HeapTupleData tup;
 	TM_Result	result;
@@ -1371,6 +1408,8 @@ engram_lock_version(Relation rel, ItemPointer tid, CommandId cid,
 	TransactionId new_xmax;
 	uint16		new_infomask;
 	uint16		new_infomask2;
+
+	engram_vm_pin_for(rel, buf, &vmbuf);
 
 	for (;;)
 	{
@@ -1664,6 +1703,7 @@ engram_lock_version(Relation rel, ItemPointer tid, CommandId cid,
 		GenericXLogState *state;
 		Page		page;
 		HeapTupleHeader htup;
+		EngramVmRecord vr = {0};
 
 		MultiXactIdSetOldestMember();
 		engram_compute_new_xmax(HeapTupleHeaderGetRawXmax(tup.t_data),
@@ -1680,6 +1720,9 @@ engram_lock_version(Relation rel, ItemPointer tid, CommandId cid,
 		 */
 		state = GenericXLogStart(rel);
 		page = GenericXLogRegisterBuffer(state, buf, 0);
+		/* the row stays visible to all: only all-frozen goes, as on heap */
+		engram_vm_clear(rel, state, &vr, ItemPointerGetBlockNumber(tid), page,
+						&vmbuf, VISIBILITYMAP_ALL_FROZEN);
 		htup = engram_page_header(page, ItemPointerGetOffsetNumber(tid));
 		htup->t_infomask = (tup.t_data->t_infomask & ~HEAP_XMAX_BITS) |
 			new_infomask;
@@ -1690,13 +1733,14 @@ engram_lock_version(Relation rel, ItemPointer tid, CommandId cid,
 			htup->t_ctid = *tid;
 		EngramPageGetOpaque(page)->flags &= ~ENGRAM_PAGE_ALL_FROZEN;
 		GenericXLogFinish(state);
-
+		engram_vm_unlock(&vr);
 	}
 	else if (result != TM_Invisible)
 		engram_fill_tmfd(result, &tup, tmfd);
 
 	engram_store_in_slot(rel, buf, tid, slot);
 	UnlockReleaseBuffer(buf);
+	engram_vm_release(&vmbuf);
 	engram_release_tuplock(rel, tid, mode, &have_tuple_lock);
 	return result;
 
@@ -1705,6 +1749,7 @@ done_unlocked:
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	engram_store_in_slot(rel, buf, tid, slot);
 	UnlockReleaseBuffer(buf);
+	engram_vm_release(&vmbuf);
 	engram_release_tuplock(rel, tid, mode, &have_tuple_lock);
 	return result;
 }
@@ -1873,7 +1918,13 @@ engram_tuple_complete_speculative(Relation relation, TupleTableSlot *slot,
 	Page		page;
 	HeapTupleHeader htup;
 	HeapTuple	fulltup = NULL;
+	Buffer		vmbuf = InvalidBuffer;
+	EngramVmRecord vr = {0};
 
+	/*
+	 * Our own insert made the page not all-visible and VACUUM cannot set it
+	 * again while the row is in progress; engram_vm_clear is only a guard.
+	 */
 	engram_lock_and_copy(relation, buf, tid, BUFFER_LOCK_EXCLUSIVE, &copy, &tup);
 
 	if (succeeded)
@@ -1885,9 +1936,13 @@ engram_tuple_complete_speculative(Relation relation, TupleTableSlot *slot,
 				 RelationGetRelationName(relation));
 		state = GenericXLogStart(relation);
 		page = GenericXLogRegisterBuffer(state, buf, 0);
+		engram_vm_clear(relation, state, &vr, ItemPointerGetBlockNumber(tid),
+						page, &vmbuf, VISIBILITYMAP_VALID_BITS);
 		engram_page_header(page, off)->t_ctid = *tid;
 		GenericXLogFinish(state);
+		engram_vm_unlock(&vr);
 		UnlockReleaseBuffer(buf);
+		engram_vm_release(&vmbuf);
 		return;
 	}
 
@@ -1907,6 +1962,8 @@ engram_tuple_complete_speculative(Relation relation, TupleTableSlot *slot,
 
 	state = GenericXLogStart(relation);
 	page = GenericXLogRegisterBuffer(state, buf, 0);
+	engram_vm_clear(relation, state, &vr, ItemPointerGetBlockNumber(tid),
+					page, &vmbuf, VISIBILITYMAP_VALID_BITS);
 	htup = engram_page_header(page, off);
 	htup->t_infomask &= ~(HEAP_XMAX_BITS | HEAP_MOVED);
 	htup->t_infomask |= HEAP_XMAX_INVALID;
@@ -1920,7 +1977,9 @@ engram_tuple_complete_speculative(Relation relation, TupleTableSlot *slot,
 	else
 		engram_set_prunable(page, TransactionXmin);
 	GenericXLogFinish(state);
+	engram_vm_unlock(&vr);
 	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	engram_vm_release(&vmbuf);
 
 
 	if (fulltup)

@@ -31,6 +31,14 @@
  * Pages with nothing to do are not written.  COLD chunk pages hold no rows
  * and are left to tier_sweep_chunks(), which runs after the scan.
  *
+ * The visibility map (ADR 0012, engram_am_vm.c): a page whose rows are all
+ * visible to every snapshot gets PD_ALL_VISIBLE and its VM bits (all-frozen
+ * too when no row needs freezing again) in the same record as the rest of
+ * its change, in pass 1 or, when LP_DEAD items kept it back, in pass 2; the
+ * conflict record before it then also covers the newest xmin on the page.
+ * Runs of all-visible pages (all-frozen in an aggressive VACUUM) are
+ * skipped as heap skips them; pg_class.relallvisible is counted from the map.
+ *
  * IDENTIFICATION
  *	  src/engram_am_vacuum.c
  *
@@ -46,6 +54,7 @@
 #include "access/multixact.h"
 #include "access/tableam.h"
 #include "access/transam.h"
+#include "access/visibilitymap.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/storage.h"
@@ -75,6 +84,9 @@
 #define ENGRAM_TRUNCATE_LOCK_WAIT_US	50000	/* 50 ms per try */
 #define ENGRAM_TRUNCATE_LOCK_TRIES		100 /* 5 s in all, as heap */
 
+/* skip all-visible pages only in runs at least this long, as heap does */
+#define ENGRAM_SKIP_PAGES_THRESHOLD	((BlockNumber) 32)
+
 /* bottom-up index deletion: table blocks we are willing to visit per call */
 #define ENGRAM_BOTTOMUP_MAX_BLOCKS	3
 
@@ -94,6 +106,11 @@ typedef struct EngramVacState
 	MultiXactId relminmxid;
 	TransactionId NewRelfrozenXid;	/* what we can advance them to */
 	MultiXactId NewRelminMxid;
+	bool		aggressive;		/* must freeze every page not all-frozen */
+	bool		skippedallvis;	/* skipped a page not all-frozen */
+
+	/* visibility map (ADR 0012) */
+	Buffer		vmbuf;			/* pinned VM page of the current block */
 
 	/* indexes */
 	int			nindexes;
@@ -114,6 +131,8 @@ typedef struct EngramVacState
 	BlockNumber pages_written;
 	BlockNumber pages_removed;
 	BlockNumber frozen_pages;	/* DATA pages left ALL_FROZEN */
+	BlockNumber skipped_pages;	/* not visited: all-visible (all-frozen) */
+	BlockNumber vm_set_pages;	/* pages this VACUUM made all-visible */
 	double		live_tuples;
 	double		recently_dead_tuples;
 	double		removed_tuples;
@@ -204,6 +223,57 @@ engram_vac_page_all_frozen(Page page)
 }
 
 /*
+ * Is every row on page (a copy of block blkno, whose buffer buf is locked
+ * exclusively) visible to every snapshot, as heap_page_is_all_visible asks:
+ * no LP_DEAD item, every row HEAPTUPLE_LIVE with a committed xmin older than
+ * OldestXmin?  COLD chunk items are not rows and do not count.  On true,
+ * *cutoff_xid is the newest unfrozen xmin (the hot-standby conflict horizon,
+ * Invalid if none) and *all_frozen whether no row needs freezing ever again.
+ */
+static bool
+engram_vac_page_visible_to_all(EngramVacState *vs, Buffer buf,
+							   BlockNumber blkno, Page page,
+							   TransactionId *cutoff_xid, bool *all_frozen)
+{
+	OffsetNumber off,
+				maxoff = PageGetMaxOffsetNumber(page);
+
+	*cutoff_xid = InvalidTransactionId;
+	*all_frozen = true;
+	for (off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off))
+	{
+		ItemId		lp = PageGetItemId(page, off);
+		EngramHeaderCopy copy;
+		HeapTupleData tup;
+		TransactionId xmin;
+
+		if (!ItemIdIsUsed(lp))
+			continue;
+		if (!ItemIdIsNormal(lp))
+			return false;
+		if (EngramItemIsChunk(PageGetItem(page, lp)))
+			continue;
+		engram_copy_header(vs->rel, blkno, page, off, &copy, &tup);
+		ItemPointerSet(&tup.t_self, blkno, off);
+		engram_prehint_strict(tup.t_data);
+		if (HeapTupleSatisfiesVacuum(&tup, vs->OldestXmin, buf) != HEAPTUPLE_LIVE)
+			return false;
+		if (!HeapTupleHeaderXminCommitted(tup.t_data))
+			return false;
+		xmin = HeapTupleHeaderGetXmin(tup.t_data);
+		if (!TransactionIdPrecedes(xmin, vs->OldestXmin))
+			return false;
+		if (TransactionIdIsNormal(xmin) &&
+			(!TransactionIdIsValid(*cutoff_xid) ||
+			 TransactionIdFollows(xmin, *cutoff_xid)))
+			*cutoff_xid = xmin;
+		if (heap_tuple_needs_eventual_freeze(tup.t_data))
+			*all_frozen = false;
+	}
+	return true;
+}
+
+/*
  * Pass 2 for the TIDs collected so far: every index has already forgotten
  * them, so their LP_DEAD line pointers can become LP_UNUSED and be reused.
  * No row data goes away here (pass 1 removed it after logging the conflict),
@@ -237,6 +307,8 @@ engram_vac_pass2(EngramVacState *vs)
 
 		buf = ReadBufferExtended(rel, MAIN_FORKNUM, blkno, RBM_NORMAL,
 								 vs->bstrategy);
+		/* the VM page before the table page's lock, as heap does */
+		visibilitymap_pin(rel, blkno, &vs->vmbuf);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		page = BufferGetPage(buf);
 		engram_check_page(rel, blkno, page, &is_new);
@@ -260,6 +332,9 @@ engram_vac_pass2(EngramVacState *vs)
 				GenericXLogState *state;
 				Page		wpage;
 				EngramPageOpaque wopaque;
+				EngramVmRecord vr = {0};
+				TransactionId cutoff_xid;
+				bool		all_frozen;
 
 				ENGRAM_FAULT_POINT("vacuum_before_pass2_page");
 
@@ -287,7 +362,23 @@ engram_vac_pass2(EngramVacState *vs)
 					wopaque->flags |= ENGRAM_PAGE_HAS_FREE_LP;
 				else
 					wopaque->flags &= ~ENGRAM_PAGE_HAS_FREE_LP;
+
+				/*
+				 * Its last LP_DEAD items gone, the page may now be visible to
+				 * all (pass 1 never sets that while LP_DEAD items remain):
+				 * conflict record first, then the bits in this record.
+				 */
+				if (engram_vac_page_visible_to_all(vs, buf, blkno, wpage,
+												   &cutoff_xid, &all_frozen))
+				{
+					engram_log_removal_conflict(rel, blkno, cutoff_xid);
+					engram_vm_set(state, &vr, blkno, wpage, vs->vmbuf,
+								  VISIBILITYMAP_ALL_VISIBLE |
+								  (all_frozen ? VISIBILITYMAP_ALL_FROZEN : 0));
+					vs->vm_set_pages++;
+				}
 				GenericXLogFinish(state);
+				engram_vm_unlock(&vr);
 
 				vs->lpdead_items += nchanged;
 				vs->pages_written++;
@@ -395,6 +486,19 @@ engram_vac_scan_page(EngramVacState *vs, Buffer buf, BlockNumber blkno,
 	bool		dead_to_lpdead = (vs->nindexes > 0);
 	bool		write;
 
+	/*
+	 * Visibility map, heap's rules (lazy_scan_prune): all_visible while
+	 * every row is LIVE with a committed xmin older than OldestXmin and no
+	 * LP_DEAD item stays; vis_broken when the page has what no all-visible
+	 * page can have (a row that is not LIVE, a dead item), as opposed to a
+	 * row merely newer than this VACUUM's OldestXmin, which can move back.
+	 */
+	bool		all_visible = true;
+	bool		vis_broken = false;
+	TransactionId visibility_cutoff_xid = InvalidTransactionId;
+	uint8		vmstatus;
+	int			vmflags = -1;	/* bits to write, -1 = leave the VM alone */
+
 	if (maxoff > MaxHeapTuplesPerPage)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
@@ -429,7 +533,11 @@ engram_vac_scan_page(EngramVacState *vs, Buffer buf, BlockNumber blkno,
 				nunused_from_dead++;
 			}
 			else
+			{
 				nlpdead++;
+				all_visible = false;
+			}
+			vis_broken = true;
 			continue;
 		}
 		if (!ItemIdIsNormal(lp))
@@ -473,6 +581,9 @@ engram_vac_scan_page(EngramVacState *vs, Buffer buf, BlockNumber blkno,
 												   &latestRemovedXid);
 			action[off] = ENGRAM_VAC_REMOVE;
 			nremove++;
+			if (dead_to_lpdead)
+				all_visible = false;
+			vis_broken = true;
 			continue;
 		}
 
@@ -481,8 +592,26 @@ engram_vac_scan_page(EngramVacState *vs, Buffer buf, BlockNumber blkno,
 		{
 			case HEAPTUPLE_LIVE:
 				vs->live_tuples += 1;
+				if (!HeapTupleHeaderXminCommitted(tup.t_data))
+				{
+					all_visible = false;
+					vis_broken = true;
+				}
+				else
+				{
+					TransactionId xmin = HeapTupleHeaderGetXmin(tup.t_data);
+
+					if (!TransactionIdPrecedes(xmin, vs->OldestXmin))
+						all_visible = false;
+					else if (TransactionIdIsNormal(xmin) &&
+							 (!TransactionIdIsValid(visibility_cutoff_xid) ||
+							  TransactionIdFollows(xmin, visibility_cutoff_xid)))
+						visibility_cutoff_xid = xmin;
+				}
 				break;
 			case HEAPTUPLE_RECENTLY_DEAD:
+				all_visible = false;
+				vis_broken = true;
 				vs->recently_dead_tuples += 1;
 				if (!TransactionIdIsValid(new_prune_xid) ||
 					TransactionIdPrecedes(dead_after, new_prune_xid))
@@ -491,9 +620,13 @@ engram_vac_scan_page(EngramVacState *vs, Buffer buf, BlockNumber blkno,
 			case HEAPTUPLE_DELETE_IN_PROGRESS:
 				/* counted live, as heap does: the delete may abort */
 				vs->live_tuples += 1;
+				all_visible = false;
+				vis_broken = true;
 				break;
 			case HEAPTUPLE_INSERT_IN_PROGRESS:
 				/* counted by the inserter's own stats when it commits */
+				all_visible = false;
+				vis_broken = true;
 				break;
 			default:
 				elog(ERROR, "unexpected HeapTupleSatisfiesVacuum result %d",
@@ -551,8 +684,42 @@ engram_vac_scan_page(EngramVacState *vs, Buffer buf, BlockNumber blkno,
 	if (has_unused || nunused_from_dead > 0 || (nremove > 0 && !dead_to_lpdead))
 		newflags |= ENGRAM_PAGE_HAS_FREE_LP;
 
+	/*
+	 * What the VM and PD_ALL_VISIBLE should say after this record.  A page
+	 * that is all-visible by our rules gets both bits (all-frozen too when
+	 * no row will ever need freezing).  One that cannot be all-visible but
+	 * is marked so, or whose VM bit is set without PD_ALL_VISIBLE, is a bug
+	 * heap also checks for: the marks go, with a WARNING.  A page whose rows
+	 * are merely too new for this VACUUM's OldestXmin keeps its marks.
+	 */
+	vmstatus = visibilitymap_get_status(rel, blkno, &vs->vmbuf);
+	if (all_visible)
+	{
+		uint8		want = VISIBILITYMAP_ALL_VISIBLE |
+			(all_frozen ? VISIBILITYMAP_ALL_FROZEN : 0);
+
+		if (!PageIsAllVisible(page) || (vmstatus & want) != want)
+			vmflags = vmstatus | want;
+	}
+	else if (PageIsAllVisible(page) && vis_broken)
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("page %u of relation \"%s\" is marked all-visible but has rows not visible to all",
+						blkno, RelationGetRelationName(rel))));
+		vmflags = 0;
+	}
+	else if (!PageIsAllVisible(page) && vmstatus != 0)
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("page %u of relation \"%s\" is not marked all-visible but its visibility map bit is set",
+						blkno, RelationGetRelationName(rel))));
+		vmflags = 0;
+	}
+
 	write = (nremove > 0 || nupdate > 0 || nunused_from_dead > 0 ||
-			 newflags != opaque->flags ||
+			 newflags != opaque->flags || vmflags >= 0 ||
 			 (TransactionIdIsValid(opaque->prune_xid) &&
 			  opaque->prune_xid != new_prune_xid));
 
@@ -561,16 +728,25 @@ engram_vac_scan_page(EngramVacState *vs, Buffer buf, BlockNumber blkno,
 		GenericXLogState *state;
 		Page		wpage;
 		EngramPageOpaque wopaque;
+		EngramVmRecord vr = {0};
 
 		/*
 		 * Standbys must first cancel queries that could still see the rows
 		 * we are about to remove, or that must not yet see the rows we are
-		 * about to freeze; the page's record follows right after.
+		 * about to freeze, or (page newly all-visible: index-only scans stop
+		 * checking its rows) that could still see the newest xmin on the
+		 * page as running; the page's record follows right after.
 		 */
 		if (TransactionIdIsValid(freeze_conflict_xid) &&
 			(!TransactionIdIsValid(latestRemovedXid) ||
 			 TransactionIdFollows(freeze_conflict_xid, latestRemovedXid)))
 			latestRemovedXid = freeze_conflict_xid;
+		if (vmflags > 0 &&
+			(!PageIsAllVisible(page) || !(vmstatus & VISIBILITYMAP_ALL_VISIBLE)) &&
+			TransactionIdIsValid(visibility_cutoff_xid) &&
+			(!TransactionIdIsValid(latestRemovedXid) ||
+			 TransactionIdFollows(visibility_cutoff_xid, latestRemovedXid)))
+			latestRemovedXid = visibility_cutoff_xid;
 		if (TransactionIdIsValid(latestRemovedXid))
 			engram_log_removal_conflict(rel, blkno, latestRemovedXid);
 
@@ -630,7 +806,15 @@ engram_vac_scan_page(EngramVacState *vs, Buffer buf, BlockNumber blkno,
 			wopaque->flags &= ~ENGRAM_PAGE_HAS_FREE_LP;
 		wopaque->prune_xid = new_prune_xid;
 
+		if (vmflags >= 0)
+		{
+			engram_vm_set(state, &vr, blkno, wpage, vs->vmbuf, (uint8) vmflags);
+			if (vmflags > 0 && !PageIsAllVisible(page))
+				vs->vm_set_pages++;
+		}
+
 		GenericXLogFinish(state);
+		engram_vm_unlock(&vr);
 		vs->pages_written++;
 	}
 	else if (vs->do_index_vacuuming && nlpdead > 0)
@@ -775,6 +959,10 @@ engram_relation_vacuum(Relation rel, struct VacuumParams *params,
 	TimestampTz starttime = GetCurrentTimestamp();
 	BlockNumber blkno;
 	BlockNumber last_nonempty = 0;	/* 1 + last page with anything on it */
+	BlockNumber next_skip_check = 0;
+	BlockNumber new_rel_allvisible;
+	double		new_live_tuples;
+	bool		skipwithvm = true;
 	bool		frozenxid_updated,
 				minmulti_updated;
 	int			i;
@@ -793,13 +981,20 @@ engram_relation_vacuum(Relation rel, struct VacuumParams *params,
 								  RelationGetRelid(rel));
 
 	/* cutoffs: OldestXmin for counting, FreezeLimit for freezing */
-	vacuum_set_xid_limits(rel,
-						  params->freeze_min_age,
-						  params->freeze_table_age,
-						  params->multixact_freeze_min_age,
-						  params->multixact_freeze_table_age,
-						  &vs.OldestXmin, &vs.OldestMxact,
-						  &vs.FreezeLimit, &vs.MultiXactCutoff);
+	vs.aggressive = vacuum_set_xid_limits(rel,
+										  params->freeze_min_age,
+										  params->freeze_table_age,
+										  params->multixact_freeze_min_age,
+										  params->multixact_freeze_table_age,
+										  &vs.OldestXmin, &vs.OldestMxact,
+										  &vs.FreezeLimit, &vs.MultiXactCutoff);
+	if (params->options & VACOPT_DISABLE_PAGE_SKIPPING)
+	{
+		/* heap's meaning: visit every page, and freeze as if aggressive */
+		vs.aggressive = true;
+		skipwithvm = false;
+	}
+	vs.vmbuf = InvalidBuffer;
 	vs.vistest = GlobalVisTestFor(rel);
 	vs.relfrozenxid = rel->rd_rel->relfrozenxid;
 	vs.relminmxid = rel->rd_rel->relminmxid;
@@ -847,6 +1042,42 @@ engram_relation_vacuum(Relation rel, struct VacuumParams *params,
 		vacuum_delay_point();
 		CHECK_FOR_INTERRUPTS();
 
+		/*
+		 * Page skipping, heap's rule (lazy_scan_skip): a run of at least
+		 * ENGRAM_SKIP_PAGES_THRESHOLD pages whose VM says all-visible (in
+		 * an aggressive VACUUM: all-frozen) is not visited; the last page
+		 * always is (truncation looks at it).  A page that is all-visible
+		 * holds no dead row and no LP_DEAD item, so skipping it loses
+		 * nothing but the freezing an aggressive VACUUM does.
+		 */
+		if (skipwithvm && blkno >= next_skip_check && blkno + 1 < vs.rel_pages)
+		{
+			BlockNumber end = blkno;
+			bool		allvis_only = false;
+
+			while (end + 1 < vs.rel_pages)
+			{
+				uint8		st = visibilitymap_get_status(rel, end, &vs.vmbuf);
+
+				if (!(st & (vs.aggressive ? VISIBILITYMAP_ALL_FROZEN :
+							VISIBILITYMAP_ALL_VISIBLE)))
+					break;
+				if (!(st & VISIBILITYMAP_ALL_FROZEN))
+					allvis_only = true;
+				end++;
+			}
+			if (end - blkno >= ENGRAM_SKIP_PAGES_THRESHOLD)
+			{
+				if (allvis_only)
+					vs.skippedallvis = true;
+				vs.skipped_pages += end - blkno;
+				blkno = end - 1;	/* the loop's blkno++ lands on end */
+				continue;
+			}
+			/* too short a run: visit it all, look again after it */
+			next_skip_check = end + 1;
+		}
+
 		/* make sure a whole page's dead TIDs fit */
 		if (vs.do_index_vacuuming &&
 			vs.maxdead - vs.ndead < MaxHeapTuplesPerPage)
@@ -854,6 +1085,8 @@ engram_relation_vacuum(Relation rel, struct VacuumParams *params,
 
 		buf = ReadBufferExtended(rel, MAIN_FORKNUM, blkno, RBM_NORMAL,
 								 bstrategy);
+		/* the VM page before the table page's lock, as heap does */
+		visibilitymap_pin(rel, blkno, &vs.vmbuf);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		page = BufferGetPage(buf);
 		engram_check_page(rel, blkno, page, &is_new);
@@ -900,6 +1133,7 @@ engram_relation_vacuum(Relation rel, struct VacuumParams *params,
 	/* ---- remaining index bulk-delete and pass 2 ---- */
 	if (vs.do_index_vacuuming)
 		engram_vac_indexes_and_pass2(&vs);
+	engram_vm_release(&vs.vmbuf);
 
 	/*
 	 * Chunk pages no row refers to any more become empty DATA pages; pass 1
@@ -920,7 +1154,8 @@ engram_relation_vacuum(Relation rel, struct VacuumParams *params,
 			ivinfo.index = vs.indrels[i];
 			ivinfo.analyze_only = false;
 			ivinfo.report_progress = false;
-			ivinfo.estimated_count = false; /* we saw every page */
+			/* exact when we saw every page */
+			ivinfo.estimated_count = vs.scanned_pages < vs.rel_pages;
 			ivinfo.message_level = vs.elevel;
 			ivinfo.num_heap_tuples = vs.live_tuples + vs.recently_dead_tuples;
 			ivinfo.strategy = bstrategy;
@@ -954,17 +1189,30 @@ engram_relation_vacuum(Relation rel, struct VacuumParams *params,
 		engram_vac_truncate(&vs, last_nonempty);
 
 	/*
-	 * Every page was scanned (pages added after we started hold only xids
-	 * newer than OldestXmin), so relfrozenxid/relminmxid may advance to what
-	 * the freeze pass left in the table.
+	 * Every page not skipped was scanned (pages added after we started hold
+	 * only xids newer than OldestXmin), and skipped pages are all-frozen
+	 * unless skippedallvis: then relfrozenxid/relminmxid may advance to what
+	 * the freeze pass left in the table, as heap decides.
 	 */
-	vac_update_relstats(rel, vs.rel_pages, vs.live_tuples, 0,
-						vs.nindexes > 0,
+	if (vs.skippedallvis)
+	{
+		Assert(!vs.aggressive);
+		vs.NewRelfrozenXid = InvalidTransactionId;
+		vs.NewRelminMxid = InvalidMultiXactId;
+	}
+	/* skipped pages: estimate reltuples from the scanned ones, as heap */
+	new_live_tuples = vac_estimate_reltuples(rel, vs.rel_pages,
+											 vs.scanned_pages, vs.live_tuples);
+	visibilitymap_count(rel, &new_rel_allvisible, NULL);
+	if (new_rel_allvisible > vs.rel_pages)
+		new_rel_allvisible = vs.rel_pages;
+	vac_update_relstats(rel, vs.rel_pages, new_live_tuples,
+						new_rel_allvisible, vs.nindexes > 0,
 						vs.NewRelfrozenXid, vs.NewRelminMxid,
 						&frozenxid_updated, &minmulti_updated, false);
 
 	pgstat_report_vacuum(RelationGetRelid(rel), rel->rd_rel->relisshared,
-						 (PgStat_Counter) vs.live_tuples,
+						 (PgStat_Counter) new_live_tuples,
 						 (PgStat_Counter) vs.recently_dead_tuples);
 
 	vac_close_indexes(vs.nindexes, vs.indrels, NoLock);
@@ -978,12 +1226,13 @@ engram_relation_vacuum(Relation rel, struct VacuumParams *params,
 						get_database_name(MyDatabaseId),
 						get_namespace_name(RelationGetNamespace(rel)),
 						RelationGetRelationName(rel), vs.num_index_scans),
-				 errdetail("pages: %u scanned (%u cold chunk pages), %u written, %u removed, %u remain, %u all-frozen\n"
+				 errdetail("pages: %u scanned (%u cold chunk pages), %u skipped using visibility map, %u written, %u removed, %u remain, %u all-frozen, %u newly all-visible\n"
 						   "tuples: %.0f removed, %.0f remain, %.0f are dead but not yet removable, %.0f frozen\n"
 						   "line pointers reused: %.0f\n"
 						   "removable cutoff: %u, new relfrozenxid: %u%s, new relminmxid: %u%s",
-						   vs.scanned_pages, vs.cold_pages, vs.pages_written,
-						   vs.pages_removed, vs.rel_pages, vs.frozen_pages,
+						   vs.scanned_pages, vs.cold_pages, vs.skipped_pages,
+						   vs.pages_written, vs.pages_removed, vs.rel_pages,
+						   vs.frozen_pages, vs.vm_set_pages,
 						   vs.removed_tuples,
 						   vs.live_tuples + vs.recently_dead_tuples,
 						   vs.recently_dead_tuples, vs.frozen_tuples,

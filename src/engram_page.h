@@ -55,6 +55,11 @@
  * version still reads them but writes none; a chunk page no row refers to any
  * more is turned back into an empty DATA page by the sweep.
  *
+ * PD_ALL_VISIBLE in the standard page header and the core visibility map
+ * fork (VM) mean what they mean for heap: every row on the page is visible
+ * to every snapshot.  Only VACUUM sets them, every row change clears them,
+ * each in the same generic WAL record as the page change (ADR 0012).
+ *
  * Readers copy what they need while holding the buffer's content lock and
  * never keep pointers into a shared buffer after releasing it: generic WAL
  * redo on a hot standby rewrites pages under an exclusive lock only (not a
