@@ -63,8 +63,40 @@ extern BlockNumber tier_sweep_chunks(Relation rel);
  * one chunk item holding their data.  The references' chunk_blkno is left
  * InvalidBlockNumber for the caller to set once the page has its block.
  * Returns the number of rows added (0 if not even one fits compressed).
+ * lossy: the rows' vectors were rounded (cold_vectors = float16), so both
+ * chunk layouts are tried.
  */
-extern int	tier_pack_cold(Page page, HeapTuple *tups, int ntups);
+extern int	tier_pack_cold(Page page, HeapTuple *tups, int ntups, bool lossy);
+
+/*
+ * Lossy COLD vectors (engram.set_table_option(rel, 'cold_vectors', ...),
+ * off by default): with 'float16', every engram.vector value of a row that
+ * goes COLD is rounded to the nearest IEEE binary16 value (kept as float4,
+ * so the stored format and every reader are unchanged) before its chunk is
+ * compressed.  VALUES CHANGE: each component by at most 2^-11 of itself
+ * (2^-25 absolute below 2^-14); a vector with a component beyond the half
+ * range (|x| > 65504) is kept exact.  Rounding is idempotent.
+ */
+#define TIER_COLD_LOSSLESS		0
+#define TIER_COLD_FLOAT16		1
+
+typedef struct TierLossy
+{
+	int			mode;			/* TIER_COLD_* */
+	Oid			vectype;		/* engram.vector */
+	TupleDesc	desc;			/* of the rows' relation */
+} TierLossy;
+
+/* look up relid's cold_vectors option (reads engram.table_option) */
+extern void tier_lossy_init(TierLossy *lz, Oid relid, TupleDesc desc);
+
+/*
+ * Round the vector attributes of a row's attribute data (data, len bytes,
+ * described by th's null bitmap and lz->desc) in place; a no-op when
+ * lossless.  Returns the number of vectors rounded.
+ */
+extern int	tier_lossy_round(const TierLossy *lz, HeapTupleHeader th,
+							 char *data, Size len);
 
 /* tier name for SQL ("hot", "warm", "cold") */
 extern const char *tier_name(int tier);
@@ -142,6 +174,11 @@ extern char *tier_chunk_decode(const char *item, Size itemlen,
 extern char *tier_chunk_build(uint32 chunk_id, int nbodies, char **bodies,
 							  uint32 *lens, Size max_item, bool try_shuffle,
 							  Size *itemlen);
+
+/* as tier_chunk_build; always_shuffle tries both layouts whatever plain gives */
+extern char *tier_chunk_build_ext(uint32 chunk_id, int nbodies, char **bodies,
+								  uint32 *lens, Size max_item, bool try_shuffle,
+								  bool always_shuffle, Size *itemlen);
 
 /* bytes a chunk item of chunklen chunk bytes takes in a DATA page item */
 #define TIER_CHUNK_ITEM_OVERHEAD \
