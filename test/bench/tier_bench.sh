@@ -16,6 +16,7 @@
 # tier_stats reports, and the migration speed in MB of row data per second.
 # Then a steady state as issue 22 measured it (N more rows arrive in both
 # tables and go COLD too; then N more arrive and stay HOT) and VACUUM FULL
+# then three rounds of (all COLD, N more arrive), then all COLD, VACUUM FULL
 # (tiers kept), and VACUUM FULL again with cold_vectors = float16 (lossy).
 # COLD is measured with and without byte shuffling (engram.cold_shuffle).
 # Shared buffers (issue 22): with every 10th row read recently and the rest
@@ -187,10 +188,18 @@ printf "%-34s %9s %9s %9s %9s   %9s %9s\n" "recall (after restart | again)" "hea
 buffers "newest rows by index (HOT)" "SELECT sum(length(content)) FROM TABLE WHERE id > 2000000 AND id % 10 = 0" off
 buffers "whole table scan (3x rows)" "SELECT count(*) FROM TABLE WHERE content LIKE '%tokyo paris%'"
 echo
+# a longer steady state: each round every row goes COLD, then N more arrive
+# (the newest N HOT); the ratio falls as pages fill with COLD rows
+for r in 4 5 6; do
+	q -c "SELECT count(*) FROM engram.migrate('eng_m', target => 'cold')" >/dev/null || exit 1
+	load_more "${r}000000"
+	steady "${r}x rows, newest HOT"
+done
 want3=$(q -c "SELECT md5(string_agg(h::text, '|' ORDER BY id)) FROM heap_m h")
 q -c "SELECT count(*) FROM engram.migrate('eng_m', target => 'cold')" >/dev/null || exit 1
+steady "6x rows, all COLD"
 q -c "VACUUM FULL eng_m" || exit 1
-steady "3x rows, VACUUM FULL"
+steady "6x rows, VACUUM FULL"
 got=$(q -c "SELECT md5(string_agg(m::text, '|' ORDER BY id)) FROM eng_m m")
 [ "$got" = "$want3" ] || { echo "tier_bench: contents differ after VACUUM FULL"; exit 1; }
 problems=$(q -c "SELECT count(*) FROM engram.verify('eng_m')")
