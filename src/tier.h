@@ -71,12 +71,15 @@ extern int	tier_pack_cold(Page page, HeapTuple *tups, int ntups, bool lossy);
 /*
  * Lossy COLD vectors (engram.set_table_option(rel, 'cold_vectors', ...),
  * off by default): with 'float16', every engram.vector value of a row that
- * goes COLD is rounded to the nearest IEEE binary16 value (kept as float4,
- * so the stored format and every reader are unchanged) before its chunk is
- * compressed.  VALUES CHANGE: each component by at most 2^-11 of itself
- * (2^-25 absolute below 2^-14); a vector with a component beyond the half
- * range (|x| > 65504) is kept exact.  Rounding is idempotent.
+ * goes COLD is rounded to float16's precision, 11 significant bits (float4's
+ * exponent range kept, stored as float4, so the format and every reader are
+ * unchanged) before its chunk is compressed.  VALUES CHANGE: each component
+ * by at most TIER_LOSSY_REL_ERROR of itself.  Rounding is idempotent.
+ * engram_hnsw scans of such a table widen their distance bounds by it
+ * (ann_scan.c).
  */
+#define TIER_LOSSY_REL_ERROR	(1.0 / 2048.0)
+
 #define TIER_COLD_LOSSLESS		0
 #define TIER_COLD_FLOAT16		1
 
@@ -89,6 +92,9 @@ typedef struct TierLossy
 
 /* look up relid's cold_vectors option (reads engram.table_option) */
 extern void tier_lossy_init(TierLossy *lz, Oid relid, TupleDesc desc);
+
+/* does relid have a lossy cold_vectors option? */
+extern bool tier_table_lossy(Oid relid);
 
 /*
  * Round the vector attributes of a row's attribute data (data, len bytes,

@@ -39,7 +39,6 @@
 #include "postgres.h"
 
 #include <limits.h>
-#include <math.h>
 #include <lz4.h>
 #include <zstd.h>
 
@@ -978,8 +977,11 @@ tier_page_item(Page page, OffsetNumber off, Size *itemlen)
 /* ---- lossy COLD vectors (engram.table_option cold_vectors) ---- */
 
 /*
- * Nearest IEEE binary16 value of f (ties to even), as a float; false if it
- * lies beyond the half range.  Infinities and NaNs are kept.
+ * f rounded to 11 significant bits (float16's precision; float's exponent
+ * range is kept, so nothing over- or underflows): the low 13 mantissa bits
+ * cleared, round half to even.  |result - f| <= 2^-11 * |f| for normal f
+ * (2^-137 absolute for float subnormals).  False if rounding would reach
+ * infinity; infinities and NaNs are kept.
  */
 static bool
 tier_round_half(float f, float *out)
@@ -987,7 +989,6 @@ tier_round_half(float f, float *out)
 	uint32		bits;
 	uint32		sign;
 	uint32		mag;
-	float		a;
 
 	memcpy(&bits, &f, sizeof(bits));
 	sign = bits & 0x80000000;
@@ -997,21 +998,10 @@ tier_round_half(float f, float *out)
 		*out = f;
 		return true;
 	}
-	a = fabsf(f);
-	if (a < 6.103515625e-05f)
-	{
-		/* half subnormals are multiples of 2^-24: exact scaling, rint */
-		a = rintf(a * 16777216.0f) / 16777216.0f;
-		memcpy(&mag, &a, sizeof(mag));
-	}
-	else
-	{
-		/* keep 10 of float's 23 mantissa bits, round half to even */
-		mag += 0x0fff + ((mag >> 13) & 1);
-		mag &= ~(uint32) 0x1fff;
-		if (mag > 0x477fe000)	/* 65504, the largest half */
-			return false;
-	}
+	mag += 0x0fff + ((mag >> 13) & 1);
+	mag &= ~(uint32) 0x1fff;
+	if (mag >= 0x7f800000)
+		return false;
 	bits = sign | mag;
 	memcpy(out, &bits, sizeof(bits));
 	return true;
@@ -1044,7 +1034,7 @@ tier_round_vector(char *p, Size avail)
 	if (dim <= 0 || size != hdr + 2 * sizeof(int16) + sizeof(float) * (Size) dim)
 		return false;
 	x = p + hdr + 2 * sizeof(int16);
-	/* all or nothing: a vector beyond the half range stays exact */
+	/* all or nothing: a vector that would round to infinity stays exact */
 	for (i = 0; i < dim; i++)
 	{
 		float		f;
@@ -1178,4 +1168,13 @@ tier_lossy_init(TierLossy *lz, Oid relid, TupleDesc desc)
 		lz->vectype = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
 									  CStringGetDatum("vector"),
 									  ObjectIdGetDatum(nsp));
+}
+
+bool
+tier_table_lossy(Oid relid)
+{
+	TierLossy	lz;
+
+	tier_lossy_init(&lz, relid, NULL);
+	return lz.mode != TIER_COLD_LOSSLESS;
 }

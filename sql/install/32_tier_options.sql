@@ -5,8 +5,8 @@
 --
 --   cold_vectors  'lossless' (default: no row is in the table) or
 --                 'float16': engram.vector values of rows that go COLD
---                 are rounded to the nearest IEEE binary16 value (kept as
---                 float4).  VALUES CHANGE.  Read by migration passes and
+--                 are rounded to float16's precision, 11 significant bits
+--                 (kept as float4, float4's range).  VALUES CHANGE.  Read by migration passes and
 --                 by VACUUM FULL / CLUSTER (src/tier_body.c,
 --                 tier_lossy_init); ADR 0013.
 -- ---------------------------------------------------------------------
@@ -18,7 +18,7 @@ CREATE TABLE @extschema@.table_option (
 );
 
 COMMENT ON TABLE @extschema@.table_option IS
-'Per-table options of engram tables, set with engram.set_table_option. cold_vectors = float16 is LOSSY: vectors of COLD rows are rounded to float16 precision and keep the rounded values.';
+'Per-table options of engram tables, set with engram.set_table_option. cold_vectors = float16 is LOSSY: vectors of COLD rows are rounded to float16 precision (11 significant bits) and keep the rounded values.';
 
 -- a role sets options of the tables it has the privileges of the owner of
 ALTER TABLE @extschema@.table_option ENABLE ROW LEVEL SECURITY;
@@ -88,7 +88,7 @@ END
 $opt$;
 
 COMMENT ON FUNCTION @extschema@.set_table_option(pg_catalog.regclass, pg_catalog.text, pg_catalog.text) IS
-'Set an option of an engram table (its owner only). cold_vectors: ''lossless'' (default) or ''float16'', which is LOSSY: every engram.vector of a row that goes COLD (migration, VACUUM FULL, CLUSTER) is rounded to the nearest float16 value, at most 2^-11 of each component, and keeps the rounded value if it becomes HOT again.';
+'Set an option of an engram table (its owner only). cold_vectors: ''lossless'' (default) or ''float16'', which is LOSSY: every engram.vector of a row that goes COLD (migration, VACUUM FULL, CLUSTER) is rounded to float16 precision (11 significant bits, float4 range), each component by at most 2^-11 of itself, and keeps the rounded value if it becomes HOT again.';
 
 -- the option of a dropped table must not apply to a later one with its OID
 CREATE FUNCTION @extschema@.table_option_cleanup()
