@@ -535,7 +535,9 @@ WHERE function LIKE 'engram.\_%\_impl(%' ORDER BY 1;
 SELECT function, public_execute FROM sec_ext_functions
 WHERE oid IN (SELECT tgfoid FROM pg_trigger WHERE NOT tgisinternal) ORDER BY 1;
 -- what PUBLIC holds on the extension's tables: SELECT on the two lists
--- (narrowed by row-level security), nothing else
+-- (narrowed by row-level security), and on table_option (per-table options,
+-- sql/install/32_tier_options.sql) what row-level security allows: writes
+-- only for the tables one owns (sql/tier_lossy.sql), nothing else
 SELECT c.relname, a.privilege_type
 FROM pg_class c
 JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'

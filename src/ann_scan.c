@@ -56,6 +56,7 @@
 #include <float.h>
 
 #include "ann.h"
+#include "tier.h"
 
 /*
  * From the second round on, a round hands out only the nearest
@@ -80,6 +81,8 @@ typedef struct AnnScanState
 	double		qresid;			/* |q - qscale * q16| */
 	double		q16norm2;		/* |qscale * q16|^2 */
 	double		l2_rel;			/* relative margin of L2 bounds */
+	bool		lossy;			/* table rounds COLD vectors (ADR 0013) */
+	double		cnorm;			/* |centre| (L2), for the lossy margin */
 	AnnReader	r;
 	AnnVisited	visited;
 	AnnHeap		C;				/* frontier: seen, to expand (min) */
@@ -186,6 +189,26 @@ node_dist(AnnScanState *st, AnnNodeHeader *node, float *bound)
 			d = -ip - st->qresid * xnorm - st->qnorm * node->resid;
 			d -= 5e-5 * st->qnorm * xnorm + 1e-6 * (1 + fabs(d));
 			break;
+	}
+
+	/*
+	 * A table with cold_vectors = float16 may hold x rounded (x', when its
+	 * row went COLD after it was indexed): |x' - x| <= e |x|, e =
+	 * TIER_LOSSY_REL_ERROR, so the bound must hold for every such x'.  L2:
+	 * |q - x'| >= |q - x| - e |x|, |x| <= |x - c| + |c|; inner product:
+	 * <q, x'> differs by at most |q| e |x|; cosine: x' is within angle
+	 * asin(e) of x, and 1 - cos changes by at most the angle.
+	 */
+	if (st->lossy)
+	{
+		double		e = TIER_LOSSY_REL_ERROR * 1.001;
+
+		if (st->s.metric == ANN_METRIC_L2)
+			d -= e * (xnorm + node->resid + st->cnorm) + 1e-30;
+		else if (st->s.metric == ANN_METRIC_COSINE)
+			d -= e * 1.001;
+		else
+			d -= e * st->qnorm * (xnorm + node->resid) + 1e-30;
 	}
 	*bound = clamp_down(d);
 	return clamp_est(est);
@@ -534,9 +557,23 @@ scan_start(IndexScanDesc scan)
 
 	ann_shape_from_meta(&meta, &st->s);
 	st->query = palloc(sizeof(float) * st->s.dim);
-	if (!ann_prepare_vector(index, st->s.metric, q, ann_center_decode(&meta),
-							true, st->query))
-		return;					/* zero query under cosine: no direction */
+	{
+		float	   *c = ann_center_decode(&meta);
+
+		st->cnorm = 0;
+		if (c != NULL)
+		{
+			double		n2 = 0;
+
+			for (i = 0; i < st->s.dim; i++)
+				n2 += (double) c[i] * c[i];
+			st->cnorm = sqrt(n2) * 1.0001;
+		}
+		st->lossy = scan->heapRelation != NULL &&
+			tier_table_lossy(RelationGetRelid(scan->heapRelation));
+		if (!ann_prepare_vector(index, st->s.metric, q, c, true, st->query))
+			return;				/* zero query under cosine: no direction */
+	}
 	st->l2_rel = ((double) st->s.dim / 16 + 8) * 6e-8 + 1e-7;
 	st->qnorm2 = 0;
 	for (i = 0; i < st->s.dim; i++)

@@ -133,6 +133,7 @@ typedef struct EngramRewriteState
 	int			ncold;
 	int			maxcold;
 	Size		cold_raw;
+	TierLossy	lossy;			/* the table's cold_vectors option */
 } EngramRewriteState;
 
 /*
@@ -217,7 +218,8 @@ engram_rewrite_cold(EngramRewriteState *rs, bool final)
 
 		CHECK_FOR_INTERRUPTS();
 		engram_page_init(rs->cpage.data, ENGRAM_PAGE_DATA);
-		n = tier_pack_cold(rs->cpage.data, rs->cold + start, rs->ncold - start);
+		n = tier_pack_cold(rs->cpage.data, rs->cold + start, rs->ncold - start,
+						   rs->lossy.mode != TIER_COLD_LOSSLESS);
 		if (n == 0)
 			elog(ERROR, "row of %u bytes does not fit an empty engram page as COLD",
 				 rs->cold[start]->t_len);
@@ -256,7 +258,11 @@ engram_rewrite_add(EngramRewriteState *rs, HeapTuple tup)
 			rs->cold = rs->cold ? repalloc(rs->cold, sizeof(HeapTuple) * rs->maxcold) :
 				palloc(sizeof(HeapTuple) * rs->maxcold);
 		}
-		rs->cold[rs->ncold++] = heap_copytuple(tup);
+		rs->cold[rs->ncold] = heap_copytuple(tup);
+		/* cold_vectors = float16: COLD rows keep their vectors rounded */
+		tier_lossy_round(&rs->lossy, rs->cold[rs->ncold]->t_data,
+						 (char *) rs->cold[rs->ncold]->t_data + th->t_hoff, rawlen);
+		rs->ncold++;
 		rs->cold_raw += rawlen;
 		MemoryContextSwitchTo(old);
 		engram_rewrite_cold(rs, false);
@@ -462,6 +468,7 @@ engram_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
 
 	rs = palloc0(sizeof(EngramRewriteState));
 	rs->rel = NewTable;
+	tier_lossy_init(&rs->lossy, RelationGetRelid(OldTable), RelationGetDescr(NewTable));
 	engram_page_init(rs->page.data, ENGRAM_PAGE_DATA);
 	rs->coldcxt = AllocSetContextCreate(CurrentMemoryContext, "engram rewrite cold rows",
 										ALLOCSET_DEFAULT_SIZES);

@@ -63,8 +63,46 @@ extern BlockNumber tier_sweep_chunks(Relation rel);
  * one chunk item holding their data.  The references' chunk_blkno is left
  * InvalidBlockNumber for the caller to set once the page has its block.
  * Returns the number of rows added (0 if not even one fits compressed).
+ * lossy: the rows' vectors were rounded (cold_vectors = float16), so both
+ * chunk layouts are tried.
  */
-extern int	tier_pack_cold(Page page, HeapTuple *tups, int ntups);
+extern int	tier_pack_cold(Page page, HeapTuple *tups, int ntups, bool lossy);
+
+/*
+ * Lossy COLD vectors (engram.set_table_option(rel, 'cold_vectors', ...),
+ * off by default): with 'float16', every engram.vector value of a row that
+ * goes COLD is rounded to float16's precision, 11 significant bits (float4's
+ * exponent range kept, stored as float4, so the format and every reader are
+ * unchanged) before its chunk is compressed.  VALUES CHANGE: each component
+ * by at most TIER_LOSSY_REL_ERROR of itself.  Rounding is idempotent.
+ * engram_hnsw scans of such a table widen their distance bounds by it
+ * (ann_scan.c).
+ */
+#define TIER_LOSSY_REL_ERROR	(1.0 / 2048.0)
+
+#define TIER_COLD_LOSSLESS		0
+#define TIER_COLD_FLOAT16		1
+
+typedef struct TierLossy
+{
+	int			mode;			/* TIER_COLD_* */
+	Oid			vectype;		/* engram.vector */
+	TupleDesc	desc;			/* of the rows' relation */
+} TierLossy;
+
+/* look up relid's cold_vectors option (reads engram.table_option) */
+extern void tier_lossy_init(TierLossy *lz, Oid relid, TupleDesc desc);
+
+/* does relid have a lossy cold_vectors option? */
+extern bool tier_table_lossy(Oid relid);
+
+/*
+ * Round the vector attributes of a row's attribute data (data, len bytes,
+ * described by th's null bitmap and lz->desc) in place; a no-op when
+ * lossless.  Returns the number of vectors rounded.
+ */
+extern int	tier_lossy_round(const TierLossy *lz, HeapTupleHeader th,
+							 char *data, Size len);
 
 /* tier name for SQL ("hot", "warm", "cold") */
 extern const char *tier_name(int tier);
@@ -142,6 +180,11 @@ extern char *tier_chunk_decode(const char *item, Size itemlen,
 extern char *tier_chunk_build(uint32 chunk_id, int nbodies, char **bodies,
 							  uint32 *lens, Size max_item, bool try_shuffle,
 							  Size *itemlen);
+
+/* as tier_chunk_build; always_shuffle tries both layouts whatever plain gives */
+extern char *tier_chunk_build_ext(uint32 chunk_id, int nbodies, char **bodies,
+								  uint32 *lens, Size max_item, bool try_shuffle,
+								  bool always_shuffle, Size *itemlen);
 
 /* bytes a chunk item of chunklen chunk bytes takes in a DATA page item */
 #define TIER_CHUNK_ITEM_OVERHEAD \

@@ -42,8 +42,20 @@
 #include <lz4.h>
 #include <zstd.h>
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/executor.h"
 #include "storage/bufmgr.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -214,6 +226,15 @@ char *
 tier_chunk_build(uint32 chunk_id, int nbodies, char **bodies, uint32 *lens,
 				 Size max_item, bool try_shuffle, Size *itemlen)
 {
+	return tier_chunk_build_ext(chunk_id, nbodies, bodies, lens, max_item,
+								try_shuffle, false, itemlen);
+}
+
+char *
+tier_chunk_build_ext(uint32 chunk_id, int nbodies, char **bodies,
+					 uint32 *lens, Size max_item, bool try_shuffle,
+					 bool always_shuffle, Size *itemlen)
+{
 	Size		hdrsize = EngramChunkHeaderSize(nbodies);
 	Size		raw_len = 0;
 	char	   *raw;
@@ -256,7 +277,8 @@ tier_chunk_build(uint32 chunk_id, int nbodies, char **bodies, uint32 *lens,
 	 * compress well plain and lose their matches when shuffled, so they are
 	 * not tried again.
 	 */
-	if (try_shuffle && raw_len >= 64 && (c <= 0 || (Size) c > raw_len * 3 / 4))
+	if (try_shuffle && raw_len >= 64 &&
+		(always_shuffle || c <= 0 || (Size) c > raw_len * 3 / 4))
 	{
 		char	   *shuf = palloc(raw_len);
 		char	   *comp2 = palloc(bound);
@@ -949,4 +971,210 @@ tier_page_item(Page page, OffsetNumber off, Size *itemlen)
 	if (EngramItemIsChunk(item))
 		return NULL;
 	return item;
+}
+
+
+/* ---- lossy COLD vectors (engram.table_option cold_vectors) ---- */
+
+/*
+ * f rounded to 11 significant bits (float16's precision; float's exponent
+ * range is kept, so nothing over- or underflows): the low 13 mantissa bits
+ * cleared, round half to even.  |result - f| <= 2^-11 * |f| for normal f
+ * (2^-137 absolute for float subnormals).  False if rounding would reach
+ * infinity; infinities and NaNs are kept.
+ */
+static bool
+tier_round_half(float f, float *out)
+{
+	uint32		bits;
+	uint32		sign;
+	uint32		mag;
+
+	memcpy(&bits, &f, sizeof(bits));
+	sign = bits & 0x80000000;
+	mag = bits & 0x7fffffff;
+	if (mag >= 0x7f800000)
+	{
+		*out = f;
+		return true;
+	}
+	mag += 0x0fff + ((mag >> 13) & 1);
+	mag &= ~(uint32) 0x1fff;
+	if (mag >= 0x7f800000)
+		return false;
+	bits = sign | mag;
+	memcpy(out, &bits, sizeof(bits));
+	return true;
+}
+
+/* round one inline, uncompressed engram.vector varlena at p (avail bytes) */
+static bool
+tier_round_vector(char *p, Size avail)
+{
+	Size		hdr;
+	Size		size;
+	int16		dim;
+	int			i;
+	char	   *x;
+
+	if (avail < 1 || VARATT_IS_EXTERNAL(p) || VARATT_IS_COMPRESSED(p))
+		return false;
+	if (VARATT_IS_SHORT(p))
+		hdr = VARHDRSZ_SHORT;
+	else
+	{
+		if (avail < VARHDRSZ)
+			return false;
+		hdr = VARHDRSZ;
+	}
+	size = VARSIZE_ANY(p);
+	if (size > avail || size < hdr + 2 * sizeof(int16))
+		return false;
+	memcpy(&dim, p + hdr, sizeof(int16));
+	if (dim <= 0 || size != hdr + 2 * sizeof(int16) + sizeof(float) * (Size) dim)
+		return false;
+	x = p + hdr + 2 * sizeof(int16);
+	/* all or nothing: a vector that would round to infinity stays exact */
+	for (i = 0; i < dim; i++)
+	{
+		float		f;
+		float		r;
+
+		memcpy(&f, x + i * sizeof(float), sizeof(float));
+		if (!tier_round_half(f, &r))
+			return false;
+	}
+	for (i = 0; i < dim; i++)
+	{
+		float		f;
+		float		r;
+
+		memcpy(&f, x + i * sizeof(float), sizeof(float));
+		(void) tier_round_half(f, &r);
+		memcpy(x + i * sizeof(float), &r, sizeof(float));
+	}
+	return true;
+}
+
+int
+tier_lossy_round(const TierLossy *lz, HeapTupleHeader th, char *data,
+				 Size len)
+{
+	TupleDesc	desc = lz->desc;
+	bool		hasnulls;
+	int			natts;
+	int			attnum;
+	Size		off = 0;
+	int			rounded = 0;
+
+	if (lz->mode != TIER_COLD_FLOAT16 || desc == NULL || !OidIsValid(lz->vectype))
+		return 0;
+	hasnulls = (th->t_infomask & HEAP_HASNULL) != 0;
+	natts = Min((int) HeapTupleHeaderGetNatts(th), desc->natts);
+	for (attnum = 0; attnum < natts; attnum++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, attnum);
+
+		if (hasnulls && att_isnull(attnum, th->t_bits))
+			continue;
+		if (att->attlen == -1)
+		{
+			if (off >= len)
+				break;
+			off = att_align_pointer(off, att->attalign, -1, data + off);
+		}
+		else
+			off = att_align_nominal(off, att->attalign);
+		if (off >= len)
+			break;
+		if (att->attlen == -1)
+		{
+			/* read the varlena length only where it lies inside data */
+			if (!VARATT_IS_1B(data + off) && len - off < VARHDRSZ)
+				break;
+			if (VARATT_IS_EXTERNAL(data + off) && len - off < VARHDRSZ_EXTERNAL)
+				break;
+			if (VARSIZE_ANY(data + off) > len - off)
+				break;
+			if (att->atttypid == lz->vectype && !att->attisdropped &&
+				tier_round_vector(data + off, len - off))
+				rounded++;
+		}
+		else if (att->attlen == -2)
+		{
+			if (strnlen(data + off, len - off) >= len - off)
+				break;
+		}
+		else if ((Size) att->attlen > len - off)
+			break;
+		off = att_addlength_pointer(off, att->attlen, data + off);
+	}
+	return rounded;
+}
+
+void
+tier_lossy_init(TierLossy *lz, Oid relid, TupleDesc desc)
+{
+	Oid			nsp;
+	Oid			optrel;
+	Relation	rel;
+	TableScanDesc scan;
+	ScanKeyData key;
+	Snapshot	snap;
+	TupleTableSlot *slot;
+
+	memset(lz, 0, sizeof(*lz));
+	lz->desc = desc;
+	if (!OidIsValid(get_extension_oid("engram", true)))
+		return;
+	nsp = get_namespace_oid("engram", true);
+	if (!OidIsValid(nsp))
+		return;
+	optrel = get_relname_relid("table_option", nsp);
+	if (!OidIsValid(optrel))
+		return;
+	rel = table_open(optrel, AccessShareLock);
+	/* column 1 is relation regclass, column 2 cold_vectors text */
+	if (RelationGetDescr(rel)->natts < 2 ||
+		TupleDescAttr(RelationGetDescr(rel), 0)->atttypid != REGCLASSOID ||
+		TupleDescAttr(RelationGetDescr(rel), 1)->atttypid != TEXTOID)
+	{
+		table_close(rel, AccessShareLock);
+		return;
+	}
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	scan = table_beginscan(rel, snap, 1, &key);
+	slot = table_slot_create(rel, NULL);
+	if (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		Datum		d = slot_getattr(slot, 2, &isnull);
+
+		if (!isnull)
+		{
+			char	   *v = TextDatumGetCString(d);
+
+			if (strcmp(v, "float16") == 0)
+				lz->mode = TIER_COLD_FLOAT16;
+			pfree(v);
+		}
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	UnregisterSnapshot(snap);
+	table_close(rel, AccessShareLock);
+	if (lz->mode != TIER_COLD_LOSSLESS)
+		lz->vectype = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+									  CStringGetDatum("vector"),
+									  ObjectIdGetDatum(nsp));
+}
+
+bool
+tier_table_lossy(Oid relid)
+{
+	TierLossy	lz;
+
+	tier_lossy_init(&lz, relid, NULL);
+	return lz.mode != TIER_COLD_LOSSLESS;
 }

@@ -199,6 +199,7 @@ typedef struct PassState
 	uint32		now;
 	bool		budget_on;
 	double		heat_threshold; /* HOT rows with heat <= this go WARM */
+	TierLossy	lossy;			/* the table's cold_vectors option */
 	TierPassResult *res;
 } PassState;
 
@@ -454,9 +455,35 @@ tier_cold_try(PassState *ps, BlockNumber blk, Page scratch, ColdCand *cands,
 		bodies[nold + i] = cands[i].raw;
 		lens[nold + i] = cands[i].rawlen;
 	}
-	chunk = tier_chunk_build(chunk_id, total, bodies, lens,
-							 ENGRAM_MAX_ITEM_SIZE - TIER_CHUNK_ITEM_OVERHEAD,
-							 tier_cold_shuffle, &chunklen);
+	if (ps->lossy.mode != TIER_COLD_LOSSLESS)
+	{
+		/*
+		 * cold_vectors = float16: the chunk holds the rows' vectors rounded
+		 * (a copy for candidates, whose raw data may yet stay in their tier)
+		 */
+		for (i = 0; i < total; i++)
+		{
+			OffsetNumber roff = i < nold ? old_offs[i] : cands[i - nold].off;
+			HeapTupleHeader th =
+				EngramItemGetTupleHeader(PageGetItem(scratch, PageGetItemId(scratch, roff)));
+
+			if (i >= nold)
+			{
+				char	   *copy = palloc(Max(lens[i], 1));
+
+				memcpy(copy, bodies[i], lens[i]);
+				bodies[i] = copy;
+			}
+			tier_lossy_round(&ps->lossy, th, bodies[i], lens[i]);
+		}
+	}
+	chunk = tier_chunk_build_ext(chunk_id, total, bodies, lens,
+								 ENGRAM_MAX_ITEM_SIZE - TIER_CHUNK_ITEM_OVERHEAD,
+								 tier_cold_shuffle,
+								 ps->lossy.mode != TIER_COLD_LOSSLESS, &chunklen);
+	if (ps->lossy.mode != TIER_COLD_LOSSLESS)
+		for (i = nold; i < total; i++)
+			pfree(bodies[i]);
 	pfree(bodies);
 	pfree(lens);
 	for (i = 0; i < nold; i++)
@@ -993,6 +1020,7 @@ tier_migrate_pass(Relation rel, int target, int64 max_bytes,
 	ps.max_bytes = max_bytes;
 	ps.now = tier_now_seconds();
 	ps.res = result;
+	tier_lossy_init(&ps.lossy, RelationGetRelid(rel), RelationGetDescr(rel));
 
 	tier_compute_budget(&ps);
 
@@ -1025,6 +1053,7 @@ tier_migrate_slice(Relation rel, TierCursor *cur, int64 max_bytes,
 	ps.max_bytes = max_bytes;
 	ps.now = tier_now_seconds();
 	ps.res = result;
+	tier_lossy_init(&ps.lossy, RelationGetRelid(rel), RelationGetDescr(rel));
 
 	nblocks = RelationGetNumberOfBlocks(rel);
 	if (cur->next == 0 || cur->next >= nblocks)
@@ -1311,8 +1340,8 @@ tier_sweep_chunks(Relation rel)
  * NULL) and the page bytes it and the n references take in *need.
  */
 static char *
-tier_pack_build(HeapTuple *tups, int n, uint32 chunk_id, Size *chunklen,
-				Size *need)
+tier_pack_build(HeapTuple *tups, int n, uint32 chunk_id, bool lossy,
+				Size *chunklen, Size *need)
 {
 	char	  **bodies = palloc(sizeof(char *) * n);
 	uint32	   *lens = palloc(sizeof(uint32) * n);
@@ -1328,9 +1357,9 @@ tier_pack_build(HeapTuple *tups, int n, uint32 chunk_id, Size *chunklen,
 		lens[i] = tups[i]->t_len - th->t_hoff;
 		stubs += TIER_STUB_SPACE(th->t_hoff);
 	}
-	chunk = tier_chunk_build(chunk_id, n, bodies, lens,
-							 ENGRAM_MAX_ITEM_SIZE - TIER_CHUNK_ITEM_OVERHEAD,
-							 tier_cold_shuffle, chunklen);
+	chunk = tier_chunk_build_ext(chunk_id, n, bodies, lens,
+								 ENGRAM_MAX_ITEM_SIZE - TIER_CHUNK_ITEM_OVERHEAD,
+								 tier_cold_shuffle, lossy, chunklen);
 	pfree(bodies);
 	pfree(lens);
 	*need = stubs + MAXALIGN(TIER_CHUNK_ITEM_OVERHEAD + *chunklen) + sizeof(ItemIdData);
@@ -1338,7 +1367,7 @@ tier_pack_build(HeapTuple *tups, int n, uint32 chunk_id, Size *chunklen,
 }
 
 int
-tier_pack_cold(Page page, HeapTuple *tups, int ntups)
+tier_pack_cold(Page page, HeapTuple *tups, int ntups, bool lossy)
 {
 	static double ratio = 2.0;	/* raw / compressed of the last chunk */
 	Size		avail = PageGetExactFreeSpace(page);
@@ -1393,7 +1422,7 @@ tier_pack_cold(Page page, HeapTuple *tups, int ntups)
 			n = Max(lo + 1, n / 2);
 			continue;
 		}
-		chunk = tier_pack_build(tups, n, chunk_id, &chunklen, &need);
+		chunk = tier_pack_build(tups, n, chunk_id, lossy, &chunklen, &need);
 		if (chunklen > 0)
 			ratio = Max(1.0, (double) raw / (double) chunklen);
 		if (chunk != NULL && need <= avail)

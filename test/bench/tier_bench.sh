@@ -16,8 +16,15 @@
 # tier_stats reports, and the migration speed in MB of row data per second.
 # Then a steady state as issue 22 measured it (N more rows arrive in both
 # tables and go COLD too; then N more arrive and stay HOT) and VACUUM FULL
-# (tiers kept).
+# then three rounds of (all COLD, N more arrive), then all COLD, VACUUM FULL
+# (tiers kept), and VACUUM FULL again with cold_vectors = float16 (lossy).
 # COLD is measured with and without byte shuffling (engram.cold_shuffle).
+# Shared buffers (issue 22): with every 10th row read recently and the rest
+# COLD, a policy pass under engram.hot_budget makes the read rows HOT; then
+# EXPLAIN (ANALYZE, BUFFERS) of the same recalls on heap and on engram, each
+# once right after a restart (empty shared_buffers) and once again, prints
+# shared hit / read buffers side by side: by index over the hot rows, a
+# whole-table scan, and (in the steady state) the newest rows by index.
 # Checks that the contents are identical after every move (md5); asserts
 # no speed.
 set -uo pipefail
@@ -126,6 +133,37 @@ step "engram COLD (zstd)" cold off
 step "engram HOT again" hot on
 step "engram COLD (zstd+shuf)" cold on
 
+# ---- shared buffers: recalls over hot memories, heap vs engram ----
+q <<'SQL' || exit 1
+CREATE FUNCTION bufs(query text) RETURNS text LANGUAGE plpgsql AS $f$
+DECLARE j json;
+BEGIN
+	EXECUTE 'EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ' || query INTO j;
+	RETURN (j->0->'Plan'->>'Shared Hit Blocks') || ' ' || (j->0->'Plan'->>'Shared Read Blocks');
+END $f$;
+SQL
+restart() { pg_ctl -D "$data" -l "$work/server.log" -w -m fast restart >/dev/null || { tail "$work/server.log"; exit 1; }; }
+buffers() {	# label query-with-TABLE
+	local h1 h2 e1 e2
+	restart
+	h1=$(q -c "SET enable_seqscan = ${3:-on}; SET enable_bitmapscan = off; SELECT bufs(\$\$${2//TABLE/heap_m}\$\$)")
+	e1=$(q -c "SET enable_seqscan = ${3:-on}; SET enable_bitmapscan = off; SELECT bufs(\$\$${2//TABLE/eng_m}\$\$)")
+	h2=$(q -c "SET enable_seqscan = ${3:-on}; SET enable_bitmapscan = off; SELECT bufs(\$\$${2//TABLE/heap_m}\$\$)")
+	e2=$(q -c "SET enable_seqscan = ${3:-on}; SET enable_bitmapscan = off; SELECT bufs(\$\$${2//TABLE/eng_m}\$\$)")
+	set -- "$1" $h1 $e1 $h2 $e2
+	printf "%-34s %9s %9s %9s %9s   %9s %9s\n" "$1" "$2" "$3" "$4" "$5" "$6" "$8"
+}
+hot_n=$((rows / 10))
+hot_kb=$(q -c "SELECT ceil(sum(pg_column_size(h.*)) / 1024.0)::int FROM heap_m h WHERE id % 10 = 0")
+q -c "SELECT count(engram.record_access('eng_m', ctid)) FROM eng_m WHERE id % 10 = 0" >/dev/null || exit 1
+q -c "SET engram.hot_budget = '${hot_kb}kB'; SET engram.warm_after = '1h'; SET engram.cold_after = '2h'; SELECT count(*) FROM engram.migrate('eng_m')" >/dev/null || exit 1
+echo
+echo "shared buffers ($hot_n of $rows rows read recently, engram.hot_budget = ${hot_kb}kB, shared_buffers = 256MB;"
+echo "  tiers now: $(q -c "SELECT string_agg(tier || '=' || rows, ',') FROM engram.tier_stats('eng_m') WHERE rows > 0"))"
+printf "%-34s %9s %9s %9s %9s   %9s %9s\n" "recall (after restart | again)" "heap hit" "heap read" "eng hit" "eng read" "heap hit" "eng hit"
+buffers "hot rows by index (id % 10 = 0)" "SELECT sum(length(content)) FROM TABLE WHERE id = ANY (ARRAY(SELECT generate_series(10, $rows, 10)))" off
+buffers "whole table scan" "SELECT count(*) FROM TABLE WHERE content LIKE '%tokyo paris%'"
+
 # steady state as issue 22 measured it: N more rows arrive in both tables
 # and go COLD too (2x rows); then N more arrive and stay HOT (3x rows)
 load_more() {	# shift
@@ -145,12 +183,31 @@ q -c "SELECT count(*) FROM engram.migrate('eng_m', target => 'cold')" >/dev/null
 steady "2x rows, all COLD"
 load_more 2000000
 steady "3x rows, newest HOT"
+echo
+printf "%-34s %9s %9s %9s %9s   %9s %9s\n" "recall (after restart | again)" "heap hit" "heap read" "eng hit" "eng read" "heap hit" "eng hit"
+buffers "newest rows by index (HOT)" "SELECT sum(length(content)) FROM TABLE WHERE id > 2000000 AND id % 10 = 0" off
+buffers "whole table scan (3x rows)" "SELECT count(*) FROM TABLE WHERE content LIKE '%tokyo paris%'"
+echo
+# a longer steady state: each round every row goes COLD, then N more arrive
+# (the newest N HOT); the ratio falls as pages fill with COLD rows
+for r in 4 5 6; do
+	q -c "SELECT count(*) FROM engram.migrate('eng_m', target => 'cold')" >/dev/null || exit 1
+	load_more "${r}000000"
+	steady "${r}x rows, newest HOT"
+done
 want3=$(q -c "SELECT md5(string_agg(h::text, '|' ORDER BY id)) FROM heap_m h")
 q -c "SELECT count(*) FROM engram.migrate('eng_m', target => 'cold')" >/dev/null || exit 1
+steady "6x rows, all COLD"
 q -c "VACUUM FULL eng_m" || exit 1
-steady "3x rows, VACUUM FULL"
+steady "6x rows, VACUUM FULL"
 got=$(q -c "SELECT md5(string_agg(m::text, '|' ORDER BY id)) FROM eng_m m")
 [ "$got" = "$want3" ] || { echo "tier_bench: contents differ after VACUUM FULL"; exit 1; }
+problems=$(q -c "SELECT count(*) FROM engram.verify('eng_m')")
+[ "$problems" = 0 ] || { echo "tier_bench: verify reports $problems problems"; exit 1; }
+# the lossy option (off by default; VALUES CHANGE): vectors of COLD rows
+# rounded to float16 by the next rewrite
+q -c "SELECT engram.set_table_option('eng_m', 'cold_vectors', 'float16')" -c "VACUUM FULL eng_m" >/dev/null || exit 1
+steady "... float16 (LOSSY)"
 
 echo
 echo "disk/row: pg_table_size / rows (the whole relation: pages, FSM, VM, TOAST), beside heap."

@@ -73,6 +73,33 @@ for my $s (@steps)
 	is(tiers($standby), tiers($primary), "same tiers on the standby after '$name' (" . tiers($primary) . ")");
 }
 is(idx_digest($standby), digest($primary), 'standby index scan over mixed tiers');
+
+# cold_vectors = float16 (lossy, ADR 0013): the rounded COLD rows replicate
+# as the primary has them, through a migration pass and VACUUM FULL
+$primary->safe_psql('postgres', q{
+CREATE TABLE tl (id int PRIMARY KEY, emb engram.vector(16)) USING engram;
+INSERT INTO tl SELECT g, ARRAY(SELECT sin(g * i + 0.1)::float4 FROM generate_series(1, 16) i)::engram.vector
+  FROM generate_series(1, 600) g;
+CREATE TABLE tl_orig AS SELECT * FROM tl;
+SELECT engram.set_table_option('tl', 'cold_vectors', 'float16');
+SELECT * FROM engram.migrate('tl', target => 'cold');
+});
+my $tl_digest = q{SELECT count(*) || ':' || md5(string_agg(tl::text, '|' ORDER BY id)) FROM tl};
+my $tl_rounded = q{SELECT count(*) FROM tl JOIN tl_orig o USING (id)
+  WHERE tl.emb::float4[]::text <> o.emb::float4[]::text
+    AND NOT EXISTS (SELECT 1 FROM unnest(tl.emb::float4[]) b
+                    WHERE get_byte(float4send(b), 3) <> 0 OR get_byte(float4send(b), 2) & 31 <> 0)};
+EngramTest::wait_catchup($primary, $standby);
+is($primary->safe_psql('postgres', $tl_rounded), '600', 'float16 table: every COLD vector rounded to 11 significant bits');
+is($standby->safe_psql('postgres', $tl_digest), $primary->safe_psql('postgres', $tl_digest),
+	'standby reads the rounded COLD rows of the primary');
+$primary->safe_psql('postgres', 'VACUUM FULL tl');
+EngramTest::wait_catchup($primary, $standby);
+is($standby->safe_psql('postgres', $tl_digest), $primary->safe_psql('postgres', $tl_digest),
+	'standby reads the same rows after VACUUM FULL of the float16 table');
+is($standby->safe_psql('postgres', $tl_rounded), '600', 'rounded values kept through VACUUM FULL');
+is($standby->safe_psql('postgres', q{SELECT count(*) FROM engram.verify('tl')}), '0',
+	'verify is clean on the standby (float16 table)');
 is($standby->safe_psql('postgres', q{SELECT count(*) FROM engram.verify('tm')}), '0',
 	'verify is clean on the standby');
 is($standby->safe_psql('postgres',

@@ -1,0 +1,119 @@
+-- ---------------------------------------------------------------------
+-- 32_tier_options: per-table options of the tiered storage (issue 22).
+-- Wholly new in 0.2.0: the upgrade runs this file as it is
+-- (sql/upgrade/32_tier_options.sql links to it).
+--
+--   cold_vectors  'lossless' (default: no row is in the table) or
+--                 'float16': engram.vector values of rows that go COLD
+--                 are rounded to float16's precision, 11 significant bits
+--                 (kept as float4, float4's range).  VALUES CHANGE.  Read by migration passes and
+--                 by VACUUM FULL / CLUSTER (src/tier_body.c,
+--                 tier_lossy_init); ADR 0013.
+-- ---------------------------------------------------------------------
+
+CREATE TABLE @extschema@.table_option (
+	relation pg_catalog.regclass PRIMARY KEY,
+	cold_vectors pg_catalog.text NOT NULL DEFAULT 'lossless'
+		CHECK (cold_vectors IN ('lossless', 'float16'))
+);
+
+COMMENT ON TABLE @extschema@.table_option IS
+'Per-table options of engram tables, set with engram.set_table_option. cold_vectors = float16 is LOSSY: vectors of COLD rows are rounded to float16 precision (11 significant bits) and keep the rounded values.';
+
+-- a role sets options of the tables it has the privileges of the owner of
+ALTER TABLE @extschema@.table_option ENABLE ROW LEVEL SECURITY;
+CREATE POLICY table_option_read ON @extschema@.table_option FOR SELECT USING (true);
+CREATE POLICY table_option_owner ON @extschema@.table_option FOR ALL
+	USING (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c
+								   WHERE c.oid = relation), 'USAGE'))
+	WITH CHECK (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c
+										WHERE c.oid = relation), 'USAGE'));
+-- anyone may forget the option of a table that no longer exists (the drop
+-- trigger below runs as whoever drops it, e.g. by DROP SCHEMA ... CASCADE)
+CREATE POLICY table_option_gone ON @extschema@.table_option FOR DELETE
+	USING (NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = relation));
+
+REVOKE ALL ON @extschema@.table_option FROM PUBLIC;
+GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.table_option TO PUBLIC;
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.table_option', '');
+
+CREATE FUNCTION @extschema@.set_table_option(rel pg_catalog.regclass,
+											 option pg_catalog.text,
+											 value pg_catalog.text)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE STRICT
+	SET search_path = pg_catalog, pg_temp
+AS $opt$
+DECLARE
+	owner pg_catalog.oid;
+	am pg_catalog.name;
+BEGIN
+	SELECT c.relowner, a.amname INTO owner, am
+	  FROM pg_catalog.pg_class c
+	  LEFT JOIN pg_catalog.pg_am a ON a.oid = c.relam
+	 WHERE c.oid = rel;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'relation with OID % does not exist', rel::pg_catalog.oid
+			USING ERRCODE = 'undefined_table';
+	END IF;
+	-- runs as the caller; the row-level security policy holds direct writes
+	-- to the same rule
+	IF NOT pg_catalog.pg_has_role(owner, 'USAGE') THEN
+		RAISE EXCEPTION 'must be owner of table %', rel
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF am IS DISTINCT FROM 'engram' THEN
+		RAISE EXCEPTION '"%" is not an engram table', rel
+			USING ERRCODE = 'wrong_object_type',
+				  HINT = 'Table options apply to tables created USING engram.';
+	END IF;
+	IF option <> 'cold_vectors' THEN
+		RAISE EXCEPTION 'unknown engram table option "%"', option
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'The only option is cold_vectors (''lossless'' or ''float16'').';
+	END IF;
+	IF value NOT IN ('lossless', 'float16') THEN
+		RAISE EXCEPTION 'invalid value "%" for engram table option cold_vectors', value
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Use ''lossless'' (the default) or ''float16'' (lossy: values change).';
+	END IF;
+	IF value = 'lossless' THEN
+		DELETE FROM @extschema@.table_option WHERE relation = rel;
+	ELSE
+		INSERT INTO @extschema@.table_option (relation, cold_vectors) VALUES (rel, value)
+			ON CONFLICT (relation) DO UPDATE SET cold_vectors = EXCLUDED.cold_vectors;
+	END IF;
+END
+$opt$;
+
+COMMENT ON FUNCTION @extschema@.set_table_option(pg_catalog.regclass, pg_catalog.text, pg_catalog.text) IS
+'Set an option of an engram table (its owner only). cold_vectors: ''lossless'' (default) or ''float16'', which is LOSSY: every engram.vector of a row that goes COLD (migration, VACUUM FULL, CLUSTER) is rounded to float16 precision (11 significant bits, float4 range), each component by at most 2^-11 of itself, and keeps the rounded value if it becomes HOT again.';
+
+-- the option of a dropped table must not apply to a later one with its OID
+CREATE FUNCTION @extschema@.table_option_cleanup()
+	RETURNS event_trigger
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+AS $clean$
+BEGIN
+	-- not while DROP EXTENSION drops the table itself
+	IF pg_catalog.to_regclass('@extschema@.table_option') IS NULL THEN
+		RETURN;
+	END IF;
+	DELETE FROM @extschema@.table_option o
+	 USING pg_catalog.pg_event_trigger_dropped_objects() d
+	 WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND d.objsubid = 0
+	   AND d.objid = o.relation::pg_catalog.oid;
+END
+$clean$;
+
+COMMENT ON FUNCTION @extschema@.table_option_cleanup() IS
+	'event trigger: forgets the engram.table_option row of a dropped table';
+
+REVOKE ALL ON FUNCTION @extschema@.table_option_cleanup() FROM PUBLIC;
+
+CREATE EVENT TRIGGER engram_table_option_cleanup
+	ON sql_drop
+	EXECUTE FUNCTION @extschema@.table_option_cleanup();

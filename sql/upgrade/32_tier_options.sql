@@ -1,0 +1,1 @@
+../install/32_tier_options.sql
