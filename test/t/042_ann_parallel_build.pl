@@ -13,13 +13,17 @@
 #    after the pages are written but before they are logged
 #    (ann_build_before_log): after crash recovery there is no index, the
 #    table holds exactly its rows, the standby still follows, and a new
-#    parallel build answers as exact search again.
+#    parallel build answers as exact search again.  The same when the test
+#    kills the parallel worker itself (kill -9 of its PID) while it waits at
+#    the fault point (fault_action 'wait').
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use EngramTest;
+use IPC::Run;
+use Time::HiRes qw(usleep);
 
 my $primary = EngramTest::new_primary('annpar', wcc => 1);
 my $f = EngramTest::features($primary);
@@ -132,6 +136,52 @@ for my $p ([ 'ann_build_parallel_insert', 1500 ], [ 'ann_build_before_log', 0 ])
 	is(EngramTest::table_checksum($primary, 'ap', 'id'), $rows, "$point: the table holds exactly its rows");
 	EngramTest::wait_catchup($primary, $standby);
 	is(EngramTest::table_checksum($standby, 'ap', 'id'), $rows, "$point: the standby holds the same rows");
+}
+
+# poll a query until it returns t, feeding the background sessions meanwhile
+sub wait_until
+{
+	my ($harnesses, $query) = @_;
+	for (1 .. 1800)
+	{
+		$_->pump_nb for @$harnesses;
+		return 1 if $primary->safe_psql('postgres', $query) eq 't';
+		usleep(100_000);
+	}
+	return 0;
+}
+
+# kill -9 of the worker itself, from outside, while it (and the leader) wait
+# at the fault point in the middle of the build (fault_action 'wait' waits
+# for the advisory lock the locker session holds)
+{
+	my ($lin, $lout, $lerr) = ("SELECT pg_advisory_lock(7411);\n", '', '');
+	my $locker = IPC::Run::start([ 'psql', '-X', '-q', '-d', $primary->connstr('postgres') ],
+		'<', \$lin, '>', \$lout, '2>', \$lerr);
+	wait_until([$locker], "SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = 7411 AND granted")
+	  or die 'the advisory lock was not taken';
+	my $bin = "LOAD 'engram';\n$set\n$par\nSET engram.fault_point = 'ann_build_parallel_insert';\n"
+	  . "SET engram.fault_action = 'wait';\nSET engram.fault_skip = 1000;\n"
+	  . "CREATE INDEX ap_crash ON ap USING engram_hnsw (v vector_l2_ops);\n";
+	my ($bout, $berr) = ('', '');
+	my $builder = IPC::Run::start([ 'psql', '-X', '-q', '-d', $primary->connstr('postgres') ],
+		'<', \$bin, '>', \$bout, '2>', \$berr);
+	my $wq = "SELECT pid FROM pg_stat_activity WHERE backend_type = 'parallel worker' "
+	  . "AND wait_event_type = 'Lock' AND wait_event = 'advisory'";
+	wait_until([$locker, $builder], "SELECT count(*) = 1 FROM ($wq) s")
+	  or die 'the parallel worker did not reach the fault point';
+	my $pid = $primary->safe_psql('postgres', $wq);
+	my $logpos = -s $primary->logfile;
+	kill 'KILL', $pid;
+	my $log = EngramTest::wait_crash_restart($primary, $logpos);
+	like($log // '', qr/parallel worker.*\(PID $pid\) was terminated by signal 9/,
+		'kill -9 of the parallel worker in the middle of the build');
+	$_->kill_kill for ($locker, $builder);
+	is($primary->safe_psql('postgres', "SELECT to_regclass('ap_crash') IS NULL"), 't',
+		'worker killed: no index left after the crash');
+	is(EngramTest::table_checksum($primary, 'ap', 'id'), $rows, 'worker killed: the table holds exactly its rows');
+	EngramTest::wait_catchup($primary, $standby);
+	is(EngramTest::table_checksum($standby, 'ap', 'id'), $rows, 'worker killed: the standby holds the same rows');
 }
 
 # a new parallel build after the crashes works and replicates
