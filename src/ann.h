@@ -145,7 +145,7 @@ typedef struct AnnMetaPageData
 	BlockNumber ep_blkno;
 	BlockNumber insert_blkno;	/* page new nodes go to first */
 	uint16		flags;			/* ANN_META_* */
-	uint16		unused;
+	uint16		build_workers;	/* parallel workers CREATE INDEX used (0: none) */
 	float		center_scale;	/* centre[i] = center_scale * center[i] */
 	int16		center[ANN_MAX_DIM];	/* dim entries used, ANN_META_CENTER */
 } AnnMetaPageData;

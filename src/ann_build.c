@@ -11,6 +11,10 @@
  * on-disk pages (same code as INSERT, minus the WAL): slower, but the build
  * finishes; a NOTICE says so.
  *
+ * When the planner grants parallel workers (max_parallel_maintenance_workers,
+ * plan_create_index_workers), the graph is built by the leader and the
+ * workers together in dynamic shared memory instead: ann_build_parallel.c.
+ *
  * IDENTIFICATION
  *	  src/ann_build.c
  *
@@ -31,17 +35,8 @@
 #include "utils/rel.h"
 
 #include "ann.h"
+#include "ann_build.h"
 #include "fault.h"
-
-typedef struct BNode
-{
-	ItemPointerData heaptid;
-	uint8		level;
-	AnnQVec		q;
-	int32	   *nb;				/* level 0: 2m slots, then m per level */
-	uint16	   *nbd;			/* distance to each linked node (bf16), same layout */
-	uint16	   *cnt;			/* level + 1 counts */
-} BNode;
 
 typedef struct BuildState
 {
@@ -95,37 +90,6 @@ typedef struct BuildState
 	int			nstash;
 	MemoryContext stashctx;
 } BuildState;
-
-/*
- * Distances kept with the links only steer the pruning heuristic: the upper
- * 16 bits of the float (bfloat16, 8 bits of mantissa, the float's range)
- * are enough and halve what they cost.
- */
-static inline uint16
-bf16_enc(float f)
-{
-	uint32		u;
-
-	memcpy(&u, &f, sizeof(u));
-	u += 0x7FFF + ((u >> 16) & 1);	/* round to nearest even */
-	return (uint16) (u >> 16);
-}
-
-static inline float
-bf16_dec(uint16 h)
-{
-	uint32		u = (uint32) h << 16;
-	float		f;
-
-	memcpy(&f, &u, sizeof(f));
-	return f;
-}
-
-static inline int
-bnode_offset(const AnnShape *s, int level)
-{
-	return level == 0 ? 0 : 2 * s->m + (level - 1) * s->m;
-}
 
 /* graph callbacks over the in-memory graph (ids are array indexes) */
 static int
@@ -203,27 +167,28 @@ cand_cmp(const void *a, const void *b)
 }
 
 /*
- * Link e -> nid (at distance dist) on level, pruning e's list with the
- * heuristic when full.
+ * Link a node to nid (at distance dist) on level: nb, nbd and *cnt are the
+ * node's links, distances and count on that level.  A full list is pruned
+ * with the heuristic.  A link that is already there is not added again.
  */
-static void
-mem_backlink(BuildState *bs, int e, int level, int nid, float dist,
-			 AnnCand *scratch, AnnCand *sel)
+void
+ann_build_link(const AnnShape *s, int level, int32 *nb, uint16 *nbd,
+			   uint16 *cnt, int nid, float dist, AnnCand *scratch,
+			   AnnCand *sel, AnnPairDist pairdist, void *ctx)
 {
-	BNode	   *en = &bs->nodes[e];
-	int32	   *nb = en->nb + bnode_offset(&bs->s, level);
-	int			cap = ann_level_cap(&bs->s, level);
-	int			k = en->cnt[level];
+	int			cap = ann_level_cap(s, level);
+	int			k = *cnt;
 	int			i;
 	int			nsel;
 
-	uint16	   *nbd = en->nbd + bnode_offset(&bs->s, level);
-
+	for (i = 0; i < k; i++)
+		if (nb[i] == nid)
+			return;
 	if (k < cap)
 	{
 		nb[k] = nid;
 		nbd[k] = bf16_enc(dist);
-		en->cnt[level] = k + 1;
+		*cnt = k + 1;
 		return;
 	}
 	/* distances to the current neighbours were kept with the links */
@@ -235,13 +200,25 @@ mem_backlink(BuildState *bs, int e, int level, int nid, float dist,
 	scratch[k].id = nid;
 	scratch[k].dist = dist;
 	qsort(scratch, k + 1, sizeof(AnnCand), cand_cmp);
-	nsel = ann_select_neighbors(scratch, k + 1, cap, mem_pairdist, bs, sel);
+	nsel = ann_select_neighbors(scratch, k + 1, cap, pairdist, ctx, sel);
 	for (i = 0; i < nsel; i++)
 	{
 		nb[i] = (int32) sel[i].id;
 		nbd[i] = bf16_enc(sel[i].dist);
 	}
-	en->cnt[level] = nsel;
+	*cnt = nsel;
+}
+
+/* link e -> nid on level in the serial build's graph */
+static void
+mem_backlink(BuildState *bs, int e, int level, int nid, float dist,
+			 AnnCand *scratch, AnnCand *sel)
+{
+	BNode	   *en = &bs->nodes[e];
+	int			off = bnode_offset(&bs->s, level);
+
+	ann_build_link(&bs->s, level, en->nb + off, en->nbd + off, &en->cnt[level],
+				   nid, dist, scratch, sel, mem_pairdist, bs);
 }
 
 static void
@@ -322,13 +299,19 @@ mem_insert(BuildState *bs, int nid)
 	pfree(scratch);
 }
 
-/* write the in-memory graph to pages 1.. and fill in the meta page */
-static void
-flush_graph(BuildState *bs)
+/*
+ * Write an in-memory graph of nnodes nodes (get() hands out node i) to
+ * pages 1.. and fill in the meta page: ep is the entry point's node number
+ * (-1: empty), cmeta the centre as stored (NULL: none).  No WAL: the
+ * caller logs the relation at the end.
+ */
+void
+ann_build_flush(Relation index, const AnnShape *s, int nnodes,
+				AnnBuildGetNode get, void *arg, int ep, int ep_level,
+				const AnnMetaPageData *cmeta)
 {
-	AnnShape   *s = &bs->s;
-	BlockNumber *blk = palloc(sizeof(BlockNumber) * Max(bs->nnodes, 1));
-	OffsetNumber *off = palloc(sizeof(OffsetNumber) * Max(bs->nnodes, 1));
+	BlockNumber *blk = palloc(sizeof(BlockNumber) * Max(nnodes, 1));
+	OffsetNumber *off = palloc(sizeof(OffsetNumber) * Max(nnodes, 1));
 	Size		pagefree = BLCKSZ - MAXALIGN(sizeof(AnnPageOpaqueData)) - SizeOfPageHeaderData;
 	Size		avail = 0;
 	BlockNumber cur = ANN_METAPAGE_BLKNO;
@@ -340,13 +323,14 @@ flush_graph(BuildState *bs)
 	int			nnb[ANN_MAX_LEVEL + 1];
 	Buffer		metabuf;
 	AnnMetaPageData *meta;
+	BNode		tmp;
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ANN_PHASE_WRITE);
 
 	/* positions first: links refer to nodes on later pages too */
-	for (i = 0; i < bs->nnodes; i++)
+	for (i = 0; i < nnodes; i++)
 	{
-		Size		need = MAXALIGN(ann_node_size(s, bs->nodes[i].level)) + sizeof(ItemIdData);
+		Size		need = MAXALIGN(ann_node_size(s, get(arg, i, &tmp)->level)) + sizeof(ItemIdData);
 
 		if (need > avail)
 		{
@@ -362,23 +346,23 @@ flush_graph(BuildState *bs)
 		nbids[i] = palloc(sizeof(AnnId) * 2 * s->m);
 
 	/* then the pages, in block order */
-	while (first < bs->nnodes)
+	while (first < nnodes)
 	{
 		Buffer		buf;
 		Page		page;
 		int			last = first;
 
 		CHECK_FOR_INTERRUPTS();
-		buf = ReadBufferExtended(bs->index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
 		if (BufferGetBlockNumber(buf) != blk[first])
 			elog(ERROR, "unexpected block %u while writing engram_hnsw index (wanted %u)",
 				 BufferGetBlockNumber(buf), blk[first]);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		page = BufferGetPage(buf);
 		ann_init_page(page, ANN_PAGE_NODE);
-		while (last < bs->nnodes && blk[last] == blk[first])
+		while (last < nnodes && blk[last] == blk[first])
 		{
-			BNode	   *n = &bs->nodes[last];
+			BNode	   *n = get(arg, last, &tmp);
 			int			l;
 			Size		size = ann_node_size(s, n->level);
 
@@ -401,28 +385,45 @@ flush_graph(BuildState *bs)
 		first = last;
 	}
 
-	metabuf = ReadBuffer(bs->index, ANN_METAPAGE_BLKNO);
+	metabuf = ReadBuffer(index, ANN_METAPAGE_BLKNO);
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 	meta = AnnPageGetMeta(BufferGetPage(metabuf));
 	meta->dim = s->dim;
 	meta->max_level = s->max_level;
-	if (bs->cmeta && s->dim > 0)
+	if (cmeta && s->dim > 0)
 	{
-		meta->center_scale = bs->cmeta->center_scale;
-		memcpy(meta->center, bs->cmeta->center, sizeof(int16) * s->dim);
+		meta->center_scale = cmeta->center_scale;
+		memcpy(meta->center, cmeta->center, sizeof(int16) * s->dim);
 		meta->flags |= ANN_META_CENTER;
 	}
-	if (bs->ep >= 0)
+	if (ep >= 0)
 	{
-		meta->ep_level = bs->ep_level;
-		meta->ep_blkno = blk[bs->ep];
-		meta->ep_offset = off[bs->ep];
+		meta->ep_level = ep_level;
+		meta->ep_blkno = blk[ep];
+		meta->ep_offset = off[ep];
 		meta->insert_blkno = cur;
 	}
 	MarkBufferDirty(metabuf);
 	UnlockReleaseBuffer(metabuf);
 	pfree(blk);
 	pfree(off);
+	pfree(item);
+	for (i = 0; i <= ANN_MAX_LEVEL; i++)
+		pfree(nbids[i]);
+}
+
+static BNode *
+mem_getnode(void *arg, int i, BNode *tmp)
+{
+	return &((BuildState *) arg)->nodes[i];
+}
+
+/* write the serial build's graph out */
+static void
+flush_graph(BuildState *bs)
+{
+	ann_build_flush(bs->index, &bs->s, bs->nnodes, mem_getnode, bs, bs->ep,
+					bs->ep_level, bs->cmeta);
 }
 
 /*
@@ -669,6 +670,8 @@ ann_ambuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	int			typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
 	int			m;
 	int			efc;
+	int			nworkers;
+	int			nlaunched = 0;
 
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data",
@@ -709,17 +712,35 @@ ann_ambuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	if (heap->rd_rel->reltuples > 0)
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL,
 									 (int64) heap->rd_rel->reltuples);
-	bs.reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
-										  build_callback, &bs, NULL);
-	if (bs.need_center && bs.nstash > 0)
-		settle_center(&bs);
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) bs.indtuples);
 
-	if (!bs.on_disk)
+	/* with parallel workers when the planner grants some (ann_build_parallel.c) */
+	nworkers = ann_build_parallel_workers(heap, index);
+	if (nworkers > 0 &&
+		ann_build_parallel(heap, index, indexInfo, &bs.s, efc, nworkers,
+						   &bs.reltuples, &bs.indtuples, &nlaunched))
 	{
-		if (bs.s.dim == 0)
-			bs.s.max_level = 0;
-		flush_graph(&bs);
+		Buffer		metabuf = ReadBuffer(index, ANN_METAPAGE_BLKNO);
+
+		/* say in the meta page how many workers built it */
+		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+		AnnPageGetMeta(BufferGetPage(metabuf))->build_workers = (uint16) nlaunched;
+		MarkBufferDirty(metabuf);
+		UnlockReleaseBuffer(metabuf);
+	}
+	else
+	{
+		bs.reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
+											  build_callback, &bs, NULL);
+		if (bs.need_center && bs.nstash > 0)
+			settle_center(&bs);
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) bs.indtuples);
+
+		if (!bs.on_disk)
+		{
+			if (bs.s.dim == 0)
+				bs.s.max_level = 0;
+			flush_graph(&bs);
+		}
 	}
 
 	ENGRAM_FAULT_POINT("ann_build_before_log");

@@ -136,7 +136,9 @@ sub op_sql
 		my ($a, $b) = take_ids(100);
 		my $r = rows_sql($a, $b);
 		return (
-			"DROP INDEX IF EXISTS fp_hnsw; CREATE INDEX fp_hnsw ON fp USING engram_hnsw (emb engram.vector_cosine_ops);",
+			# with a parallel worker (ann_build_parallel_insert fires only then)
+			"SET max_parallel_maintenance_workers = 1; SET min_parallel_table_scan_size = 0; "
+			  . "DROP INDEX IF EXISTS fp_hnsw; CREATE INDEX fp_hnsw ON fp USING engram_hnsw (emb engram.vector_cosine_ops);",
 			"BEGIN; INSERT INTO fp $r; INSERT INTO fp_ref $r; COMMIT;");
 	}
 	if ($kind eq 'access')
