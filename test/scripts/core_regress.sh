@@ -204,6 +204,10 @@ core_run() {
 		fi
 		if ! diff -U3 --label "heap/$t.out" --label "engram/$t.out" "$h" "$e" >"$work/diffs/$t.diff"; then
 			echo "$t" >>"$work/differing.txt"
+			# The extension's own catalog rows carry OIDs (>= 16384), which
+			# move with every object the extension adds: mask them so a
+			# listed diff stays the same (hunk headers left alone).
+			sed -E -i '/^@@/!s/\b(1[6-9][0-9]{3}|[2-9][0-9]{4}|[1-9][0-9]{5,})\b/<oid>/g' "$work/diffs/$t.diff"
 		else
 			rm -f "$work/diffs/$t.diff"
 		fi
