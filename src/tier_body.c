@@ -1181,29 +1181,29 @@ tier_lossy_init(TierLossy *lz, Oid relid, TupleDesc desc)
 		Datum		n = slot_getattr(slot, 4, &nulln);
 		Datum		r = slot_getattr(slot, 5, &nullr);
 
+		if (!isnull)
+		{
+			char	   *v = TextDatumGetCString(d);
+
+			lz->listed = strcmp(v, "float16") == 0;
+			pfree(v);
+		}
+
 		/*
 		 * A row left behind by a table that is gone (a TEMP table dropped at
 		 * session end, a drop with event triggers disabled) may carry the OID
 		 * of a later table: it applies only while the owner, schema and name
 		 * it recorded are the table's.
 		 */
-		if (nullo || nulln || nullr ||
-			DatumGetObjectId(o) != owner ||
-			DatumGetObjectId(n) != relnsp ||
-			strcmp(NameStr(*DatumGetName(r)), NameStr(relname)) != 0)
-		{
+		if (lz->listed &&
+			(nullo || nulln || nullr ||
+			 DatumGetObjectId(o) != owner ||
+			 DatumGetObjectId(n) != relnsp ||
+			 strcmp(NameStr(*DatumGetName(r)), NameStr(relname)) != 0))
 			elog(DEBUG1, "engram: table_option row for OID %u is not for relation \"%s\": ignored",
 				 relid, NameStr(relname));
-			isnull = true;
-		}
-		if (!isnull)
-		{
-			char	   *v = TextDatumGetCString(d);
-
-			if (strcmp(v, "float16") == 0)
-				lz->mode = TIER_COLD_FLOAT16;
-			pfree(v);
-		}
+		else if (lz->listed)
+			lz->mode = TIER_COLD_FLOAT16;
 	}
 	ExecDropSingleTupleTableSlot(slot);
 	table_endscan(scan);
@@ -1221,5 +1221,5 @@ tier_table_lossy(Oid relid)
 	TierLossy	lz;
 
 	tier_lossy_init(&lz, relid, NULL);
-	return lz.mode != TIER_COLD_LOSSLESS;
+	return lz.mode != TIER_COLD_LOSSLESS || lz.listed;
 }
