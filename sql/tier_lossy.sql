@@ -26,6 +26,9 @@ CREATE ROLE lz_other;
 SET ROLE lz_other;
 SELECT engram.set_table_option('lz_f', 'cold_vectors', 'float16');
 INSERT INTO engram.table_option VALUES ('lz_f', 'float16');
+INSERT INTO engram.table_option
+  SELECT c.oid, 'float16', c.relowner, c.relnamespace, c.relname FROM pg_class c
+  WHERE c.oid = 'lz_f'::regclass;
 RESET ROLE;
 SELECT count(*) AS options FROM engram.table_option;
 SELECT engram.set_table_option('lz_f', 'cold_vectors', 'float16');
@@ -142,6 +145,66 @@ RESET ROLE;
 DROP TABLE lz_g;
 SELECT relation, cold_vectors FROM engram.table_option;
 DROP TABLE lz_f;
+SELECT count(*) AS options FROM engram.table_option;
+
+-- a row that outlives its table never applies to a later table with that
+-- OID.  The drop trigger does not run for a TEMP table dropped at session
+-- end, nor while event triggers are disabled: the row stays, and its OID
+-- may come to another role's table.  Each row records the owner, schema and
+-- name of the table it was set for; direct writes must name the table's own.
+GRANT CREATE ON SCHEMA public TO lz_other;
+SET ROLE lz_other;
+CREATE TABLE lz_v (v engram.vector(3)) USING engram;
+SELECT engram.set_table_option('lz_v', 'cold_vectors', 'float16');
+SELECT relation, cold_vectors, relowner, relnamespace, relname FROM engram.table_option;
+-- forged identities (another name, owner, schema) are refused
+INSERT INTO engram.table_option VALUES ('lz_v', 'float16', 'lz_other', 'public', 'lz_w')
+  ON CONFLICT (relation) DO UPDATE SET relname = EXCLUDED.relname;
+UPDATE engram.table_option SET relowner = 'pg_monitor' WHERE relation = 'lz_v'::regclass;
+UPDATE engram.table_option SET relnamespace = 'engram' WHERE relation = 'lz_v'::regclass;
+RESET ROLE;
+-- the attacker's table goes without the drop trigger: its row stays
+ALTER EVENT TRIGGER engram_table_option_cleanup DISABLE;
+SET ROLE lz_other;
+DROP TABLE lz_v;
+RESET ROLE;
+ALTER EVENT TRIGGER engram_table_option_cleanup ENABLE;
+SELECT relation::oid::text ~ '^[0-9]+$' AS table_gone, cold_vectors, relowner, relnamespace, relname
+FROM engram.table_option;
+-- another role's table, same schema and name, gets that OID (OID reuse
+-- cannot be forced here: the stale row is pointed at the new table's OID)
+CREATE TABLE lz_v (LIKE lz_h) USING engram;
+INSERT INTO lz_v SELECT * FROM lz_h WHERE id <= 100;
+UPDATE engram.table_option SET relation = 'lz_v' WHERE relname = 'lz_v';
+SELECT relation, cold_vectors, relowner, relnamespace, relname FROM engram.table_option;
+SELECT count(*) FROM engram.migrate('lz_v', target => 'cold');
+SELECT string_agg(tier || '=' || rows, ' ' ORDER BY tier) FROM engram.tier_stats('lz_v');
+-- the stale row is ignored: every COLD vector bit-identical, also after
+-- VACUUM FULL (which reads the option too)
+SELECT count(*) AS differ FROM lz_h h JOIN lz_v v USING (id)
+WHERE v.embedding::float4[]::text <> h.embedding::float4[]::text;
+VACUUM FULL lz_v;
+SELECT count(*) AS differ FROM lz_h h JOIN lz_v v USING (id)
+WHERE v.embedding::float4[]::text <> h.embedding::float4[]::text;
+-- the table's owner replaces or deletes the stale row
+SELECT engram.set_table_option('lz_v', 'cold_vectors', 'lossless');
+SELECT count(*) AS options FROM engram.table_option;
+DROP TABLE lz_v;
+REVOKE CREATE ON SCHEMA public FROM lz_other;
+-- the option follows the table's identity: a rename stops it (lossless)
+-- until it is set again (then the pass repacks the page's COLD rows with
+-- the new one, all rounded)
+CREATE TABLE lz_x (id int, v engram.vector(3)) USING engram;
+INSERT INTO lz_x VALUES (1, '[1.1,2.2,3.3]');
+SELECT engram.set_table_option('lz_x', 'cold_vectors', 'float16');
+ALTER TABLE lz_x RENAME TO lz_y;
+SELECT count(*) FROM engram.migrate('lz_y', target => 'cold');
+SELECT id, v::float4[] AS exact FROM lz_y;
+SELECT engram.set_table_option('lz_y', 'cold_vectors', 'float16');
+INSERT INTO lz_y VALUES (2, '[1.1,2.2,3.3]');
+SELECT count(*) FROM engram.migrate('lz_y', target => 'cold');
+SELECT id, v::float4[] AS rounded FROM lz_y ORDER BY id;
+DROP TABLE lz_y;
 SELECT count(*) AS options FROM engram.table_option;
 
 DROP TABLE lz_e, lz_h, lz_src;

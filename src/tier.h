@@ -88,12 +88,19 @@ typedef struct TierLossy
 	int			mode;			/* TIER_COLD_* */
 	Oid			vectype;		/* engram.vector */
 	TupleDesc	desc;			/* of the rows' relation */
+	bool		listed;			/* a float16 row names the OID, applying
+								 * or not (identity mismatch) */
 } TierLossy;
 
 /* look up relid's cold_vectors option (reads engram.table_option) */
 extern void tier_lossy_init(TierLossy *lz, Oid relid, TupleDesc desc);
 
-/* does relid have a lossy cold_vectors option? */
+/*
+ * may relid hold rounded vectors?  True if a float16 row for its OID exists,
+ * also one that does not apply (its recorded owner, schema or name is no
+ * longer the table's, e.g. after a rename): rows rounded before stay so, and
+ * widening an index scan's bounds is always safe
+ */
 extern bool tier_table_lossy(Oid relid);
 
 /*

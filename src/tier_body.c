@@ -47,6 +47,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/executor.h"
@@ -1122,6 +1123,11 @@ tier_lossy_init(TierLossy *lz, Oid relid, TupleDesc desc)
 	ScanKeyData key;
 	Snapshot	snap;
 	TupleTableSlot *slot;
+	HeapTuple	ctup;
+	Form_pg_class cform;
+	Oid			owner;
+	Oid			relnsp;
+	NameData	relname;
 
 	memset(lz, 0, sizeof(*lz));
 	lz->desc = desc;
@@ -1133,11 +1139,29 @@ tier_lossy_init(TierLossy *lz, Oid relid, TupleDesc desc)
 	optrel = get_relname_relid("table_option", nsp);
 	if (!OidIsValid(optrel))
 		return;
+	/* the identity of the table now holding relid */
+	ctup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(ctup))
+		return;
+	cform = (Form_pg_class) GETSTRUCT(ctup);
+	owner = cform->relowner;
+	relnsp = cform->relnamespace;
+	namestrcpy(&relname, NameStr(cform->relname));
+	ReleaseSysCache(ctup);
+
 	rel = table_open(optrel, AccessShareLock);
-	/* column 1 is relation regclass, column 2 cold_vectors text */
-	if (RelationGetDescr(rel)->natts < 2 ||
+
+	/*
+	 * Columns: 1 relation regclass, 2 cold_vectors text, and the identity of
+	 * the table the option was set for, 3 relowner regrole, 4 relnamespace
+	 * regnamespace, 5 relname name.  Any other shape: lossless.
+	 */
+	if (RelationGetDescr(rel)->natts < 5 ||
 		TupleDescAttr(RelationGetDescr(rel), 0)->atttypid != REGCLASSOID ||
-		TupleDescAttr(RelationGetDescr(rel), 1)->atttypid != TEXTOID)
+		TupleDescAttr(RelationGetDescr(rel), 1)->atttypid != TEXTOID ||
+		TupleDescAttr(RelationGetDescr(rel), 2)->atttypid != REGROLEOID ||
+		TupleDescAttr(RelationGetDescr(rel), 3)->atttypid != REGNAMESPACEOID ||
+		TupleDescAttr(RelationGetDescr(rel), 4)->atttypid != NAMEOID)
 	{
 		table_close(rel, AccessShareLock);
 		return;
@@ -1149,16 +1173,37 @@ tier_lossy_init(TierLossy *lz, Oid relid, TupleDesc desc)
 	if (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
 		bool		isnull;
+		bool		nullo,
+					nulln,
+					nullr;
 		Datum		d = slot_getattr(slot, 2, &isnull);
+		Datum		o = slot_getattr(slot, 3, &nullo);
+		Datum		n = slot_getattr(slot, 4, &nulln);
+		Datum		r = slot_getattr(slot, 5, &nullr);
 
 		if (!isnull)
 		{
 			char	   *v = TextDatumGetCString(d);
 
-			if (strcmp(v, "float16") == 0)
-				lz->mode = TIER_COLD_FLOAT16;
+			lz->listed = strcmp(v, "float16") == 0;
 			pfree(v);
 		}
+
+		/*
+		 * A row left behind by a table that is gone (a TEMP table dropped at
+		 * session end, a drop with event triggers disabled) may carry the OID
+		 * of a later table: it applies only while the owner, schema and name
+		 * it recorded are the table's.
+		 */
+		if (lz->listed &&
+			(nullo || nulln || nullr ||
+			 DatumGetObjectId(o) != owner ||
+			 DatumGetObjectId(n) != relnsp ||
+			 strcmp(NameStr(*DatumGetName(r)), NameStr(relname)) != 0))
+			elog(DEBUG1, "engram: table_option row for OID %u is not for relation \"%s\": ignored",
+				 relid, NameStr(relname));
+		else if (lz->listed)
+			lz->mode = TIER_COLD_FLOAT16;
 	}
 	ExecDropSingleTupleTableSlot(slot);
 	table_endscan(scan);
@@ -1176,5 +1221,5 @@ tier_table_lossy(Oid relid)
 	TierLossy	lz;
 
 	tier_lossy_init(&lz, relid, NULL);
-	return lz.mode != TIER_COLD_LOSSLESS;
+	return lz.mode != TIER_COLD_LOSSLESS || lz.listed;
 }

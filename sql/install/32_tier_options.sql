@@ -8,13 +8,27 @@
 --                 are rounded to float16's precision, 11 significant bits
 --                 (kept as float4, float4's range).  VALUES CHANGE.  Read by migration passes and
 --                 by VACUUM FULL / CLUSTER (src/tier_body.c,
---                 tier_lossy_init); ADR 0013.
+--                 tier_lossy_init, which applies a row only while the
+--                 owner, schema and name it recorded are the table's); ADR 0013.
 -- ---------------------------------------------------------------------
 
+-- A row can outlive its table (the drop trigger below does not run when a
+-- TEMP table goes at session end, nor when event triggers are disabled), and
+-- the table's OID can then be reused by another role's table.  So each row
+-- also records the identity of the table it was set for, its owner, schema
+-- and name; the row-level security policies below hold direct writes to the
+-- table's current identity, and the C reader (tier_lossy_init) applies a row
+-- only while all three still match the table's pg_class row: a stale row
+-- never makes another table lossy.  ALTER TABLE ... RENAME / SET SCHEMA /
+-- OWNER TO make the option stop applying (back to lossless) until it is set
+-- again.
 CREATE TABLE @extschema@.table_option (
 	relation pg_catalog.regclass PRIMARY KEY,
 	cold_vectors pg_catalog.text NOT NULL DEFAULT 'lossless'
-		CHECK (cold_vectors IN ('lossless', 'float16'))
+		CHECK (cold_vectors IN ('lossless', 'float16')),
+	relowner pg_catalog.regrole NOT NULL,
+	relnamespace pg_catalog.regnamespace NOT NULL,
+	relname pg_catalog.name NOT NULL
 );
 
 COMMENT ON TABLE @extschema@.table_option IS
@@ -23,11 +37,18 @@ COMMENT ON TABLE @extschema@.table_option IS
 -- a role sets options of the tables it has the privileges of the owner of
 ALTER TABLE @extschema@.table_option ENABLE ROW LEVEL SECURITY;
 CREATE POLICY table_option_read ON @extschema@.table_option FOR SELECT USING (true);
+-- (USING: the current owner of the table with that OID may replace or
+-- delete any row for it, a stale one too; WITH CHECK: a written row names
+-- the table's current owner, schema and name)
 CREATE POLICY table_option_owner ON @extschema@.table_option FOR ALL
 	USING (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c
 								   WHERE c.oid = relation), 'USAGE'))
-	WITH CHECK (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c
-										WHERE c.oid = relation), 'USAGE'));
+	WITH CHECK (EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+						 WHERE c.oid = relation
+						   AND c.relowner = table_option.relowner
+						   AND c.relnamespace = table_option.relnamespace
+						   AND c.relname = table_option.relname
+						   AND pg_catalog.pg_has_role(c.relowner, 'USAGE')));
 -- anyone may forget the option of a table that no longer exists (the drop
 -- trigger below runs as whoever drops it, e.g. by DROP SCHEMA ... CASCADE)
 CREATE POLICY table_option_gone ON @extschema@.table_option FOR DELETE
@@ -47,9 +68,11 @@ CREATE FUNCTION @extschema@.set_table_option(rel pg_catalog.regclass,
 AS $opt$
 DECLARE
 	owner pg_catalog.oid;
+	nsp pg_catalog.oid;
+	tname pg_catalog.name;
 	am pg_catalog.name;
 BEGIN
-	SELECT c.relowner, a.amname INTO owner, am
+	SELECT c.relowner, c.relnamespace, c.relname, a.amname INTO owner, nsp, tname, am
 	  FROM pg_catalog.pg_class c
 	  LEFT JOIN pg_catalog.pg_am a ON a.oid = c.relam
 	 WHERE c.oid = rel;
@@ -81,8 +104,13 @@ BEGIN
 	IF value = 'lossless' THEN
 		DELETE FROM @extschema@.table_option WHERE relation = rel;
 	ELSE
-		INSERT INTO @extschema@.table_option (relation, cold_vectors) VALUES (rel, value)
-			ON CONFLICT (relation) DO UPDATE SET cold_vectors = EXCLUDED.cold_vectors;
+		-- (the identity too: it replaces a stale row left for the OID)
+		INSERT INTO @extschema@.table_option
+				(relation, cold_vectors, relowner, relnamespace, relname)
+			VALUES (rel, value, owner, nsp, tname)
+			ON CONFLICT (relation) DO UPDATE
+			SET cold_vectors = EXCLUDED.cold_vectors, relowner = EXCLUDED.relowner,
+				relnamespace = EXCLUDED.relnamespace, relname = EXCLUDED.relname;
 	END IF;
 END
 $opt$;
