@@ -11,7 +11,8 @@
 # Starts its own throwaway cluster (private install, as user postgres when run
 # as root), generates clustered unit vectors with test/bench/genvec.c, and
 # measures engram against a heap table with exact search on the same data in
-# the same run.  Prints a table, writes results.csv, machine.txt and
+# the same run; test/bench/ann_bench.sh (run at the end, own cluster) adds
+# pgvector's hnsw beside engram_hnsw when pgvector is installed.  Prints a table, writes results.csv, machine.txt and
 # recall_qps.png (when gnuplot is present) to test/bench/out/.
 # A benchmark, not a test: it checks results (counts, recall computed) but
 # never asserts speed.
@@ -314,12 +315,20 @@ secs=$(echo "$t1 - $t0" | bc -l)
 record recovery "kill -9, $(fmt "$(echo "$walbytes / 1048576" | bc -l)") MB WAL" "restart to first query" "$(fmt "$secs")" s
 record recovery "replay rate" "seconds per GB of WAL" "$(fmt "$(echo "$secs / ($walbytes / 1073741824)" | bc -l)")" s/GB
 
+# ---- engram_hnsw beside pgvector hnsw (own cluster; pgvector only when installed) ----
+echo "bench: ANN indexes beside pgvector (test/bench/ann_bench.sh)"
+ENGRAM_BENCH_ARGS="$([ $quick = 1 ] && echo --quick || echo "--rows $rows --dims $dims --clusters $clusters --queries $queries")" \
+	ENGRAM_BENCH_OUT="$out" bash test/bench/ann_bench.sh --inner || touch "$work/failed"
+
 # ---- plot ----
 if command -v gnuplot >/dev/null 2>&1 && [ -n "$annam" ]; then
 	grep "^$annam,1," "$out/recall_qps.csv" | awk -F, '{ print $4, $5 }' >"$work/ann.dat"
 	grep "^heap exact,1," "$out/recall_qps.csv" | awk -F, '{ print $4, $5 }' >"$work/exact.dat"
-	# reference points quoted in issue 7 (same data kind, this machine kind)
-	printf '0.99 1150\n1.0 570\n' >"$work/pgvector.dat"
+	# measured by ann_bench.sh in this run (empty when pgvector is not installed)
+	awk -F, '$1 == "synthetic" && $2 == "pgvector hnsw" && $5 != "" { print $4, $5 }' \
+		"$out/ann_recall_qps.csv" >"$work/pgvector.dat" 2>/dev/null
+	pgvplot=
+	[ -s "$work/pgvector.dat" ] && pgvplot=", '$work/pgvector.dat' using 1:2 with linespoints pt 6 title 'pgvector hnsw (ann_bench.sh, same data shape, this run)'"
 	gnuplot <<GP
 set terminal pngcairo size 800,500 noenhanced
 set output '$out/recall_qps.png'
@@ -329,8 +338,7 @@ set ylabel 'queries per second'
 set logscale y
 set grid
 plot '$work/ann.dat' using 1:2 with linespoints title '$annam (ef_search 10..160)', \
-     '$work/exact.dat' using 1:2 with points pt 7 ps 1.5 title 'heap exact scan', \
-     '$work/pgvector.dat' using 1:2 with points pt 6 ps 1.5 title 'pgvector 0.8.6 HNSW, 100k x 384 (quoted, not measured here)'
+     '$work/exact.dat' using 1:2 with points pt 7 ps 1.5 title 'heap exact scan'$pgvplot
 GP
 	[ -f "$out/recall_qps.png" ] && echo "bench: plot written to $out/recall_qps.png"
 fi
