@@ -505,7 +505,8 @@ INSERT INTO sec_allowed VALUES
 	('engram.replace_block(text,text,text,text)', 'memory features: runs its engram._<name>_impl as the owner with the spaces granted to the caller (src/memory_features.c)'),
 	('engram.delete_block(text,text)', 'memory features: runs its engram._<name>_impl as the owner with the spaces granted to the caller (src/memory_features.c)'),
 	('engram._shard_call(text,text,jsonb)', 'sharding, on a coordinator: one dblink round trip to a shard as the owner (its user mapping), sending the caller''s granted spaces, which the shard enforces (src/shard_route.c)'),
-	('engram._shard_adopt(text,integer)', 'sharding, on a shard: creates a placed space and grants it to the service role, only for that role (src/shard_route.c)');
+	('engram._shard_adopt(text,integer)', 'sharding, on a shard: creates a placed space and grants it to the service role, only for that role (src/shard_route.c)'),
+	('engram._move_apply(text,jsonb)', 'sharding, on a shard: a step of engram.move_space on a space granted to the caller (insert copied rows with ids and access history, drop, purge), only for the service role (src/shard_route.c)');
 -- functions running as the owner but not on the list, and listed ones that are gone
 (SELECT function FROM sec_ext_functions WHERE prosrc LIKE 'engram\_write\_%' OR prosecdef
  EXCEPT SELECT function FROM sec_allowed)

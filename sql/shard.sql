@@ -1,7 +1,7 @@
 -- Sharding (sql/install/60_shard.sql): every error path that needs no
 -- second node, and node numbering.  The routed paths, the equality with
--- one node and failover are TAP tests (test/t/100_shard_basic.pl,
--- test/t/101_shard_failover.pl).
+-- one node, moves and failover are TAP tests (test/t/100_shard_basic.pl,
+-- test/t/102_shard_move.pl, test/t/101_shard_failover.pl).
 \set SHOW_CONTEXT never
 SELECT engram.shard_node();
 
@@ -48,6 +48,20 @@ SELECT engram._shard_serve('hello', '{"allowed": []}');
 -- adopting a space: only for the service role (none on this node)
 SELECT engram._shard_adopt('default', NULL);
 \echo :LAST_ERROR_SQLSTATE
+-- moving a space: the shard-side step only for the service role (none on
+-- this node); seeding access history only for the table owner, sane counts
+SELECT engram._move_apply('default', '{"purge": true}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram._move_apply('default', NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram._seed_access('engram.memory', '(0,1)', -1, NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram._seed_access('engram.memory', '(0,1)', NULL, NULL);
+\echo :LAST_ERROR_SQLSTATE
+SET ROLE shard_tenant;
+SELECT engram._seed_access('engram.memory', '(0,1)', 1, NULL);
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
 
 -- coordinator administration
 SELECT engram.add_shard('Bad Name', 'host=x');
@@ -62,10 +76,14 @@ SELECT engram.place_space('default', 'no_such_shard');
 \echo :LAST_ERROR_SQLSTATE
 SELECT engram.remove_shard('no_such_shard');
 \echo :LAST_ERROR_SQLSTATE
+SELECT engram.move_space('default', 'no_such_shard');
+\echo :LAST_ERROR_SQLSTATE
 SET ROLE shard_tenant;
 SELECT engram.add_shard('s1', 'host=x');
 \echo :LAST_ERROR_SQLSTATE
 SELECT engram.place_space('default', 's1');
+\echo :LAST_ERROR_SQLSTATE
+SELECT engram.move_space('default', 's1');
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 SELECT * FROM engram.placements;

@@ -379,6 +379,8 @@ extern void engram_vm_release(Buffer *vmbuf);
  * relation that is not an engram table.
  */
 extern void engram_record_access(Relation rel, ItemPointer tid);
+extern void engram_seed_access(Relation rel, ItemPointer tid, uint32 count,
+							   TimestampTz last);
 
 /* Read a row's access history; false if rel is not engram or tid is gone */
 extern bool engram_get_access(Relation rel, ItemPointer tid,

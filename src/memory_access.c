@@ -291,6 +291,43 @@ engram_memory_record_access(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(true);
 }
 
+/*
+ * engram._seed_access(rel regclass, tid tid, count bigint, last timestamptz)
+ * RETURNS boolean: give the row at tid count more recorded accesses, the
+ * last at last (engram.move_space copies a row's history with it).  For
+ * the table's owner (EXECUTE is revoked from PUBLIC too).
+ */
+PG_FUNCTION_INFO_V1(engram_memory_seed_access);
+Datum
+engram_memory_seed_access(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	ItemPointer tid = (ItemPointer) PG_GETARG_POINTER(1);
+	int64		count = PG_GETARG_INT64(2);
+	TimestampTz last = PG_ARGISNULL(3) ? 0 : PG_GETARG_TIMESTAMPTZ(3);
+	Relation	rel;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("rel, tid and count must not be NULL")));
+	if (count < 0 || count > PG_UINT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("access count must be between 0 and %u, got " INT64_FORMAT,
+						PG_UINT32_MAX, count)));
+	if (RecoveryInProgress() || XactReadOnly)
+		PG_RETURN_BOOL(false);
+	rel = memory_open_checked(relid, tid);
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(rel->rd_rel->relkind),
+					   RelationGetRelationName(rel));
+	if (engram_is_engram_rel(rel))
+		engram_seed_access(rel, tid, (uint32) count, last);
+	table_close(rel, AccessShareLock);
+	PG_RETURN_BOOL(true);
+}
+
 /* engram._tier(rel regclass, tid tid) RETURNS text */
 PG_FUNCTION_INFO_V1(engram_memory_tier);
 Datum

@@ -27,6 +27,11 @@
  * engram.memory; the statement runs only when the caller has the
  * privileges of the service role recorded by engram.shard_init.
  *
+ * engram._move_apply(space, payload), on a shard, applies one step of
+ * engram.move_space to a space (insert copied rows with their ids and
+ * access history, drop or purge rows, replace its associations) as the
+ * owner, for the service role only and on a space granted to it.
+ *
  * IDENTIFICATION
  *	  src/shard_route.c
  *
@@ -54,6 +59,7 @@
 
 PG_FUNCTION_INFO_V1(engram_write_shard_call);
 PG_FUNCTION_INFO_V1(engram_write_shard_adopt);
+PG_FUNCTION_INFO_V1(engram_write_move_apply);
 
 /* quoted schema of an installed extension; errors when it is missing */
 static char *
@@ -187,4 +193,44 @@ engram_write_shard_adopt(PG_FUNCTION_ARGS)
 						text_to_cstring(PG_GETARG_TEXT_PP(0))),
 				 errhint("Only this shard's service role (engram.shard_init) places spaces here.")));
 	PG_RETURN_VOID();
+}
+
+/*
+ * engram._move_apply(space text, payload jsonb) RETURNS int8, on a shard:
+ * engram._move_apply_as_owner(space, payload) as the owner, only for a
+ * caller with the privileges of the service role ($3) and on a space the
+ * caller holds ($4, appended by memory_run_as_owner; NULL: every space).
+ */
+static const char move_apply_sql[] =
+	"SELECT %1$s._move_apply_as_owner($1, $2)"
+	" FROM %1$s.shard_self s"
+	" WHERE s.service_role IS NOT NULL"
+	" AND pg_catalog.pg_has_role($3, s.service_role::pg_catalog.oid, 'USAGE')"
+	" AND ($4 IS NULL OR $1 OPERATOR(pg_catalog.=) ANY ($4))";
+
+Datum
+engram_write_move_apply(PG_FUNCTION_ARGS)
+{
+	Oid			types[3] = {TEXTOID, JSONBOID, OIDOID};
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	bool		isnull;
+	Datum		n;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("space and payload must not be NULL")));
+	values[0] = PG_GETARG_DATUM(0);
+	values[1] = PG_GETARG_DATUM(1);
+	values[2] = ObjectIdGetDatum(GetUserId());
+	n = memory_run_as_owner(InvalidOid, move_apply_sql, 3, types, values,
+							nulls, INT8OID, "moving a space", &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to move memory space \"%s\"",
+						text_to_cstring(PG_GETARG_TEXT_PP(0))),
+				 errhint("Only this shard's service role (engram.shard_init) moves spaces here, for a coordinator's engram.move_space.")));
+	PG_RETURN_DATUM(n);
 }

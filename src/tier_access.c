@@ -113,8 +113,13 @@ tier_access_row_xmin(Relation rel, ItemPointer tid)
 	return xmin;
 }
 
-void
-engram_record_access(Relation rel, ItemPointer tid)
+/*
+ * Note count accesses of the row at tid, the last at last (seconds since
+ * the Postgres epoch), to be written at commit: one recall's read
+ * (engram_record_access) or a moved row's history (engram_seed_access).
+ */
+static void
+tier_access_note(Relation rel, ItemPointer tid, uint32 count, uint32 last)
 {
 	AccessKey	key;
 	AccessEntry *e;
@@ -162,9 +167,28 @@ engram_record_access(Relation rel, ItemPointer tid)
 		e->count = 0;
 		e->last = 0;
 	}
-	if (e->count < PG_UINT32_MAX)
-		e->count++;
-	e->last = tier_now_seconds();
+	e->count = (uint32) Min((uint64) e->count + count, (uint64) PG_UINT32_MAX);
+	e->last = Max(e->last, last);
+}
+
+void
+engram_record_access(Relation rel, ItemPointer tid)
+{
+	tier_access_note(rel, tid, 1, tier_now_seconds());
+}
+
+/*
+ * Add count accesses, the last at last, to the history of the row at tid
+ * (written at commit like recall's): engram.move_space gives a copied row
+ * the history it had on the node it was moved from.
+ */
+void
+engram_seed_access(Relation rel, ItemPointer tid, uint32 count, TimestampTz last)
+{
+	if (count == 0)
+		return;
+	tier_access_note(rel, tid, count,
+					 last > 0 ? (uint32) Min(last / USECS_PER_SEC, (TimestampTz) PG_UINT32_MAX) : 0);
 }
 
 static int

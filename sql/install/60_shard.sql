@@ -119,6 +119,155 @@ CREATE FUNCTION @extschema@._shard_adopt(space pg_catalog.text, dims pg_catalog.
 COMMENT ON FUNCTION @extschema@._shard_adopt(pg_catalog.text, pg_catalog.int4) IS
 'internal: on a shard, for its service role only: create a placed space and grant it to the service role (runs as the table owner)';
 
+-- moving a space: the source's export, the target's import ----------------
+-- (engram.move_space, on the coordinator, drives them)
+
+CREATE FUNCTION @extschema@._seed_access(rel pg_catalog.regclass, row_tid pg_catalog.tid,
+										 count pg_catalog.int8, last pg_catalog.timestamptz)
+	RETURNS pg_catalog.bool
+	AS 'MODULE_PATHNAME', 'engram_memory_seed_access'
+	LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@._seed_access(pg_catalog.regclass, pg_catalog.tid, pg_catalog.int8, pg_catalog.timestamptz) IS
+'internal: add count recorded accesses, the last at last, to the history of the row at tid (a moved memory keeps its history); for the table''s owner';
+REVOKE EXECUTE ON FUNCTION @extschema@._seed_access(pg_catalog.regclass, pg_catalog.tid, pg_catalog.int8, pg_catalog.timestamptz) FROM PUBLIC;
+
+/*
+ * A memory as moved: every stored column (content_tsv is generated) plus
+ * its access history.  Rows of the space, by id: those after "after" in
+ * id order (at most lim), or those in ids.
+ */
+CREATE FUNCTION @extschema@._move_export(space pg_catalog.text, after pg_catalog.int8,
+										 lim pg_catalog.int4, ids pg_catalog.int8[])
+	RETURNS SETOF pg_catalog.jsonb
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT (pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.-) 'content_tsv')
+		   OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('access_count', a.access_count,
+																 'last_access', a.last_access)
+	FROM @extschema@.memory m
+	CROSS JOIN LATERAL @extschema@._access('@extschema@.memory'::pg_catalog.regclass, m.ctid) a
+	WHERE m.space = $1
+	  AND ($2 IS NULL OR m.id > $2)
+	  AND ($4 IS NULL OR m.id = ANY ($4))
+	ORDER BY m.id
+	LIMIT $3
+	$$;
+COMMENT ON FUNCTION @extschema@._move_export(pg_catalog.text, pg_catalog.int8, pg_catalog.int4, pg_catalog.int8[]) IS
+'internal: memories of a space being moved as jsonb (every stored column, access_count, last_access), after an id (at most lim) or with the given ids, in id order';
+
+-- one row per memory of the space: its id and an md5 of its moved form
+CREATE FUNCTION @extschema@._move_digest(space pg_catalog.text)
+	RETURNS TABLE (id pg_catalog.int8, digest pg_catalog.text)
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT (j OPERATOR(pg_catalog.->>) 'id')::pg_catalog.int8, pg_catalog.md5(j::pg_catalog.text)
+	FROM @extschema@._move_export($1, NULL, NULL, NULL) j
+	$$;
+COMMENT ON FUNCTION @extschema@._move_digest(pg_catalog.text) IS
+'internal: (id, md5 of the moved form) of every memory of a space: what changed since a copy';
+
+-- the associations between memories of the space
+CREATE FUNCTION @extschema@._move_associations(space pg_catalog.text)
+	RETURNS SETOF pg_catalog.jsonb
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT pg_catalog.to_jsonb(a)
+	FROM @extschema@.association a
+	WHERE a.src IN (SELECT m.id FROM @extschema@.memory m WHERE m.space = $1)
+	  AND a.dst IN (SELECT m.id FROM @extschema@.memory m WHERE m.space = $1)
+	ORDER BY a.src, a.dst
+	$$;
+COMMENT ON FUNCTION @extschema@._move_associations(pg_catalog.text) IS
+'internal: the associations between memories of a space being moved, as jsonb rows';
+
+/*
+ * Run as the owner (engram._move_apply): apply one step of a move to the
+ * space's memories here.  payload keys, each optional:
+ *	purge:	true: delete every memory of the space (and so its links);
+ *	drop:	ids of the space's memories to delete;
+ *	rows:	memories in _move_export's form, inserted with their ids (a
+ *			row of the space with the same id is replaced) and their
+ *			access history;
+ *	associations: the space's links, replacing those it has here.
+ * Returns the number of memories of the space here afterwards.
+ */
+CREATE FUNCTION @extschema@._move_apply_as_owner(space pg_catalog.text, payload pg_catalog.jsonb)
+	RETURNS pg_catalog.int8
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	-- a moved row keeps its own ttl (engram._memory_default_ttl: restore)
+	SET row_security = off
+	AS $$
+DECLARE
+	v_rows		pg_catalog.jsonb := payload OPERATOR(pg_catalog.->) 'rows';
+	v_cols		pg_catalog.text;
+	v_sel		pg_catalog.text;
+BEGIN
+	IF (payload OPERATOR(pg_catalog.->>) 'purge')::pg_catalog.bool THEN
+		DELETE FROM @extschema@.memory m WHERE m.space = _move_apply_as_owner.space;
+	END IF;
+	IF pg_catalog.jsonb_typeof(payload OPERATOR(pg_catalog.->) 'drop') = 'array' THEN
+		DELETE FROM @extschema@.memory m
+			WHERE m.space = _move_apply_as_owner.space
+			  AND m.id = ANY (@extschema@._shard_text_array(payload OPERATOR(pg_catalog.->) 'drop')::pg_catalog.int8[]);
+	END IF;
+	IF pg_catalog.jsonb_typeof(v_rows) = 'array' AND pg_catalog.jsonb_array_length(v_rows) > 0 THEN
+		IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(v_rows) j
+				   WHERE j OPERATOR(pg_catalog.->>) 'space' IS DISTINCT FROM _move_apply_as_owner.space) THEN
+			RAISE EXCEPTION 'moved rows must belong to memory space "%"', _move_apply_as_owner.space
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		DELETE FROM @extschema@.memory m
+			WHERE m.space = _move_apply_as_owner.space
+			  AND m.id IN (SELECT (j OPERATOR(pg_catalog.->>) 'id')::pg_catalog.int8
+						   FROM pg_catalog.jsonb_array_elements(v_rows) j);
+		SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum),
+			   pg_catalog.string_agg('r.' || pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum)
+			INTO v_cols, v_sel
+			FROM pg_catalog.pg_attribute a
+			WHERE a.attrelid = '@extschema@.memory'::pg_catalog.regclass
+			  AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '';
+		EXECUTE pg_catalog.format('INSERT INTO %1$s.memory (%2$s) OVERRIDING SYSTEM VALUE'
+								  ' SELECT %3$s FROM pg_catalog.jsonb_array_elements($1) j,'
+								  ' pg_catalog.jsonb_populate_record(NULL::%1$s.memory, j) r',
+								  '@extschema@', v_cols, v_sel)
+			USING v_rows;
+		PERFORM @extschema@._seed_access('@extschema@.memory'::pg_catalog.regclass, m.ctid,
+										 (j OPERATOR(pg_catalog.->>) 'access_count')::pg_catalog.int8,
+										 (j OPERATOR(pg_catalog.->>) 'last_access')::pg_catalog.timestamptz)
+			FROM pg_catalog.jsonb_array_elements(v_rows) j
+			JOIN @extschema@.memory m ON m.id = (j OPERATOR(pg_catalog.->>) 'id')::pg_catalog.int8
+			WHERE (j OPERATOR(pg_catalog.->>) 'access_count')::pg_catalog.int8 > 0;
+	END IF;
+	IF pg_catalog.jsonb_typeof(payload OPERATOR(pg_catalog.->) 'associations') = 'array' THEN
+		DELETE FROM @extschema@.association a
+			WHERE a.src IN (SELECT m.id FROM @extschema@.memory m WHERE m.space = _move_apply_as_owner.space)
+			   OR a.dst IN (SELECT m.id FROM @extschema@.memory m WHERE m.space = _move_apply_as_owner.space);
+		INSERT INTO @extschema@.association (src, dst, weight, created_at)
+			SELECT r.src, r.dst, r.weight, r.created_at
+			FROM pg_catalog.jsonb_populate_recordset(NULL::@extschema@.association,
+													 payload OPERATOR(pg_catalog.->) 'associations') r
+			WHERE r.src IN (SELECT m.id FROM @extschema@.memory m WHERE m.space = _move_apply_as_owner.space)
+			  AND r.dst IN (SELECT m.id FROM @extschema@.memory m WHERE m.space = _move_apply_as_owner.space);
+	END IF;
+	RETURN (SELECT pg_catalog.count(*) FROM @extschema@.memory m WHERE m.space = _move_apply_as_owner.space);
+END
+$$;
+COMMENT ON FUNCTION @extschema@._move_apply_as_owner(pg_catalog.text, pg_catalog.jsonb) IS
+'internal: one step of moving a space here or away (purge, drop ids, insert rows with their ids and access history, replace its associations), run as the owner by engram._move_apply; the space''s memory count after it';
+REVOKE EXECUTE ON FUNCTION @extschema@._move_apply_as_owner(pg_catalog.text, pg_catalog.jsonb) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@._move_apply(space pg_catalog.text, payload pg_catalog.jsonb)
+	RETURNS pg_catalog.int8
+	AS 'MODULE_PATHNAME', 'engram_write_move_apply'
+	LANGUAGE C VOLATILE
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@._move_apply(pg_catalog.text, pg_catalog.jsonb) IS
+'internal: on a shard, for its service role only, on a space granted to it: engram._move_apply_as_owner (a step of engram.move_space) as the table owner';
+
 -- shard side: the one entry point of coordinators ---------------------------
 
 -- jsonb text array or NULL
@@ -232,7 +381,8 @@ BEGIN
 		RAISE EXCEPTION 'shard call without the coordinator''s list of allowed spaces'
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;
-	IF op IN ('remember', 'recall', 'forget_space', 'consolidate', 'adopt') AND v_space IS NULL THEN
+	IF op IN ('remember', 'recall', 'forget_space', 'consolidate', 'adopt',
+			  'move_export', 'move_digest', 'move_associations', 'move_apply') AND v_space IS NULL THEN
 		RAISE EXCEPTION 'shard operation % needs a space', op
 			USING ERRCODE = 'null_value_not_allowed';
 	END IF;
@@ -292,6 +442,33 @@ BEGIN
 			below_confidence => (args OPERATOR(pg_catalog.->>) 'below_confidence')::pg_catalog.float4));
 	ELSIF op = 'consolidate' THEN
 		RETURN QUERY SELECT pg_catalog.to_jsonb(c) FROM @extschema@.consolidate(v_space) c;
+	ELSIF op = 'move_export' THEN
+		RETURN QUERY SELECT j FROM @extschema@._move_export(v_space,
+			(args OPERATOR(pg_catalog.->>) 'after')::pg_catalog.int8,
+			(args OPERATOR(pg_catalog.->>) 'limit')::pg_catalog.int4,
+			@extschema@._shard_text_array(args OPERATOR(pg_catalog.->) 'ids')::pg_catalog.int8[]) j;
+	ELSIF op = 'move_digest' THEN
+		RETURN QUERY SELECT pg_catalog.to_jsonb(d) FROM @extschema@._move_digest(v_space) d;
+	ELSIF op = 'move_associations' THEN
+		RETURN QUERY SELECT j FROM @extschema@._move_associations(v_space) j;
+	ELSIF op = 'move_apply' THEN
+		RETURN NEXT pg_catalog.jsonb_build_object('count',
+			@extschema@._move_apply(v_space, args OPERATOR(pg_catalog.->) 'payload'));
+	ELSIF op = 'spread' THEN
+		-- seeds of allowed spaces held here; the walk's memories of allowed spaces
+		v_ids := ARRAY(SELECT m.id FROM @extschema@.memory m
+					   WHERE m.id = ANY (@extschema@._shard_text_array(args OPERATOR(pg_catalog.->) 'ids')::pg_catalog.int8[])
+						 AND (v_allowed IS NULL OR m.space = ANY (v_allowed)));
+		IF pg_catalog.cardinality(v_ids) = 0 THEN
+			RETURN NEXT '{"absent": true}'::pg_catalog.jsonb;
+		ELSE
+			RETURN QUERY SELECT pg_catalog.to_jsonb(s) FROM @extschema@._spread_local(v_ids,
+				(args OPERATOR(pg_catalog.->>) 'max_hops')::pg_catalog.int4,
+				(args OPERATOR(pg_catalog.->>) 'decay')::pg_catalog.float4,
+				(args OPERATOR(pg_catalog.->>) 'threshold')::pg_catalog.float4) s
+				WHERE v_allowed IS NULL
+				   OR s.id IN (SELECT m.id FROM @extschema@.memory m WHERE m.space = ANY (v_allowed));
+		END IF;
 	ELSIF op = 'candidates' THEN
 		RETURN QUERY SELECT pg_catalog.to_jsonb(c) FROM @extschema@._recall_candidates(
 			@extschema@._shard_text_array(args OPERATOR(pg_catalog.->) 'spaces'),
@@ -331,7 +508,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@._shard_serve(pg_catalog.text, pg_catalog.jsonb) IS
-'internal: on a shard, what a coordinator asks (hello, adopt, remember, recall, forget_space, consolidate, candidates, touch, locate, forget, associate), as the calling service role, only on the spaces in args.allowed (the end user''s grants on the coordinator)';
+'internal: on a shard, what a coordinator asks (hello, adopt, remember, recall, forget_space, consolidate, candidates, touch, locate, forget, associate, spread, move_export, move_digest, move_associations, move_apply), as the calling service role, only on the spaces in args.allowed (the end user''s grants on the coordinator)';
 REVOKE EXECUTE ON FUNCTION @extschema@._shard_serve(pg_catalog.text, pg_catalog.jsonb) FROM PUBLIC;
 
 -- coordinator: the catalog ----------------------------------------------------
@@ -535,12 +712,12 @@ BEGIN
 	ELSIF v_current IS NOT NULL THEN
 		RAISE EXCEPTION 'memory space "%" is already placed on shard "%"', place_space.space, v_current
 			USING ERRCODE = 'object_in_use',
-				  HINT = 'Moving a placed space is offline: see docs/operations.md, "Move a space to another shard".';
+				  HINT = 'Move it with SELECT engram.move_space(space, to_shard).';
 	END IF;
 	IF EXISTS (SELECT 1 FROM @extschema@.memory m WHERE m.space = place_space.space) THEN
 		RAISE EXCEPTION 'memory space "%" holds memories on this node', place_space.space
 			USING ERRCODE = 'object_in_use',
-				  HINT = 'Place a space before it stores memories, or move it offline (docs/operations.md).';
+				  HINT = 'Place a space before it stores memories (engram.move_space moves placed spaces only).';
 	END IF;
 	PERFORM @extschema@._shard_rpc(place_space.shard, 'adopt',
 								   pg_catalog.jsonb_build_object('space', place_space.space, 'dims', v_dims));
@@ -587,6 +764,39 @@ CREATE FUNCTION @extschema@._shard_of(space pg_catalog.text)
 COMMENT ON FUNCTION @extschema@._shard_of(pg_catalog.text) IS
 'internal: the shard holding a space the caller may see (NULL: local, or not granted -- then the local path refuses it)';
 
+/*
+ * Routed calls and engram.move_space meet on advisory locks (no privilege
+ * on engram.placement needed, so tenants can take them): a call for a
+ * placed space holds (1701734258, hashtext(space)) shared, a call by
+ * memory id (forget(id), associate) (1701734259, 0) shared, to the end
+ * of its transaction; a move's cutover holds both exclusive.  So a cutover
+ * waits for the routed calls in flight (whose work on the shard is
+ * committed when their round trip returns) and new ones wait for the
+ * cutover, then read the new placement (a new snapshot: READ COMMITTED).
+ */
+CREATE FUNCTION @extschema@._shard_route(space pg_catalog.text)
+	RETURNS pg_catalog.text
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	PERFORM pg_catalog.pg_advisory_xact_lock_shared(1701734258, pg_catalog.hashtext(_shard_route.space));
+	RETURN (SELECT p.shard FROM @extschema@.placement p WHERE p.space = _shard_route.space);
+END
+$$;
+COMMENT ON FUNCTION @extschema@._shard_route(pg_catalog.text) IS
+'internal: engram._shard_of(space) once no move of the space is in its cutover (holds a shared advisory lock on the space to the end of the transaction: engram.move_space waits for the call)';
+
+CREATE FUNCTION @extschema@._shard_route_by_id()
+	RETURNS void
+	LANGUAGE sql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT pg_catalog.pg_advisory_xact_lock_shared(1701734259, 0)
+	$$;
+COMMENT ON FUNCTION @extschema@._shard_route_by_id() IS
+'internal: wait for any move''s cutover before a call by memory id is routed (holds a shared advisory lock to the end of the transaction)';
+
 CREATE FUNCTION @extschema@._shard_remember(content pg_catalog.text, embedding @extschema@.vector,
 											confidence pg_catalog.float4, space pg_catalog.text,
 											metadata pg_catalog.jsonb, occurred_at pg_catalog.timestamptz,
@@ -597,7 +807,7 @@ CREATE FUNCTION @extschema@._shard_remember(content pg_catalog.text, embedding @
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 	SELECT (j OPERATOR(pg_catalog.->>) 'id')::pg_catalog.int8
-	FROM @extschema@._shard_rpc(@extschema@._shard_of($4), 'remember',
+	FROM @extschema@._shard_rpc(@extschema@._shard_route($4), 'remember',
 		pg_catalog.jsonb_build_object('content', $1, 'embedding', $2, 'confidence', $3, 'space', $4,
 									  'metadata', $5, 'occurred_at', $6, 'kind', $7, 'location', $8,
 									  'participants', $9)) j
@@ -620,7 +830,7 @@ CREATE FUNCTION @extschema@._shard_recall(
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 	SELECT r.*
-	FROM @extschema@._shard_rpc(@extschema@._shard_of($3), 'recall',
+	FROM @extschema@._shard_rpc(@extschema@._shard_route($3), 'recall',
 		pg_catalog.jsonb_build_object('cue', $1, 'k', $2, 'space', $3, 'cue_text', $4, 'since', $5,
 									  'until', $6, 'spread', $7, 'min_confidence', $8,
 									  'record_access', $9, 'metadata_filter', $10, 'kind', $11,
@@ -644,7 +854,7 @@ CREATE FUNCTION @extschema@._shard_forget_space(space pg_catalog.text, before pg
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 	SELECT (j OPERATOR(pg_catalog.->>) 'count')::pg_catalog.int8
-	FROM @extschema@._shard_rpc(@extschema@._shard_of($1), 'forget_space',
+	FROM @extschema@._shard_rpc(@extschema@._shard_route($1), 'forget_space',
 		pg_catalog.jsonb_build_object('space', $1, 'before', $2, 'below_confidence', $3)) j
 	$$;
 COMMENT ON FUNCTION @extschema@._shard_forget_space(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.float4) IS
@@ -656,7 +866,7 @@ CREATE FUNCTION @extschema@._shard_consolidate(space pg_catalog.text)
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 	SELECT j OPERATOR(pg_catalog.->>) 'action', (j OPERATOR(pg_catalog.->>) 'count')::pg_catalog.int8
-	FROM @extschema@._shard_rpc(@extschema@._shard_of($1), 'consolidate',
+	FROM @extschema@._shard_rpc(@extschema@._shard_route($1), 'consolidate',
 								pg_catalog.jsonb_build_object('space', $1)) j
 	$$;
 COMMENT ON FUNCTION @extschema@._shard_consolidate(pg_catalog.text) IS
@@ -692,6 +902,7 @@ BEGIN
 	IF NOT EXISTS (SELECT 1 FROM @extschema@.placement) THEN
 		RETURN false;
 	END IF;
+	PERFORM @extschema@._shard_route_by_id();
 	FOR v_shard IN SELECT c FROM @extschema@._shard_candidates(_shard_forget.id) c LOOP
 		IF (SELECT (j OPERATOR(pg_catalog.->>) 'forgotten')::pg_catalog.bool
 			FROM @extschema@._shard_rpc(v_shard, 'forget',
@@ -728,6 +939,7 @@ BEGIN
 	   OR NOT EXISTS (SELECT 1 FROM @extschema@.placement) THEN
 		RETURN false;
 	END IF;
+	PERFORM @extschema@._shard_route_by_id();
 	IF EXISTS (SELECT 1 FROM @extschema@.memory m WHERE m.id = _shard_associate.a) THEN
 		v_where_a := 'this coordinator';
 	END IF;
@@ -771,6 +983,61 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@._shard_associate(pg_catalog.int8, pg_catalog.int8, pg_catalog.float4) IS
 'internal: engram.associate of memories on a shard: done there (true), false when both are local, an error when they are on different nodes';
+
+-- spread (routed by seed id) -------------------------------------------------------
+
+CREATE FUNCTION @extschema@._spread_local(seeds pg_catalog.int8[], max_hops pg_catalog.int4,
+										  decay pg_catalog.float4, threshold pg_catalog.float4)
+	RETURNS TABLE (id pg_catalog.int8, activation pg_catalog.float4, hops pg_catalog.int4)
+	AS 'MODULE_PATHNAME', 'engram_spread'
+	LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION @extschema@._spread_local(pg_catalog.int8[], pg_catalog.int4, pg_catalog.float4, pg_catalog.float4) IS
+'internal: engram.spread on this node (src/memory_spread.c)';
+
+/*
+ * Associations live within a node, so a walk runs where its seeds are:
+ * here when a seed is a memory of this node (or nothing is placed), else
+ * on the first shard holding the caller's spaces, the first seed's own
+ * node first, that holds a seed (one round trip when the seed has not
+ * moved).  There the walk starts from the seeds in spaces the caller holds
+ * on the coordinator and returns only memories of those spaces.
+ */
+CREATE OR REPLACE FUNCTION @extschema@.spread(seeds pg_catalog.int8[], max_hops pg_catalog.int4 DEFAULT 3,
+											  decay pg_catalog.float4 DEFAULT 0.5,
+											  threshold pg_catalog.float4 DEFAULT 0.01)
+	RETURNS TABLE (id pg_catalog.int8, activation pg_catalog.float4, hops pg_catalog.int4)
+	LANGUAGE plpgsql STABLE STRICT
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+#variable_conflict use_column
+DECLARE
+	v_shard		pg_catalog.text;
+	v_rows		pg_catalog.jsonb[];
+BEGIN
+	IF pg_catalog.cardinality(spread.seeds) > 0
+	   AND EXISTS (SELECT 1 FROM @extschema@.placement)
+	   AND NOT EXISTS (SELECT 1 FROM @extschema@.memory m WHERE m.id = ANY (spread.seeds)) THEN
+		PERFORM @extschema@._shard_route_by_id();
+		FOR v_shard IN SELECT c FROM @extschema@._shard_candidates(spread.seeds[1]) c LOOP
+			v_rows := ARRAY(SELECT j FROM @extschema@._shard_rpc(v_shard, 'spread',
+				pg_catalog.jsonb_build_object('ids', spread.seeds, 'max_hops', spread.max_hops,
+											  'decay', spread.decay, 'threshold', spread.threshold)) j);
+			IF NOT coalesce((v_rows[1] OPERATOR(pg_catalog.->>) 'absent')::pg_catalog.bool, false) THEN
+				RETURN QUERY SELECT r.id, r.activation, r.hops
+					FROM pg_catalog.unnest(v_rows) WITH ORDINALITY AS u(j, n),
+						 pg_catalog.jsonb_to_record(u.j) AS r(id pg_catalog.int8, activation pg_catalog.float4,
+															  hops pg_catalog.int4)
+					ORDER BY u.n;
+				RETURN;
+			END IF;
+		END LOOP;
+	END IF;
+	RETURN QUERY SELECT s.id, s.activation, s.hops
+		FROM @extschema@._spread_local(spread.seeds, spread.max_hops, spread.decay, spread.threshold) s;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.spread(pg_catalog.int8[], pg_catalog.int4, pg_catalog.float4, pg_catalog.float4) IS
+'spreading activation: seeds get 1.0; each hop passes activation * weight * decay along associations in both directions; each node keeps its maximum (and the hop it was reached at); offers below threshold are dropped; ordered by activation desc, hops, id; on a coordinator, for seeds on a shard, runs there (one round trip) within the caller''s spaces';
 
 -- recall across spaces (local, placed, or both) ---------------------------------
 
@@ -881,6 +1148,10 @@ BEGIN
 	END IF;
 	v_ncand := greatest(@extschema@._setting('engram.recall_candidates')::pg_catalog.int4, recall_spaces.k * 10);
 
+	-- no move of these spaces in its cutover (engram._shard_route)
+	PERFORM pg_catalog.pg_advisory_xact_lock_shared(1701734258, pg_catalog.hashtext(s))
+		FROM pg_catalog.unnest(recall_spaces.spaces) s
+		WHERE @extschema@._shard_of(s) IS NOT NULL;
 	-- the candidates of every node, as jsonb rows tagged with their shard
 	-- (no temporary table: recall_spaces runs on hot standbys too)
 	SELECT pg_catalog.array_agg(s) INTO v_local
@@ -983,3 +1254,155 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.recall_spaces(@extschema@.vector, pg_catalog.text[], pg_catalog.int4, pg_catalog.text, pg_catalog.float4, pg_catalog.bool) IS
 'k best memories of several spaces as if they were one (local and placed spaces alike): candidates are the max(engram.recall_candidates, 10k) nearest (vector cue) and/or best by ts_rank (text cue) over all the spaces, relevance is cosine similarity, rank / best rank, or reciprocal rank fusion (both), score as engram.recall; each node ships its own top candidates with raw distances and ranks and the merge is done here, so the ranking equals that of one node holding all the spaces; only memories valid now and not expired; accesses recorded on the nodes holding the rows unless record_access is false';
+
+-- coordinator: moving a space between shards online -----------------------------
+
+/*
+ * engram.move_space(space, to_shard): move a placed space to another shard
+ * while it is being written (docs/architecture/0011-sharding.md):
+ *	1. the target adopts the space; the source's memories are copied in
+ *	   batches of 500 (ids, every stored column, access history), writes
+ *	   going on;
+ *	2. cutover: the exclusive advisory locks of engram._shard_route wait
+ *	   for the routed calls in flight and hold new ones back; the source's
+ *	   (id, md5 of the row) list is compared with the target's and what
+ *	   changed since the copy (new, updated, accessed, forgotten memories)
+ *	   is recopied or dropped, the space's associations are copied, the
+ *	   placement switched and the source's copy deleted; the transaction's
+ *	   end releases the routed calls, which then go to the target.
+ * A failure before the switch (a shard down, ...) leaves the placement and
+ * the source as they were and deletes what reached the target.  Returns
+ * the number of memories moved.
+ */
+CREATE FUNCTION @extschema@.move_space(space pg_catalog.text, to_shard pg_catalog.text)
+	RETURNS pg_catalog.int8
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+#variable_conflict use_column
+DECLARE
+	c_batch		CONSTANT pg_catalog.int4 := 500;
+	v_dims		pg_catalog.int4;
+	v_from		pg_catalog.text;
+	v_after		pg_catalog.int8 := NULL;
+	v_rows		pg_catalog.jsonb[];
+	v_changed	pg_catalog.int8[];
+	v_gone		pg_catalog.int8[];
+	v_n			pg_catalog.int8;
+	v_i			pg_catalog.int4;
+	v_adopted	pg_catalog.bool := false;
+	v_state		pg_catalog.text;
+	v_msg		pg_catalog.text;
+	v_detail	pg_catalog.text;
+	v_hint		pg_catalog.text;
+BEGIN
+	PERFORM @extschema@._shard_check_admin();
+	v_dims := @extschema@._check_space(move_space.space);
+	IF NOT EXISTS (SELECT 1 FROM @extschema@.shard s WHERE s.name = move_space.to_shard) THEN
+		RAISE EXCEPTION 'shard "%" does not exist', move_space.to_shard
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'Register it with SELECT engram.add_shard(name, conninfo).';
+	END IF;
+	-- one move of a space at a time; place_space waits too
+	SELECT p.shard INTO v_from FROM @extschema@.placement p WHERE p.space = move_space.space FOR UPDATE;
+	IF v_from IS NULL THEN
+		RAISE EXCEPTION 'memory space "%" is not placed on a shard', move_space.space
+			USING ERRCODE = 'feature_not_supported',
+				  HINT = 'engram.move_space moves a placed space between shards; place an empty local space with engram.place_space.';
+	END IF;
+	IF v_from = move_space.to_shard THEN
+		RETURN 0;
+	END IF;
+	BEGIN
+		-- 1. copy, writes going on
+		PERFORM @extschema@._shard_rpc(move_space.to_shard, 'adopt',
+									   pg_catalog.jsonb_build_object('space', move_space.space, 'dims', v_dims));
+		v_adopted := true;
+		-- a leftover of an earlier failed move
+		PERFORM @extschema@._shard_rpc(move_space.to_shard, 'move_apply',
+			pg_catalog.jsonb_build_object('space', move_space.space, 'payload', '{"purge": true}'::pg_catalog.jsonb));
+		LOOP
+			v_rows := ARRAY(SELECT j FROM @extschema@._shard_rpc(v_from, 'move_export',
+				pg_catalog.jsonb_build_object('space', move_space.space, 'after', v_after, 'limit', c_batch)) j);
+			EXIT WHEN pg_catalog.cardinality(v_rows) = 0;
+			PERFORM @extschema@._shard_rpc(move_space.to_shard, 'move_apply',
+				pg_catalog.jsonb_build_object('space', move_space.space,
+											  'payload', pg_catalog.jsonb_build_object('rows', pg_catalog.to_jsonb(v_rows))));
+			v_after := (v_rows[pg_catalog.cardinality(v_rows)] OPERATOR(pg_catalog.->>) 'id')::pg_catalog.int8;
+		END LOOP;
+
+		-- 2. cutover: no routed call of the space (or by id) from here on
+		PERFORM pg_catalog.pg_advisory_xact_lock(1701734258, pg_catalog.hashtext(move_space.space));
+		PERFORM pg_catalog.pg_advisory_xact_lock(1701734259, 0);
+		WITH src AS (
+			SELECT (j OPERATOR(pg_catalog.->>) 'id')::pg_catalog.int8 AS id, j OPERATOR(pg_catalog.->>) 'digest' AS digest
+			FROM @extschema@._shard_rpc(v_from, 'move_digest', pg_catalog.jsonb_build_object('space', move_space.space)) j
+		), dst AS (
+			SELECT (j OPERATOR(pg_catalog.->>) 'id')::pg_catalog.int8 AS id, j OPERATOR(pg_catalog.->>) 'digest' AS digest
+			FROM @extschema@._shard_rpc(move_space.to_shard, 'move_digest', pg_catalog.jsonb_build_object('space', move_space.space)) j
+		)
+		SELECT pg_catalog.array_agg(s.id ORDER BY s.id) FILTER (WHERE s.id IS NOT NULL),
+			   pg_catalog.array_agg(d.id ORDER BY d.id) FILTER (WHERE s.id IS NULL)
+			INTO v_changed, v_gone
+			FROM src s FULL JOIN dst d ON d.id = s.id
+			WHERE s.digest IS DISTINCT FROM d.digest;
+		IF v_gone IS NOT NULL THEN
+			PERFORM @extschema@._shard_rpc(move_space.to_shard, 'move_apply',
+				pg_catalog.jsonb_build_object('space', move_space.space,
+											  'payload', pg_catalog.jsonb_build_object('drop', v_gone)));
+		END IF;
+		FOR v_i IN 0 .. coalesce(pg_catalog.cardinality(v_changed) - 1, -1) / c_batch LOOP
+			PERFORM @extschema@._shard_rpc(move_space.to_shard, 'move_apply',
+				pg_catalog.jsonb_build_object('space', move_space.space,
+					'payload', pg_catalog.jsonb_build_object('rows', pg_catalog.to_jsonb(ARRAY(
+						SELECT j FROM @extschema@._shard_rpc(v_from, 'move_export',
+							pg_catalog.jsonb_build_object('space', move_space.space,
+								'ids', v_changed[v_i * c_batch + 1 : (v_i + 1) * c_batch])) j)))));
+		END LOOP;
+		SELECT (j OPERATOR(pg_catalog.->>) 'count')::pg_catalog.int8 INTO v_n
+			FROM @extschema@._shard_rpc(move_space.to_shard, 'move_apply',
+				pg_catalog.jsonb_build_object('space', move_space.space,
+					'payload', pg_catalog.jsonb_build_object('associations', pg_catalog.to_jsonb(ARRAY(
+						SELECT j FROM @extschema@._shard_rpc(v_from, 'move_associations',
+							pg_catalog.jsonb_build_object('space', move_space.space)) j))))) j;
+	EXCEPTION WHEN OTHERS THEN
+		GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT,
+								v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+		-- the placement is unchanged: remove what reached the target
+		IF v_adopted THEN
+			BEGIN
+				PERFORM @extschema@._shard_rpc(move_space.to_shard, 'move_apply',
+					pg_catalog.jsonb_build_object('space', move_space.space, 'payload', '{"purge": true}'::pg_catalog.jsonb));
+			EXCEPTION WHEN OTHERS THEN
+				v_hint := pg_catalog.concat_ws(' ', v_hint, pg_catalog.format(
+					'Shard "%s" may hold a partial copy of the space: the next engram.move_space to it deletes it first.',
+					move_space.to_shard));
+			END;
+		END IF;
+		RAISE EXCEPTION 'moving memory space "%" from shard "%" to shard "%" failed: %',
+						move_space.space, v_from, move_space.to_shard, v_msg
+			USING ERRCODE = v_state,
+				  DETAIL = coalesce(v_detail, ''),
+				  HINT = coalesce(v_hint, '') || CASE WHEN coalesce(v_hint, '') = '' THEN '' ELSE ' ' END
+						 || pg_catalog.format('The space stays on shard "%s", unchanged.', v_from);
+	END;
+
+	-- switch, then delete the source's copy (committed there before this
+	-- transaction commits; if it fails the space is on the target and
+	-- the source keeps a copy no call is routed to)
+	UPDATE @extschema@.placement p SET shard = move_space.to_shard, placed_at = pg_catalog.now()
+		WHERE p.space = move_space.space;
+	BEGIN
+		PERFORM @extschema@._shard_rpc(v_from, 'move_apply',
+			pg_catalog.jsonb_build_object('space', move_space.space, 'payload', '{"purge": true}'::pg_catalog.jsonb));
+	EXCEPTION WHEN OTHERS THEN
+		RAISE WARNING 'memory space "%" moved to shard "%", but its copy on shard "%" could not be deleted: %',
+					  move_space.space, move_space.to_shard, v_from, SQLERRM
+			USING HINT = pg_catalog.format('On shard "%s", as the extension''s owner: DELETE FROM engram.memory WHERE space = %L;',
+										   v_from, move_space.space);
+	END;
+	RETURN v_n;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.move_space(pg_catalog.text, pg_catalog.text) IS
+'move a placed memory space to another shard while it is written: copy its memories (ids, every column, access history) to the target, then a short cutover that holds routed calls of the space and by id back, copies what changed since, the associations, switches the placement and deletes the source''s copy; a failure leaves the placement and the source unchanged; for the extension''s owner and superusers; returns the number of memories moved';

@@ -9,7 +9,7 @@
 #  - ids: each shard's memories carry its node number (id >> 48) and ids
 #    are unique across nodes;
 #  - routing: remember, recall, forget (by id and by space), associate,
-#    consolidate called on the coordinator run on the owning shard; the
+#    spread, consolidate called on the coordinator run on the owning shard; the
 #    access history is recorded on the shard;
 #  - equality: recall on the coordinator returns the same memories, in the
 #    same order, with the same scores as the single node, for vector, text
@@ -242,6 +242,18 @@ is($coord->safe_psql('postgres', q{SET ROLE alice;
 	'', 'associate two memories of a (both on s1)');
 is($shards[0]->safe_psql('postgres', 'SELECT count(*), min(weight) FROM engram.association'), '1|0.7',
 	'the association is stored on s1');
+# spread routed: the walk runs on the shard holding the seeds
+{
+	my $spread = q{SELECT string_agg((id = %1$s)::int || ':' || activation || ':' || hops, ',' ORDER BY activation DESC, hops, id)
+		FROM engram.spread(ARRAY[%1$s]::bigint[], 2, 0.5, 0.01)};
+	my $a2 = $coord->safe_psql('postgres', q{SELECT id FROM ids WHERE sp = 'a' AND i = 2});
+	my $on_shard = $shards[0]->safe_psql('postgres', sprintf($spread, $a2));
+	is($on_shard, '1:1:0,0:0.35:1', 'spread on s1 itself: the seed and its associated memory');
+	is($coord->safe_psql('postgres', 'SET ROLE alice; ' . sprintf($spread, $a2)), $on_shard,
+		'spread of a seed on s1 through the coordinator = spread on s1');
+	is($coord->safe_psql('postgres', q{SET ROLE bob; } . sprintf($spread, $a2)), '1:1:0',
+		'bob, without a, gets no walk from a seed of a (nothing on the shards holding his spaces)');
+}
 like(psql_err($coord, q{SET ROLE alice;
 	SELECT engram.associate((SELECT id FROM ids WHERE sp = 'a' AND i = 2), (SELECT id FROM ids WHERE sp = 'b' AND i = 3))}),
 	qr/0A000: cannot associate memories on different nodes.*on shard "s1", memory \d+ on shard "s2"/s,
