@@ -127,8 +127,9 @@ SELECT count(*) FILTER (WHERE engram.tier_of('lz_g', g.ctid) = 'cold') > 0 AS so
 FROM lz_g g JOIN lz_h h USING (id);
 
 -- back to lossless: rows going COLD from now on are exact
+-- (the row stays, rounded: its rows rounded before keep their values)
 SELECT engram.set_table_option('lz_g', 'cold_vectors', 'lossless');
-SELECT count(*) AS options FROM engram.table_option WHERE relation = 'lz_g'::regclass;
+SELECT cold_vectors, rounded FROM engram.table_option WHERE relation = 'lz_g'::regclass;
 INSERT INTO lz_g SELECT * FROM lz_h WHERE id BETWEEN 101 AND 150;
 SELECT count(*) FROM engram.migrate('lz_g', target => 'cold');
 SELECT count(*) AS differ FROM lz_g g JOIN lz_h h USING (id)
@@ -186,9 +187,10 @@ WHERE v.embedding::float4[]::text <> h.embedding::float4[]::text;
 VACUUM FULL lz_v;
 SELECT count(*) AS differ FROM lz_h h JOIN lz_v v USING (id)
 WHERE v.embedding::float4[]::text <> h.embedding::float4[]::text;
--- the table's owner replaces or deletes the stale row
+-- the table's owner replaces the stale row: lossless, its identity, and
+-- rounded kept (a float16 row cannot be told from one of this table)
 SELECT engram.set_table_option('lz_v', 'cold_vectors', 'lossless');
-SELECT count(*) AS options FROM engram.table_option;
+SELECT relation, cold_vectors, relname, rounded FROM engram.table_option;
 DROP TABLE lz_v;
 REVOKE CREATE ON SCHEMA public FROM lz_other;
 -- the option follows the table's identity: a rename stops it (lossless)
@@ -205,6 +207,86 @@ INSERT INTO lz_y VALUES (2, '[1.1,2.2,3.3]');
 SELECT count(*) FROM engram.migrate('lz_y', target => 'cold');
 SELECT id, v::float4[] AS rounded FROM lz_y ORDER BY id;
 DROP TABLE lz_y;
+SELECT count(*) AS options FROM engram.table_option;
+
+-- back to lossless after rows were rounded: the row stays, rounded set, so
+-- engram_hnsw scans keep widening their bounds (the index's codes were
+-- computed from the original values).  Vectors on the index's int8 grid
+-- (centre 0: each row and its negation; k * s, max |k| = 127) and queries
+-- on the query's grid (integers, max 4095) give bounds within about 0.01 of
+-- the distances, while rounding moves them by about 0.5: without the
+-- widening the executor gets a bound above a row's distance ("index
+-- returned tuples in wrong order", as before this row was kept).
+SELECT setseed(0.31);
+CREATE TABLE lz_k AS
+  SELECT j, ARRAY(SELECT CASE WHEN i = 16 THEN 127 ELSE floor(random() * 255)::int - 127 END
+                  FROM generate_series(1, 16) i WHERE j > 0) AS k
+  FROM generate_series(1, 40) j;
+CREATE TABLE lz_t (id int, v engram.vector(16)) USING engram;
+INSERT INTO lz_t SELECT 2 * j + s, ARRAY(SELECT (s2 * k[i])::float4 * 19.87654::float4
+                                          FROM generate_series(1, 16) i)::engram.vector(16)
+  FROM lz_k, LATERAL (VALUES (0, 1), (1, -1)) AS x(s, s2);
+CREATE TEMP TABLE lz_t0 AS SELECT id, v::float4[]::text AS t FROM lz_t;
+CREATE INDEX lz_t_ann ON lz_t USING engram_hnsw (v engram.vector_l2_ops);
+SELECT engram.set_table_option('lz_t', 'cold_vectors', 'float16');
+SELECT count(*) FROM engram.migrate('lz_t', target => 'cold');
+SELECT count(*) AS rounded_rows FROM lz_t JOIN lz_t0 USING (id) WHERE v::float4[]::text <> t;
+SELECT engram.set_table_option('lz_t', 'cold_vectors', 'lossless');
+SELECT relation, cold_vectors, rounded FROM engram.table_option;
+CREATE TEMP TABLE lz_q AS
+  SELECT n, ARRAY(SELECT CASE WHEN i = 1 THEN 4095 ELSE floor(random() * 5201)::int - 2600 END::float4
+                  FROM generate_series(1, 16) i WHERE n > 0)::engram.vector(16) AS q
+  FROM generate_series(1, 10) n;
+-- the exact order (a sort of a scan); every distance differs
+SET enable_indexscan = off;
+SET enable_bitmapscan = off;
+CREATE TEMP TABLE lz_exact AS
+  SELECT n, (SELECT array_agg(id ORDER BY d, id) FROM
+               (SELECT id, v OPERATOR(engram.<->) lz_q.q AS d FROM lz_t) s) AS ids,
+         (SELECT count(DISTINCT v OPERATOR(engram.<->) lz_q.q) FROM lz_t) AS distinct_d
+  FROM lz_q;
+RESET enable_indexscan;
+RESET enable_bitmapscan;
+SELECT count(*) AS queries, min(distinct_d) AS distinct_distances FROM lz_exact;
+SET engram.ef_search = 1000;
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT id FROM lz_t ORDER BY v OPERATOR(engram.<->) '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' LIMIT 80;
+CREATE TEMP TABLE lz_by_index AS
+  SELECT n, (SELECT array_agg(id) FROM (SELECT id FROM lz_t ORDER BY v OPERATOR(engram.<->) lz_q.q LIMIT 80) s) AS ids
+  FROM lz_q;
+SELECT count(*) AS same_order FROM lz_by_index i JOIN lz_exact e USING (n) WHERE i.ids = e.ids;
+-- VACUUM FULL (and CLUSTER: same rewrite, same OID) and REINDEX keep the row
+VACUUM FULL lz_t;
+REINDEX TABLE lz_t;
+SELECT relation, cold_vectors, rounded FROM engram.table_option;
+SELECT count(*) AS same_order FROM lz_q q JOIN lz_exact e USING (n)
+WHERE e.ids = (SELECT array_agg(id) FROM (SELECT id FROM lz_t ORDER BY v OPERATOR(engram.<->) q.q LIMIT 80) s);
+RESET enable_seqscan;
+RESET engram.ef_search;
+-- the owner cannot clear the marker: a rounded row is not deleted, rounded
+-- stays set, the row is not moved to another live table; a row that never
+-- said float16 may go
+GRANT CREATE ON SCHEMA public TO lz_other;
+SET ROLE lz_other;
+CREATE TABLE lz_m (v engram.vector(3)) USING engram;
+CREATE TABLE lz_n (v engram.vector(3)) USING engram;
+SELECT engram.set_table_option('lz_m', 'cold_vectors', 'float16');
+SELECT engram.set_table_option('lz_m', 'cold_vectors', 'lossless');
+DELETE FROM engram.table_option WHERE relation = 'lz_m'::regclass RETURNING relation;
+UPDATE engram.table_option SET rounded = false WHERE relation = 'lz_m'::regclass RETURNING rounded;
+UPDATE engram.table_option SET relation = 'lz_n', relname = 'lz_n' WHERE relation = 'lz_m'::regclass;
+INSERT INTO engram.table_option VALUES ('lz_n', 'lossless', 'lz_other', 'public', 'lz_n', false);
+SELECT relation, cold_vectors, rounded FROM engram.table_option ORDER BY relation::text;
+DELETE FROM engram.table_option WHERE relation = 'lz_n'::regclass RETURNING relation;
+-- a rename (identity no longer the row's): still lossless, still widened;
+-- set again, the row takes the new identity and keeps rounded
+ALTER TABLE lz_m RENAME TO lz_m2;
+SELECT engram.set_table_option('lz_m2', 'cold_vectors', 'lossless');
+SELECT relation, cold_vectors, relname, rounded FROM engram.table_option ORDER BY relation::text;
+DROP TABLE lz_m2, lz_n;
+RESET ROLE;
+REVOKE CREATE ON SCHEMA public FROM lz_other;
+DROP TABLE lz_t, lz_k;
 SELECT count(*) AS options FROM engram.table_option;
 
 DROP TABLE lz_e, lz_h, lz_src;

@@ -192,8 +192,9 @@ node_dist(AnnScanState *st, AnnNodeHeader *node, float *bound)
 	}
 
 	/*
-	 * A table with cold_vectors = float16 may hold x rounded (x', when its
-	 * row went COLD after it was indexed): |x' - x| <= e |x|, e =
+	 * A table with cold_vectors = float16, or that had it (its option row
+	 * keeps rounded), may hold x rounded (x', when its row went COLD after
+	 * it was indexed): |x' - x| <= e |x|, e =
 	 * TIER_LOSSY_REL_ERROR, so the bound must hold for every such x'.  L2:
 	 * |q - x'| >= |q - x| - e |x|, |x| <= |x - c| + |c|; inner product:
 	 * <q, x'> differs by at most |q| e |x|; cosine: x' is within angle

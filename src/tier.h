@@ -88,8 +88,9 @@ typedef struct TierLossy
 	int			mode;			/* TIER_COLD_* */
 	Oid			vectype;		/* engram.vector */
 	TupleDesc	desc;			/* of the rows' relation */
-	bool		listed;			/* a float16 row names the OID, applying
-								 * or not (identity mismatch) */
+	bool		listed;			/* a row names the OID that says float16
+								 * (applying or not: identity mismatch) or
+								 * rounded (float16 once, lossless now) */
 } TierLossy;
 
 /* look up relid's cold_vectors option (reads engram.table_option) */
@@ -98,8 +99,10 @@ extern void tier_lossy_init(TierLossy *lz, Oid relid, TupleDesc desc);
 /*
  * may relid hold rounded vectors?  True if a float16 row for its OID exists,
  * also one that does not apply (its recorded owner, schema or name is no
- * longer the table's, e.g. after a rename): rows rounded before stay so, and
- * widening an index scan's bounds is always safe
+ * longer the table's, e.g. after a rename), or a row with rounded set (the
+ * option was float16 once and is lossless now; never cleared while the table
+ * exists, REINDEX included): rows rounded before stay so, and widening an
+ * index scan's bounds is always safe
  */
 extern bool tier_table_lossy(Oid relid);
 

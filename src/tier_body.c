@@ -1154,14 +1154,17 @@ tier_lossy_init(TierLossy *lz, Oid relid, TupleDesc desc)
 	/*
 	 * Columns: 1 relation regclass, 2 cold_vectors text, and the identity of
 	 * the table the option was set for, 3 relowner regrole, 4 relnamespace
-	 * regnamespace, 5 relname name.  Any other shape: lossless.
+	 * regnamespace, 5 relname name, and 6 rounded bool (cold_vectors has
+	 * been float16: rows may hold rounded vectors).  Any other shape:
+	 * lossless.
 	 */
-	if (RelationGetDescr(rel)->natts < 5 ||
+	if (RelationGetDescr(rel)->natts < 6 ||
 		TupleDescAttr(RelationGetDescr(rel), 0)->atttypid != REGCLASSOID ||
 		TupleDescAttr(RelationGetDescr(rel), 1)->atttypid != TEXTOID ||
 		TupleDescAttr(RelationGetDescr(rel), 2)->atttypid != REGROLEOID ||
 		TupleDescAttr(RelationGetDescr(rel), 3)->atttypid != REGNAMESPACEOID ||
-		TupleDescAttr(RelationGetDescr(rel), 4)->atttypid != NAMEOID)
+		TupleDescAttr(RelationGetDescr(rel), 4)->atttypid != NAMEOID ||
+		TupleDescAttr(RelationGetDescr(rel), 5)->atttypid != BOOLOID)
 	{
 		table_close(rel, AccessShareLock);
 		return;
@@ -1175,19 +1178,29 @@ tier_lossy_init(TierLossy *lz, Oid relid, TupleDesc desc)
 		bool		isnull;
 		bool		nullo,
 					nulln,
-					nullr;
+					nullr,
+					nullrd;
+		bool		float16 = false;
 		Datum		d = slot_getattr(slot, 2, &isnull);
 		Datum		o = slot_getattr(slot, 3, &nullo);
 		Datum		n = slot_getattr(slot, 4, &nulln);
 		Datum		r = slot_getattr(slot, 5, &nullr);
+		Datum		rd = slot_getattr(slot, 6, &nullrd);
 
 		if (!isnull)
 		{
 			char	   *v = TextDatumGetCString(d);
 
-			lz->listed = strcmp(v, "float16") == 0;
+			float16 = strcmp(v, "float16") == 0;
 			pfree(v);
 		}
+
+		/*
+		 * Rows rounded while the option was float16 stay rounded after it
+		 * went back to lossless (the row is kept, rounded set): scans of
+		 * the table keep widening their bounds.
+		 */
+		lz->listed = float16 || (!nullrd && DatumGetBool(rd));
 
 		/*
 		 * A row left behind by a table that is gone (a TEMP table dropped at
@@ -1195,14 +1208,14 @@ tier_lossy_init(TierLossy *lz, Oid relid, TupleDesc desc)
 		 * of a later table: it applies only while the owner, schema and name
 		 * it recorded are the table's.
 		 */
-		if (lz->listed &&
+		if (float16 &&
 			(nullo || nulln || nullr ||
 			 DatumGetObjectId(o) != owner ||
 			 DatumGetObjectId(n) != relnsp ||
 			 strcmp(NameStr(*DatumGetName(r)), NameStr(relname)) != 0))
 			elog(DEBUG1, "engram: table_option row for OID %u is not for relation \"%s\": ignored",
 				 relid, NameStr(relname));
-		else if (lz->listed)
+		else if (float16)
 			lz->mode = TIER_COLD_FLOAT16;
 	}
 	ExecDropSingleTupleTableSlot(slot);
