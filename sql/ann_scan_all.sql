@@ -50,6 +50,9 @@ RESET engram.ef_search;
 -- the scan walks the graph by the quantised distance and hands out tight
 -- bounds: for LIMIT 10 the executor re-ranks a few more than 10 rows per
 -- query, not thousands (engram 0.1.0: 10,342 per query on this data)
+-- (the counts of the scans above are flushed first: read before their
+-- flush, they would count in the difference)
+SELECT pg_stat_force_next_flush();
 SELECT idx_tup_read AS tup_before FROM pg_stat_user_indexes WHERE indexrelname = 'ann_off_o' \gset
 SET enable_seqscan = off;
 SELECT count(*) FROM ann_q, LATERAL (SELECT id FROM ann_off ORDER BY o <-> ann_q.o LIMIT 10) s;

@@ -12,6 +12,8 @@
  * candidate scan and scoring and consolidate's near-duplicate search are
  * in memory_recall.c (SQL-callable only: engram._recall_ranked,
  * engram._near_duplicates), on top of the functions declared here.
+ * memory_text.c holds the keys and bucket probes of recall's text index
+ * (engram._text_keys, memory_text_keys_idx).
  * memory_write.c holds the write primitives and memory_run_as_owner(), the
  * one owner switch of every write function; memory_features.c the
  * features of sql/install/55_memory_features.sql (their write entry point,
@@ -28,6 +30,7 @@
 #include "postgres.h"
 
 #include "storage/itemptr.h"
+#include "tsearch/ts_type.h"
 #include "utils/relcache.h"
 #include "utils/timestamp.h"
 
@@ -104,5 +107,25 @@ extern void memory_expire_pass(void);
 
 /* when the pass after one that ends at 'now' is due (far future: never) */
 extern TimestampTz memory_expire_next(TimestampTz now);
+
+/*
+ * memory_text.c: recall's text index (memory_text_keys_idx on
+ * engram._text_keys(content_tsv)).  Buckets 1..MEMORY_TEXT_TOP_BUCKET of
+ * a lexeme hold the memories with that many positions of it (the top one:
+ * that many or more); bucket 0 those whose rank is not a function of the
+ * count (weights other than D, no positions).
+ */
+#define MEMORY_TEXT_TOP_BUCKET 16
+
+/* engram.recall_text_index: recall may read the text index's buckets */
+extern bool memory_text_enabled;
+
+extern char *memory_text_single_lexeme(TSQuery query, int *len);
+extern Datum memory_text_key_array(int bucket, const char *space,
+									const char *lexeme, int len);
+extern Oid	memory_text_index(Relation rel);
+extern bool memory_text_bucket_tids(Relation index, int bucket, const char *space,
+									const char *lexeme, int len,
+									Datum *tids, int *ntids);
 
 #endif							/* ENGRAM_MEMORY_H */

@@ -39,6 +39,7 @@ double		memory_weight_confidence = 0.1;
 int			memory_decay_function = MEMORY_DECAY_ACTR;
 double		memory_decay_rate = 0.5;
 int			memory_recall_candidates = 100;
+bool		memory_text_enabled = true;
 double		memory_consolidate_threshold = 0.92;
 char	   *memory_forget_after = NULL;
 double		memory_forget_threshold = 0.1;
@@ -84,6 +85,11 @@ memory_init(void)
 							"Candidates fetched by nearest-neighbour order before re-ranking (at least k*10 are fetched).",
 							NULL, &memory_recall_candidates, 100, 1, 1000000,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("engram.recall_text_index",
+							 "Lets recall read a one-word text cue's candidates bucket by bucket from memory_text_keys_idx.",
+							 "Off: recall ranks every memory the text cue matches (the same result, more slowly).",
+							 &memory_text_enabled, true,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomRealVariable("engram.consolidate_threshold",
 							 "Cosine similarity at or above which consolidate() groups episodic memories.",
 							 NULL, &memory_consolidate_threshold, 0.92, 0.0, 1.0,

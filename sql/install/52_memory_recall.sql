@@ -18,6 +18,21 @@
 -- and cheaper than an ANN scan widening until k rows pass the filter.
 CREATE INDEX memory_metadata_idx ON @extschema@.memory USING gin (metadata jsonb_path_ops);
 
+-- recall's text index (src/memory_text.c): for each lexeme of a memory the
+-- key 'NN:<length of space>:<space><lexeme>', NN the count of the
+-- lexeme's positions (16: 16 or more; '**' when a position has a weight
+-- other than D).  A one-word text cue's rank is a function of that count,
+-- so recall reads the buckets of the cue's lexeme in the space from the
+-- highest count down and stops early instead of ranking every memory that
+-- contains the word.  Core GIN: core WAL records.
+CREATE FUNCTION @extschema@._text_keys(space pg_catalog.text, tsv pg_catalog.tsvector)
+	RETURNS pg_catalog.text[]
+	AS 'MODULE_PATHNAME', 'engram_text_keys'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._text_keys(pg_catalog.text, pg_catalog.tsvector) IS
+'internal: the keys of recall''s text index memory_text_keys_idx: for each lexeme ''NN:<length of space>:<space><lexeme>'' with NN the count of its positions (01..15, 16 for 16 or more), or ''**'' for NN when a position has a weight other than D or there are none';
+CREATE INDEX memory_text_keys_idx ON @extschema@.memory USING gin (@extschema@._text_keys(space, content_tsv));
+
 CREATE FUNCTION @extschema@._recall_ranked(
 	cue @extschema@.vector, query pg_catalog.tsquery, k pg_catalog.int4,
 	space pg_catalog.text, since pg_catalog.timestamptz, until pg_catalog.timestamptz,
@@ -201,17 +216,18 @@ BEGIN	IF @extschema@._shard_of(recall.space) IS NOT NULL THEN RETURN QUERY SELEC
 
 	/*
 	 * An ANN index answers ORDER BY ... LIMIT n in one search round when
-	 * engram.ef_search is at least n; below that it runs expanding rounds
-	 * (slower, and a round can lose nodes it finds late).  So the candidate
-	 * statement runs with ef_search raised to v_ncand (at most its maximum
-	 * 1000), never lowered.  set_config(..., true) would stay in force for
+	 * engram.ef_search is at least 2n (its first round returns up to ef/2
+	 * rows); below that it runs expanding rounds (several times slower, and
+	 * a round can lose nodes it finds late).  So the candidate statement
+	 * runs with ef_search raised to 2 * v_ncand (at most its maximum 1000),
+	 * never lowered.  set_config(..., true) would stay in force for
 	 * the caller's transaction, so the previous value is put back right
 	 * after the candidate statement (an error in between aborts the
 	 * (sub)transaction, which undoes the setting too).
 	 */
 	v_ef := pg_catalog.current_setting('engram.ef_search');
-	IF v_ef::pg_catalog.int4 < least(v_ncand, 1000) THEN
-		v_dummy := pg_catalog.set_config('engram.ef_search', least(v_ncand, 1000)::pg_catalog.text, true);
+	IF v_ef::pg_catalog.int4 < least(2 * v_ncand, 1000) THEN
+		v_dummy := pg_catalog.set_config('engram.ef_search', least(2 * v_ncand, 1000)::pg_catalog.text, true);
 		v_ef_set := true;
 	END IF;
 
