@@ -108,8 +108,9 @@ BEGIN;
 SELECT * FROM pg_temp.compare('after vacuum');
 COMMIT;
 
--- deleted memories, their TIDs reused by memories of other words: an entry
--- can point at a TID whose row no longer holds its key
+-- deleted memories, their TIDs reused by memories of other words (VACUUM
+-- removes the old entries first, so no entry points at a row it does not
+-- describe; the bucket statements rely on it)
 DELETE FROM engram.memory WHERE space = 'txt_a' AND id % 3 = 0;
 VACUUM engram.memory;
 INSERT INTO engram.memory (space, content, embedding)
@@ -141,7 +142,24 @@ ROLLBACK;
 CREATE ROLE regress_text_tenant;
 SELECT engram.grant_space('txt_a', 'regress_text_tenant');
 GRANT SELECT ON vocab TO regress_text_tenant;
+CREATE FUNCTION pg_temp.plan_nodes(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	l text;
+	r text := '';
+BEGIN
+	FOR l IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
+		IF l ~ '^(->)? *[A-Z][a-z]+ .*Scan on memory' OR l ~ '->  [A-Z][a-z ]+Scan on memory' THEN
+			r := r || regexp_replace(l, '^[ ->]*([A-Za-z ]+Scan) on memory.*$', '\1') || ';';
+		END IF;
+	END LOOP;
+	RETURN r;
+END $$;
 SET ROLE regress_text_tenant;
+-- a bucket's rows are read by TID: tideq is leakproof, so the tenant's plan
+-- is a TID scan (the @@ of the full statement is not: a tenant's full
+-- statement scans the whole table)
+SELECT pg_temp.plan_nodes($$SELECT id FROM engram.memory m WHERE m.ctid = ANY ('{"(1,1)","(2,2)"}'::tid[]) AND m.space = 'txt_a'$$) AS bucket_plan,
+	   pg_temp.plan_nodes($$SELECT id FROM engram.memory m WHERE m.content_tsv @@ to_tsquery('english', 'coffee') AND m.space = 'txt_a'$$) AS full_plan;
 BEGIN;
 SELECT pg_temp.text_index_scans() AS before \gset
 SELECT pg_temp.rec(w, 10) AS r, w INTO TEMP tenant_fast FROM (SELECT w FROM vocab) v;

@@ -123,6 +123,7 @@ extern bool memory_text_enabled;
 extern char *memory_text_single_lexeme(TSQuery query, int *len);
 extern Datum memory_text_key_array(int bucket, const char *space,
 									const char *lexeme, int len);
+extern float4 memory_text_bucket_rank(TSQuery query, int npos, const char *lexeme, int len);
 extern Oid	memory_text_index(Relation rel);
 extern bool memory_text_bucket_tids(Relation index, int bucket, const char *space,
 									const char *lexeme, int len,

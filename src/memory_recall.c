@@ -118,8 +118,8 @@
 
 /*
  * Candidate statement parameters ($1..$13), and those of the text index's
- * bucket statement only ($14 the bucket's TIDs, $15 its key, $16 the rows
- * still wanted).
+ * bucket statements only ($14 the bucket's TIDs, $15 its rank, $16 the
+ * rows still wanted).
  */
 #define CP_NARGS		16
 
@@ -353,7 +353,8 @@ recall_filters(int mask, const char *qs)
 typedef struct RecallPlanSlot
 {
 	SPIPlanPtr	plan;
-	int			which;			/* 0 vector list, 1 text list, 2 a text bucket */
+	int			which;			/* 0 vector list, 1 text list, 2 top text
+								 * bucket, 3 other text bucket */
 	bool		ordered;		/* planned with enable_sort = off (unused) */
 	int			mask;			/* FILTER_* in the statement */
 	int64		ncand;
@@ -412,7 +413,7 @@ recall_plan(int which, bool ordered, int mask, const char *schema, const char *s
 	types[11] = TIMESTAMPTZOID;
 	types[12] = TEXTARRAYOID;
 	types[13] = TIDARRAYOID;
-	types[14] = TEXTARRAYOID;
+	types[14] = FLOAT4OID;
 	types[15] = INT8OID;
 	qspace = quote_literal_cstr(space);
 
@@ -433,23 +434,39 @@ recall_plan(int which, bool ordered, int mask, const char *schema, const char *s
 					 " ORDER BY 3 DESC, m.id"
 					 " LIMIT " INT64_FORMAT,
 					 qs, qspace, recall_filters(mask, qs), ncand);
-	else
+	else if (which == 2)
 
 		/*
-		 * The text list's statement over one bucket of the text index
-		 * (memory_text.c): its TIDs, the key re-checked on the row (a TID
-		 * can have been reused since the entry was made).  tideq is
-		 * leakproof, so the TID scan serves it under row-level security.
+		 * The text list's statement over the top bucket of the text index
+		 * (memory_text.c: 16 or more positions, ranks differ): its TIDs
+		 * ($14), ranked.  tideq is leakproof, so the TID scan serves it
+		 * under row-level security.  Index entries always describe the
+		 * row version at their TID (entries go before a TID is reused), so
+		 * every visible row read holds the lexeme that many times.
 		 */
 		q = psprintf("SELECT m.ctid, m.id, pg_catalog.ts_rank(m.content_tsv, $1), m.confidence,"
 					 " m.created_at, m.content, m.metadata"
 					 " FROM %s.memory m"
 					 " WHERE m.ctid OPERATOR(pg_catalog.=) ANY ($14)"
-					 " AND %s._text_keys(m.space, m.content_tsv) OPERATOR(pg_catalog.@>) $15"
-					 " AND m.content_tsv OPERATOR(pg_catalog.@@) $1 AND m.space OPERATOR(pg_catalog.=) %s%s"
+					 " AND m.space OPERATOR(pg_catalog.=) %s%s"
 					 " ORDER BY 3 DESC, m.id"
 					 " LIMIT $16",
-					 qs, qs, qspace, recall_filters(mask, qs));
+					 qs, qspace, recall_filters(mask, qs));
+	else
+
+		/*
+		 * Any other bucket: every row of it has the same rank ($15, the
+		 * rank of that many positions), so it is read in id order and its
+		 * tsvector is not read (detoasted) at all.
+		 */
+		q = psprintf("SELECT m.ctid, m.id, $15, m.confidence,"
+					 " m.created_at, m.content, m.metadata"
+					 " FROM %s.memory m"
+					 " WHERE m.ctid OPERATOR(pg_catalog.=) ANY ($14)"
+					 " AND m.space OPERATOR(pg_catalog.=) %s%s"
+					 " ORDER BY m.id"
+					 " LIMIT $16",
+					 qs, qspace, recall_filters(mask, qs));
 
 	/*
 	 * A generic plan: the statement's shape does not depend on the
@@ -742,7 +759,6 @@ read_text_buckets(Datum *args, char *nulls, bool early, Relation rel, TimestampT
 		return -1;
 	index = index_open(idxoid, AccessShareLock);
 	reader_init(&r, false, early, rel, now, topk, ncand);
-	plan = recall_plan(2, false, mask, schema, spacename, 0, InvalidOid);
 
 	/* bucket 0 first: any such row of the lexeme means the full statement */
 	for (int b = 0; b <= MEMORY_TEXT_TOP_BUCKET; b++)
@@ -763,10 +779,15 @@ read_text_buckets(Datum *args, char *nulls, bool early, Relation rel, TimestampT
 			continue;
 		args[13] = tids;
 		nulls[13] = ' ';
-		args[14] = memory_text_key_array(bucket, spacename, lexeme, len);
-		nulls[14] = ' ';
+		if (bucket < MEMORY_TEXT_TOP_BUCKET)
+		{
+			args[14] = Float4GetDatum(memory_text_bucket_rank(query, bucket, lexeme, len));
+			nulls[14] = ' ';
+		}
 		args[15] = Int64GetDatum(ncand - r.n);
 		nulls[15] = ' ';
+		plan = recall_plan(bucket < MEMORY_TEXT_TOP_BUCKET ? 3 : 2, false, mask, schema,
+						   spacename, 0, InvalidOid);
 		rc = SPI_execute_plan(plan, args, nulls, true, 0);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));

@@ -26,17 +26,21 @@
  * memory, as the GIN index on content_tsv does.
  *
  * recall (memory_recall.c, read_text_buckets) probes the buckets of the
- * cue's lexeme in the space from 16 down to 01 -- each probe is a bitmap scan of one
- * key -- and reads each bucket's rows through the candidate statement
- * restricted to the bucket's TIDs (ctid = ANY, a TID scan), as the calling
- * user, so row-level security, visibility and every filter apply as in
- * the full statement.  The statement re-checks the key on the row (a TID
- * may have been reused since the entry was made), so the rows read are
- * exactly the matching rows of the bucket.  Consecutive buckets have
- * strictly decreasing ranks, so the buckets read in turn give the list of
- * ORDER BY ts_rank DESC, id -- the same rows in the same order as the full
- * statement -- and recall's early stop ends the reading after the few
- * buckets that can still reach the k best.
+ * cue's lexeme in the space from 16 down to 01 -- each probe is a bitmap
+ * scan of one key -- and reads each bucket's rows through the candidate
+ * statement restricted to the bucket's TIDs (ctid = ANY, a TID scan), as
+ * the calling user, so row-level security, visibility and every filter
+ * apply as in the full statement.  Index entries always describe the row
+ * version at their TID (VACUUM removes them before a TID is used again, as
+ * for every index), so the visible rows read are exactly the matching rows
+ * of the bucket.  All rows of a bucket below the top one have the same
+ * rank, memory_text_bucket_rank (ts_rank of a tsvector holding the lexeme
+ * that many times), so they are read in id order without reading their
+ * tsvectors; the top bucket's rows are ranked by ts_rank.  Consecutive
+ * buckets have strictly decreasing ranks, so the buckets read in turn give
+ * the list of ORDER BY ts_rank DESC, id -- the same rows in the same order
+ * as the full statement -- and recall's early stop ends the reading after
+ * the few buckets that can still reach the k best.
  *
  * Any "**" row of the lexeme, a lossy bitmap page, a cue of several
  * lexemes, a prefix or a weight restriction, or no such index: recall
@@ -65,6 +69,8 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/fmgrprotos.h"
+#include "lib/stringinfo.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -159,13 +165,39 @@ memory_text_single_lexeme(TSQuery query, int *len)
 	return GETOPERAND(query) + item->qoperand.distance;
 }
 
-/* text[] of one element: the bucket's key, for the statement's re-check */
+/* text[] of one element: the bucket's key */
 Datum
 memory_text_key_array(int bucket, const char *space, const char *lexeme, int len)
 {
 	Datum		d = PointerGetDatum(text_key(bucket, space, strlen(space), lexeme, len));
 
 	return PointerGetDatum(construct_array(&d, 1, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * ts_rank(content_tsv, query) of every memory in a bucket below the top
+ * one: ts_rank itself, of a tsvector holding the lexeme at positions 1..n
+ * (weight D), so that the value is ts_rank's to the bit.
+ */
+float4
+memory_text_bucket_rank(TSQuery query, int npos, const char *lexeme, int len)
+{
+	StringInfoData b;
+	Datum		tsv;
+
+	initStringInfo(&b);
+	appendStringInfoChar(&b, '\'');
+	for (int i = 0; i < len; i++)
+	{
+		if (lexeme[i] == '\'' || lexeme[i] == '\\')
+			appendStringInfoChar(&b, lexeme[i]);
+		appendStringInfoChar(&b, lexeme[i]);
+	}
+	appendStringInfoString(&b, "\':");
+	for (int i = 1; i <= npos; i++)
+		appendStringInfo(&b, i > 1 ? ",%d" : "%d", i);
+	tsv = DirectFunctionCall1(tsvectorin, CStringGetDatum(b.data));
+	return DatumGetFloat4(DirectFunctionCall2(ts_rank_tt, tsv, PointerGetDatum(query)));
 }
 
 /*

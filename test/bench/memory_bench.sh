@@ -17,7 +17,10 @@
 # client, in the same run:
 #   raw index query    SELECT id ... WHERE space = 'default' ORDER BY embedding <=> cue LIMIT 10
 #   engram.recall      vector cue without / with access history, text cue,
-#                      hybrid, vector cue with a metadata filter (1%)
+#                      hybrid, vector cue with a metadata filter (1%); text
+#                      and hybrid also with engram.recall_text_index = off
+#                      (every memory the word matches ranked: the baseline
+#                      of the text index)
 #   plain INSERT vs engram.remember (1 row/txn, same row, synchronous_commit
 #                      off for both), remember with
 #                      engram.dedup_threshold set
@@ -199,12 +202,28 @@ cat >"$work/recall_filter.sql" <<SQL
 \\set u random(0, 99)
 SELECT id FROM engram.recall((SELECT embedding FROM cues WHERE id = :q), 10, record_access => false, metadata_filter => jsonb_build_object('user', 'u' || :u));
 SQL
+# the text index gives what ranking every match gives (same transaction:
+# the same now(), so the same activation)
+check "text recall through the text index = ranking every match" \
+	"$(q -c "BEGIN;
+	         CREATE TEMP TABLE tf AS SELECT w, ARRAY(SELECT r.id FROM engram.recall(NULL, 10, cue_text => w, record_access => false) r) ids
+	           FROM unnest(ARRAY[$words]) w;
+	         SET LOCAL engram.recall_text_index = off;
+	         SELECT count(*) FILTER (WHERE tf.ids = ARRAY(SELECT r.id FROM engram.recall(NULL, 10, cue_text => tf.w, record_access => false) r)) FROM tf;
+	         COMMIT;" | tail -1)" 8
 raw=$(pgb -n -c 1 -T "$duration" -f "$work/raw.sql")
 record "raw index query (LIMIT 10)" "q/s" "$(fmt "$raw")" "1.00 x raw"
 for t in recall_noacc:"recall vector, record_access => false" recall_acc:"recall vector, with access history" \
 		 recall_text:"recall text cue (one word, ~${share}%)" recall_hybrid:"recall hybrid (vector + text)"; do
 	f=${t%%:*}
 	v=$(pgb -n -c 1 -T "$duration" -f "$work/$f.sql")
+	record "${t#*:}" "q/s" "$(fmt "$v")" "$(ratio "$v" "$raw") x raw"
+done
+# the same text and hybrid recalls ranking every memory the word matches
+# (engram.recall_text_index = off: the path without the text index)
+for t in recall_text:"recall text cue, ranking every match" recall_hybrid:"recall hybrid, ranking every text match"; do
+	f=${t%%:*}
+	v=$(PGOPTIONS="-c engram.recall_text_index=off" pgb -n -c 1 -T "$duration" -f "$work/$f.sql")
 	record "${t#*:}" "q/s" "$(fmt "$v")" "$(ratio "$v" "$raw") x raw"
 done
 if [ "$has_filter" = 1 ]; then

@@ -53,18 +53,21 @@ my $q_hyb = q{SELECT content FROM engram.recall(engram.embed_text('standby repli
 			  cue_text => 'standby')};
 my $q_spr = q{SELECT string_agg(content, '|' ORDER BY content)
 			  FROM engram.recall(NULL, 5, cue_text => 'croissant', spread => true)};
+# one word: read from the text index's buckets (src/memory_text.c)
+my $q_one = q{SELECT string_agg(content, '|' ORDER BY content)
+			  FROM engram.recall(NULL, 5, cue_text => 'coffee')};
 
 # the primary's answers first (recall records access there), then the
 # standby, whose recalls must record nothing: its access counts, and the
 # primary's, stay exactly what replay brought
-my %on_primary = map { $_ => $primary->safe_psql('postgres', $_) } ($q_vec, $q_txt, $q_hyb, $q_spr);
+my %on_primary = map { $_ => $primary->safe_psql('postgres', $_) } ($q_vec, $q_txt, $q_hyb, $q_spr, $q_one);
 $primary->safe_psql('postgres', 'CHECKPOINT');    # flushes the access records
 $primary->wait_for_catchup($standby, 'replay', $primary->lsn('flush'));
 my $counts = q{SELECT string_agg(id || ':' || access_count, ',' ORDER BY id) FROM engram.memories};
 my $standby_before = $standby->safe_psql('postgres', $counts);
 is($standby_before, $primary->safe_psql('postgres', $counts), 'standby has the primary\'s access counts');
 like($standby_before, qr/:[1-9]/, 'the primary\'s recalls were recorded (some access count > 0)');
-for my $q ($q_vec, $q_txt, $q_hyb, $q_spr)
+for my $q ($q_vec, $q_txt, $q_hyb, $q_spr, $q_one)
 {
 	my ($rc, $out, $err) = $standby->psql('postgres', $q);
 	is($rc, 0, 'recall runs on the standby') or diag($err);
@@ -75,8 +78,17 @@ is($standby->safe_psql('postgres', $q_vec),
 	'vector recall finds the tides');
 like($standby->safe_psql('postgres', $q_spr),
 	qr/Alice met Bob/, 'spread brings in the associated memory on the standby');
+is($standby->safe_psql('postgres', $q_one),
+	'Alice met Bob at the coffee shop on Friday.|Bob ordered a large coffee and a croissant.',
+	'one-word text cue finds both coffee memories on the standby');
+my $one_scans = q{BEGIN;
+	SELECT count(*) FROM engram.recall(NULL, 5, cue_text => 'coffee');
+	SELECT pg_stat_get_xact_numscans('engram.memory_text_keys_idx'::regclass) > 0;
+	COMMIT;};
+is($standby->safe_psql('postgres', $one_scans), "2\nt",
+	'the standby read the replayed text index for it');
 is($standby->safe_psql('postgres', $counts), $standby_before,
-	'six recalls on the standby recorded nothing: access counts unchanged');
+	'the recalls on the standby recorded nothing: access counts unchanged');
 is($primary->safe_psql('postgres', $counts), $standby_before,
 	'and nothing reached the primary either');
 
@@ -99,6 +111,11 @@ $primary->wait_for_catchup($standby);
 is($standby->safe_psql('postgres',
 		q{SELECT content FROM engram.recall(NULL, 1, cue_text => 'backup')}),
 	'A new memory after the backup', 'standby recalls a memory made later');
+is($standby->safe_psql('postgres', q{BEGIN;
+		SELECT count(*) FROM engram.recall(NULL, 1, cue_text => 'backup');
+		SELECT pg_stat_get_xact_numscans('engram.memory_text_keys_idx'::regclass) > 0;
+		COMMIT;}), "1\nt",
+	'through the text index entries replay brought');
 
 $standby->stop;
 $primary->stop;
