@@ -137,6 +137,22 @@ ALTER INDEX engram.memory_text_keys_idx RENAME TO memory_text_keys_old;
 SELECT pg_temp.rec('coffee', 10) = :'with_index' AS same_without_index;
 ROLLBACK;
 
+-- an index of that name on another expression or operator class is not
+-- used: the full ranking, the same result
+BEGIN;
+SELECT pg_temp.rec('coffee', 10) AS with_index \gset
+DROP INDEX engram.memory_text_keys_idx;
+CREATE INDEX memory_text_keys_idx ON engram.memory USING gin (engram._text_keys('txt_a', content_tsv));
+SELECT pg_temp.text_index_scans() AS before \gset
+SELECT pg_temp.rec('coffee', 10) = :'with_index' AS same_other_expression,
+	   pg_temp.text_index_scans() = :before AS not_read;
+DROP INDEX engram.memory_text_keys_idx;
+CREATE INDEX memory_text_keys_idx ON engram.memory USING gin (content_tsv);
+-- (the planner may use this one for the full statement's @@: only the
+-- result is compared)
+SELECT pg_temp.rec('coffee', 10) = :'with_index' AS same_plain_column;
+ROLLBACK;
+
 -- row-level security: a tenant's recall reads the buckets of its space,
 -- sees only its rows, and gets what the full ranking gives it
 CREATE ROLE regress_text_tenant;
@@ -174,6 +190,25 @@ JOIN engram.memory m USING (id) WHERE m.space <> 'txt_a';
 -- not granted: refused as before
 SELECT * FROM engram.recall(NULL, 5, 'txt_b', cue_text => 'coffee');
 \echo :LAST_ERROR_SQLSTATE
+-- the internal function, called directly for a space not granted: refused
+-- before any probe of the index (a probe's outcome or its tuple counts
+-- would tell whether that space's memories hold the word)
+BEGIN;
+SELECT pg_temp.text_index_scans() AS before \gset
+SELECT count(*) FROM engram._recall_ranked(NULL, websearch_to_tsquery('english', 'coffee'), 5, 'txt_b',
+	NULL, NULL, 0, false, 50, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+BEGIN;
+SELECT count(*) FROM engram._recall_ranked(NULL, websearch_to_tsquery('english', 'coffee'), 5, 'no_such_space',
+	NULL, NULL, 0, false, 50, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+BEGIN;
+SELECT count(*) FROM engram._recall_ranked(NULL, websearch_to_tsquery('english', 'coffee'), 5, 'txt_a',
+	NULL, NULL, 0, false, 50, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL) AS own_space_rows;
+SELECT pg_temp.text_index_scans() > 0 AS own_space_read_the_index;
+COMMIT;
 -- the keys function gives nothing away: it computes keys of its arguments
 SELECT engram._text_keys('txt_b', to_tsvector('english', 'tea'));
 RESET ROLE;

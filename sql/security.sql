@@ -360,7 +360,9 @@ SELECT (SELECT count(*) FROM engram.memory_history) AS history,
 	   (SELECT count(*) FROM engram.space_policy) AS policies,
 	   (SELECT count(*) FROM engram.core_block) AS blocks,
 	   (SELECT count(*) FROM engram.core_block_history) AS block_history;
--- recall's C helpers read as the caller (row-level security)
+-- recall's C helpers: _recall_ranked refuses a space the caller may not
+-- use (42501, before it reads any index); both read as the caller
+-- (row-level security)
 SELECT count(*) AS recalled FROM engram._recall_ranked('[1,0,0,0]', NULL, 5, 'sec_victim', NULL, NULL, 0,
 	false, 100, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL);
 SELECT count(*) AS groups FROM engram._near_duplicates('sec_victim', 0.0);

@@ -117,6 +117,14 @@ extern TimestampTz memory_expire_next(TimestampTz now);
  */
 #define MEMORY_TEXT_TOP_BUCKET 16
 
+/*
+ * memory_write.c: engram._rls_bypassed() and engram._space_allowed(text),
+ * also called from C (memory_recall.c checks the space before reading any
+ * index of its own accord).
+ */
+extern Datum engram_rls_bypassed(PG_FUNCTION_ARGS);
+extern Datum engram_space_allowed(PG_FUNCTION_ARGS);
+
 /* engram.recall_text_index: recall may read the text index's buckets */
 extern bool memory_text_enabled;
 
@@ -124,7 +132,7 @@ extern char *memory_text_single_lexeme(TSQuery query, int *len);
 extern Datum memory_text_key_array(int bucket, const char *space,
 									const char *lexeme, int len);
 extern float4 memory_text_bucket_rank(TSQuery query, int npos, const char *lexeme, int len);
-extern Oid	memory_text_index(Relation rel);
+extern Oid	memory_text_index(Relation rel, Relation *index);
 extern bool memory_text_bucket_tids(Relation index, int bucket, const char *space,
 									const char *lexeme, int len,
 									Datum *tids, int *ntids);

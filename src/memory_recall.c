@@ -80,6 +80,7 @@
 #include "optimizer/cost.h"
 #include "parser/parse_type.h"
 #include "lib/stringinfo.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -348,7 +349,7 @@ recall_filters(int mask, const char *qs)
  * is usable, and the LIMIT is costed right -- and no call plans it again.
  * A few entries, least recently used replaced.
  */
-#define RECALL_PLAN_SLOTS 16
+#define RECALL_PLAN_SLOTS 32
 
 typedef struct RecallPlanSlot
 {
@@ -754,11 +755,25 @@ read_text_buckets(Datum *args, char *nulls, bool early, Relation rel, TimestampT
 	lexeme = memory_text_single_lexeme(query, &len);
 	if (lexeme == NULL)
 		return -1;
-	idxoid = memory_text_index(rel);
+	/*
+	 * Without SELECT on the table the full statement reports the error:
+	 * no probe of the index first.
+	 */
+	if (pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		return -1;
+	idxoid = memory_text_index(rel, &index);
 	if (!OidIsValid(idxoid))
 		return -1;
-	index = index_open(idxoid, AccessShareLock);
 	reader_init(&r, false, early, rel, now, topk, ncand);
+
+	/*
+	 * One snapshot for the probes and the bucket statements (read_only
+	 * SPI runs on the active one): a row updated between a probe and its
+	 * statement would otherwise be in neither.  Taken as SPI takes the
+	 * full statement's (open_list), so both paths see the same rows.
+	 */
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
 
 	/* bucket 0 first: any such row of the lexeme means the full statement */
 	for (int b = 0; b <= MEMORY_TEXT_TOP_BUCKET; b++)
@@ -791,9 +806,11 @@ read_text_buckets(Datum *args, char *nulls, bool early, Relation rel, TimestampT
 		rc = SPI_execute_plan(plan, args, nulls, true, 0);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+		pfree(DatumGetPointer(tids));
 		if (SPI_processed > 0 && !reader_take(&r))
 			break;
 	}
+	PopActiveSnapshot();
 	nulls[13] = nulls[14] = nulls[15] = 'n';
 	index_close(index, AccessShareLock);
 	if (!ok)
@@ -929,6 +946,24 @@ engram_recall_ranked(PG_FUNCTION_ARGS)
 	 * matching rows through the GIN index on metadata (or an exact scan)
 	 * and sorting them; for broad filters the planner takes the ANN index.
 	 */
+
+	/*
+	 * The space: the rule of engram._check_space, checked here too because
+	 * _recall_ranked is callable by every role and reads the text index
+	 * from C (no row-level security there): without it a role could learn
+	 * from a probe of another space's buckets -- whether a statement ran,
+	 * the index's tuple counts -- whether that space's memories hold a word.
+	 * For a tenant a space it may not use and one that does not exist are
+	 * the same error.
+	 */
+	if (!DatumGetBool(DirectFunctionCall1(engram_rls_bypassed, (Datum) 0)) &&
+		!DatumGetBool(DirectFunctionCall1(engram_space_allowed, PG_GETARG_DATUM(RA_SPACE))))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for memory space \"%s\"", spacename),
+				 errhint("The space's owner can run SELECT engram.grant_space(%s, %s).",
+						 quote_literal_cstr(spacename),
+						 quote_literal_cstr(GetUserNameFromId(GetUserId(), false)))));
 
 	InitMaterializedSRF(fcinfo, 0);
 

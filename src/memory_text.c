@@ -68,6 +68,9 @@
 #include "tsearch/ts_type.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "commands/defrem.h"
+#include "nodes/makefuncs.h"
+#include "nodes/primnodes.h"
 #include "utils/fmgroids.h"
 #include "utils/fmgrprotos.h"
 #include "lib/stringinfo.h"
@@ -201,18 +204,28 @@ memory_text_bucket_rank(TSQuery query, int npos, const char *lexeme, int len)
 }
 
 /*
- * The text index of relation rel: a valid GIN index named
- * memory_text_keys_idx in its schema, on rel, with one expression column.
- * InvalidOid when there is none (dropped: recall reads the full statement).
+ * The text index of relation rel, opened (AccessShareLock) into *index: a
+ * valid GIN index named memory_text_keys_idx in its schema, on rel, of
+ * the one expression _text_keys(space, content_tsv) of that schema with
+ * the array_ops operator family, no predicate.  Anything else -- dropped,
+ * renamed, rebuilt on another expression or operator class -- is not used
+ * (InvalidOid): recall then reads the full statement.
  */
 Oid
-memory_text_index(Relation rel)
+memory_text_index(Relation rel, Relation *index)
 {
-	Oid			idx = get_relname_relid("memory_text_keys_idx", RelationGetNamespace(rel));
+	Oid			nsp = RelationGetNamespace(rel);
+	Oid			idx = get_relname_relid("memory_text_keys_idx", nsp);
 	HeapTuple	tup;
 	bool		ok = false;
+	Relation	irel;
+	List	   *exprs;
+	FuncExpr   *fe;
+	AttrNumber	spaceatt = get_attnum(RelationGetRelid(rel), "space");
+	AttrNumber	tsvatt = get_attnum(RelationGetRelid(rel), "content_tsv");
 
-	if (!OidIsValid(idx) || get_rel_relkind(idx) != RELKIND_INDEX)
+	if (!OidIsValid(idx) || get_rel_relkind(idx) != RELKIND_INDEX ||
+		spaceatt == InvalidAttrNumber || tsvatt == InvalidAttrNumber)
 		return InvalidOid;
 	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(idx));
 	if (HeapTupleIsValid(tup))
@@ -224,19 +237,36 @@ memory_text_index(Relation rel)
 			heap_attisnull(tup, Anum_pg_index_indpred, NULL);
 		ReleaseSysCache(tup);
 	}
-	if (ok)
+	if (!ok)
+		return InvalidOid;
+	irel = index_open(idx, AccessShareLock);
+	ok = irel->rd_rel->relam == GIN_AM_OID &&
+		irel->rd_opfamily[0] == get_opfamily_oid(GIN_AM_OID,
+												  list_make1(makeString("array_ops")), true);
+	exprs = ok ? RelationGetIndexExpressions(irel) : NIL;
+	if (ok && list_length(exprs) == 1 && IsA(linitial(exprs), FuncExpr))
 	{
-		HeapTuple	ct = SearchSysCache1(RELOID, ObjectIdGetDatum(idx));
-
-		if (HeapTupleIsValid(ct))
+		fe = (FuncExpr *) linitial(exprs);
+		ok = list_length(fe->args) == 2 &&
+			IsA(linitial(fe->args), Var) && ((Var *) linitial(fe->args))->varattno == spaceatt &&
+			IsA(lsecond(fe->args), Var) && ((Var *) lsecond(fe->args))->varattno == tsvatt &&
+			get_func_namespace(fe->funcid) == nsp;
+		if (ok)
 		{
-			ok = ((Form_pg_class) GETSTRUCT(ct))->relam == GIN_AM_OID;
-			ReleaseSysCache(ct);
+			char	   *name = get_func_name(fe->funcid);
+
+			ok = name != NULL && strcmp(name, "_text_keys") == 0;
 		}
-		else
-			ok = false;
 	}
-	return ok ? idx : InvalidOid;
+	else
+		ok = false;
+	if (!ok)
+	{
+		index_close(irel, AccessShareLock);
+		return InvalidOid;
+	}
+	*index = irel;
+	return idx;
 }
 
 /*
@@ -253,7 +283,7 @@ memory_text_bucket_tids(Relation index, int bucket, const char *space,
 	ScanKeyData key;
 	TBMIterator *it;
 	TBMIterateResult *res;
-	Datum	   *items = NULL;
+	ItemPointerData *items = NULL;
 	int			n = 0,
 				cap = 0;
 	bool		exact = true;
@@ -268,32 +298,43 @@ memory_text_bucket_tids(Relation index, int bucket, const char *space,
 	it = tbm_begin_iterate(tbm);
 	while ((res = tbm_iterate(it)) != NULL)
 	{
+		CHECK_FOR_INTERRUPTS();
 		if (res->ntuples < 0)
 		{
 			exact = false;
 			break;
 		}
-		for (int i = 0; i < res->ntuples; i++)
+		if (n + res->ntuples > cap)
 		{
-			ItemPointer tid;
-
-			if (n == cap)
-			{
-				cap = Max(cap * 2, 64);
-				items = items ? repalloc(items, sizeof(Datum) * cap) : palloc(sizeof(Datum) * cap);
-			}
-			tid = palloc(sizeof(ItemPointerData));
-			ItemPointerSet(tid, res->blockno, res->offsets[i]);
-			items[n++] = PointerGetDatum(tid);
+			cap = Max(cap * 2, n + res->ntuples + 64);
+			items = items ? repalloc(items, sizeof(ItemPointerData) * cap) :
+				palloc(sizeof(ItemPointerData) * cap);
 		}
+		/* (ItemPointerSet evaluates its pointer more than once) */
+		for (int i = 0; i < res->ntuples; i++, n++)
+			ItemPointerSet(&items[n], res->blockno, res->offsets[i]);
 	}
 	tbm_end_iterate(it);
 	tbm_free(tbm);
 	*ntids = n;
 	if (!exact)
+	{
+		if (items)
+			pfree(items);
 		return false;
-	*tids = n > 0 ?
-		PointerGetDatum(construct_array(items, n, TIDOID, sizeof(ItemPointerData), false, TYPALIGN_SHORT)) :
-		(Datum) 0;
+	}
+	if (n > 0)
+	{
+		Datum	   *elems = palloc(sizeof(Datum) * n);
+
+		for (int i = 0; i < n; i++)
+			elems[i] = PointerGetDatum(&items[i]);
+		*tids = PointerGetDatum(construct_array(elems, n, TIDOID, sizeof(ItemPointerData),
+												false, TYPALIGN_SHORT));
+		pfree(elems);
+		pfree(items);
+	}
+	else
+		*tids = (Datum) 0;
 	return true;
 }
