@@ -147,6 +147,11 @@ SELECT pg_temp.text_index_scans() AS before \gset
 SELECT pg_temp.rec('coffee', 10) = :'with_index' AS same_other_expression,
 	   pg_temp.text_index_scans() = :before AS not_read;
 DROP INDEX engram.memory_text_keys_idx;
+CREATE INDEX memory_text_keys_idx ON engram.memory USING gin (engram._text_keys(space, content_tsv) COLLATE "C");
+SELECT pg_temp.text_index_scans() AS before \gset
+SELECT pg_temp.rec('coffee', 10) = :'with_index' AS same_other_collation,
+	   pg_temp.text_index_scans() = :before AS not_read;
+DROP INDEX engram.memory_text_keys_idx;
 CREATE INDEX memory_text_keys_idx ON engram.memory USING gin (content_tsv);
 -- (the planner may use this one for the full statement's @@: only the
 -- result is compared)

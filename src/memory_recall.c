@@ -784,9 +784,14 @@ read_text_buckets(Datum *args, char *nulls, bool early, Relation rel, TimestampT
 		int			rc;
 
 		CHECK_FOR_INTERRUPTS();
-		if (!memory_text_bucket_tids(index, bucket, spacename, lexeme, len, &tids, &ntids) ||
-			(bucket == 0 && ntids > 0))
+		if (!memory_text_bucket_tids(index, bucket, spacename, lexeme, len, &tids, &ntids))
 		{
+			ok = false;
+			break;
+		}
+		if (bucket == 0 && ntids > 0)
+		{
+			pfree(DatumGetPointer(tids));
 			ok = false;
 			break;
 		}

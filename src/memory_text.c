@@ -58,6 +58,7 @@
 #include "access/skey.h"
 #include "access/htup_details.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_collation.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_index.h"
@@ -207,7 +208,7 @@ memory_text_bucket_rank(TSQuery query, int npos, const char *lexeme, int len)
  * The text index of relation rel, opened (AccessShareLock) into *index: a
  * valid GIN index named memory_text_keys_idx in its schema, on rel, of
  * the one expression _text_keys(space, content_tsv) of that schema with
- * the array_ops operator family, no predicate.  Anything else -- dropped,
+ * the array_ops operator family and the default collation, no predicate.  Anything else -- dropped,
  * renamed, rebuilt on another expression or operator class -- is not used
  * (InvalidOid): recall then reads the full statement.
  */
@@ -240,9 +241,16 @@ memory_text_index(Relation rel, Relation *index)
 	if (!ok)
 		return InvalidOid;
 	irel = index_open(idx, AccessShareLock);
+	/*
+	 * GIN compares keys with the index column's collation: only the
+	 * default one (a nondeterministic collation could make different keys
+	 * equal, and the bucket statements do not re-check the key).
+	 */
 	ok = irel->rd_rel->relam == GIN_AM_OID &&
+		irel->rd_indcollation[0] == DEFAULT_COLLATION_OID &&
 		irel->rd_opfamily[0] == get_opfamily_oid(GIN_AM_OID,
-												  list_make1(makeString("array_ops")), true);
+												  list_make2(makeString("pg_catalog"),
+															 makeString("array_ops")), true);
 	exprs = ok ? RelationGetIndexExpressions(irel) : NIL;
 	if (ok && list_length(exprs) == 1 && IsA(linitial(exprs), FuncExpr))
 	{
