@@ -20,7 +20,8 @@
 #                      hybrid, vector cue with a metadata filter (1%); text
 #                      and hybrid also with engram.recall_text_index = off
 #                      (every memory the word matches ranked: the baseline
-#                      of the text index)
+#                      of the text index), and both as a tenant under
+#                      row-level security
 #   plain INSERT vs engram.remember (1 row/txn, same row, synchronous_commit
 #                      off for both), remember with
 #                      engram.dedup_threshold set
@@ -231,6 +232,16 @@ for t in recall_text:"recall text cue, ranking every match" recall_hybrid:"recal
 	v=$(PGOPTIONS="-c engram.recall_text_index=off" pgb -n -c 1 -T "$duration" -f "$work/$f.sql")
 	record "${t#*:}" "q/s" "$(fmt "$v")" "$(ratio "$v" "$raw") x raw"
 done
+# the text cue as a tenant: row-level security applies (the full ranking
+# is then a seq scan, the text index's buckets a TID scan)
+q -c "CREATE ROLE bench_tenant LOGIN" && q -c "SELECT engram.grant_space('default', 'bench_tenant')" >/dev/null
+check "tenant text recall = superuser text recall" \
+	"$(PGUSER=bench_tenant q -c "SELECT string_agg(id::text, ',' ORDER BY id) FROM engram.recall(NULL, 10, cue_text => 'coffee', record_access => false)")" \
+	"$(q -c "SELECT string_agg(id::text, ',' ORDER BY id) FROM engram.recall(NULL, 10, cue_text => 'coffee', record_access => false)")"
+v=$(PGUSER=bench_tenant pgb -n -c 1 -T "$duration" -f "$work/recall_text.sql")
+record "recall text cue as a tenant (row-level security)" "q/s" "$(fmt "$v")" "$(ratio "$v" "$raw") x raw"
+v=$(PGUSER=bench_tenant PGOPTIONS="-c engram.recall_text_index=off" pgb -n -c 1 -T "$duration" -f "$work/recall_text.sql")
+record "recall text cue as a tenant, ranking every match" "q/s" "$(fmt "$v")" "$(ratio "$v" "$raw") x raw"
 if [ "$has_filter" = 1 ]; then
 	v=$(pgb -n -c 1 -T "$duration" -f "$work/recall_filter.sql")
 	record "recall vector + metadata filter (1%)" "q/s" "$(fmt "$v")" "$(ratio "$v" "$raw") x raw"
