@@ -110,7 +110,7 @@ extern TimestampTz memory_expire_next(TimestampTz now);
 
 /*
  * memory_text.c: recall's text index (memory_text_keys_idx on
- * engram._text_keys(content_tsv)).  Buckets 1..MEMORY_TEXT_TOP_BUCKET of
+ * engram._text_keys(space, content_tsv)).  Buckets 1..MEMORY_TEXT_TOP_BUCKET of
  * a lexeme hold the memories with that many positions of it (the top one:
  * that many or more); bucket 0 those whose rank is not a function of the
  * count (weights other than D, no positions).
@@ -129,10 +129,8 @@ extern Datum engram_space_allowed(PG_FUNCTION_ARGS);
 extern bool memory_text_enabled;
 
 extern char *memory_text_single_lexeme(TSQuery query, int *len);
-extern Datum memory_text_key_array(int bucket, const char *space,
-									const char *lexeme, int len);
 extern float4 memory_text_bucket_rank(TSQuery query, int npos, const char *lexeme, int len);
-extern Oid	memory_text_index(Relation rel, Relation *index);
+extern Relation memory_text_index(Relation rel);
 extern bool memory_text_bucket_tids(Relation index, int bucket, const char *space,
 									const char *lexeme, int len,
 									Datum *tids, int *ntids);

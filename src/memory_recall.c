@@ -435,39 +435,29 @@ recall_plan(int which, bool ordered, int mask, const char *schema, const char *s
 					 " ORDER BY 3 DESC, m.id"
 					 " LIMIT " INT64_FORMAT,
 					 qs, qspace, recall_filters(mask, qs), ncand);
-	else if (which == 2)
-
-		/*
-		 * The text list's statement over the top bucket of the text index
-		 * (memory_text.c: 16 or more positions, ranks differ): its TIDs
-		 * ($14), ranked.  tideq is leakproof, so the TID scan serves it
-		 * under row-level security.  Index entries always describe the
-		 * row version at their TID (entries go before a TID is reused), so
-		 * every visible row read holds the lexeme that many times.
-		 */
-		q = psprintf("SELECT m.ctid, m.id, pg_catalog.ts_rank(m.content_tsv, $1), m.confidence,"
-					 " m.created_at, m.content, m.metadata"
-					 " FROM %s.memory m"
-					 " WHERE m.ctid OPERATOR(pg_catalog.=) ANY ($14)"
-					 " AND m.space OPERATOR(pg_catalog.=) %s%s"
-					 " ORDER BY 3 DESC, m.id"
-					 " LIMIT $16",
-					 qs, qspace, recall_filters(mask, qs));
 	else
 
 		/*
-		 * Any other bucket: every row of it has the same rank ($15, the
-		 * rank of that many positions), so it is read in id order and its
-		 * tsvector is not read (detoasted) at all.
+		 * The text list's statement over one bucket of the text index
+		 * (memory_text.c): its TIDs ($14).  tideq is leakproof, so the TID
+		 * scan serves it under row-level security.  Index entries always
+		 * describe the row version at their TID (entries go before a TID
+		 * is reused), so every visible row read holds the lexeme that many
+		 * times.  The top bucket (which 2: 16 or more positions) is ranked;
+		 * every row of any other bucket (which 3) has the same rank ($15,
+		 * the rank of that many positions), so it is read in id order and
+		 * its tsvector is not read (detoasted) at all.
 		 */
-		q = psprintf("SELECT m.ctid, m.id, $15, m.confidence,"
+		q = psprintf("SELECT m.ctid, m.id, %s, m.confidence,"
 					 " m.created_at, m.content, m.metadata"
 					 " FROM %s.memory m"
 					 " WHERE m.ctid OPERATOR(pg_catalog.=) ANY ($14)"
 					 " AND m.space OPERATOR(pg_catalog.=) %s%s"
-					 " ORDER BY m.id"
+					 " ORDER BY %s"
 					 " LIMIT $16",
-					 qs, qspace, recall_filters(mask, qs));
+					 which == 2 ? "pg_catalog.ts_rank(m.content_tsv, $1)" : "$15",
+					 qs, qspace, recall_filters(mask, qs),
+					 which == 2 ? "3 DESC, m.id" : "m.id");
 
 	/*
 	 * A generic plan: the statement's shape does not depend on the
@@ -583,7 +573,6 @@ typedef struct ListReader
 	List	   *chunks;
 	int			chunkbase;
 	float4		maxrank;
-	bool		done;			/* no later row can enter the k best */
 } ListReader;
 
 static void
@@ -658,7 +647,6 @@ reader_take(ListReader *r)
 			{
 				/* neither this row nor any later one can enter the k best */
 				r->n--;
-				r->done = true;
 				return false;
 			}
 			c->act = cand_activation(r->rel, c, r->now);
@@ -744,7 +732,6 @@ read_text_buckets(Datum *args, char *nulls, bool early, Relation rel, TimestampT
 	TSQuery		query = DatumGetTSQuery(args[0]);
 	const char *lexeme;
 	int			len;
-	Oid			idxoid;
 	Relation	index;
 	ListReader	r;
 	SPIPlanPtr	plan;
@@ -761,8 +748,8 @@ read_text_buckets(Datum *args, char *nulls, bool early, Relation rel, TimestampT
 	 */
 	if (pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		return -1;
-	idxoid = memory_text_index(rel, &index);
-	if (!OidIsValid(idxoid))
+	index = memory_text_index(rel);
+	if (index == NULL)
 		return -1;
 	reader_init(&r, false, early, rel, now, topk, ncand);
 

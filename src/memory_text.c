@@ -170,7 +170,7 @@ memory_text_single_lexeme(TSQuery query, int *len)
 }
 
 /* text[] of one element: the bucket's key */
-Datum
+static Datum
 memory_text_key_array(int bucket, const char *space, const char *lexeme, int len)
 {
 	Datum		d = PointerGetDatum(text_key(bucket, space, strlen(space), lexeme, len));
@@ -205,15 +205,15 @@ memory_text_bucket_rank(TSQuery query, int npos, const char *lexeme, int len)
 }
 
 /*
- * The text index of relation rel, opened (AccessShareLock) into *index: a
+ * The text index of relation rel, opened (AccessShareLock): a
  * valid GIN index named memory_text_keys_idx in its schema, on rel, of
  * the one expression _text_keys(space, content_tsv) of that schema with
  * the array_ops operator family and the default collation, no predicate.  Anything else -- dropped,
  * renamed, rebuilt on another expression or operator class -- is not used
- * (InvalidOid): recall then reads the full statement.
+ * (NULL): recall then reads the full statement.
  */
-Oid
-memory_text_index(Relation rel, Relation *index)
+Relation
+memory_text_index(Relation rel)
 {
 	Oid			nsp = RelationGetNamespace(rel);
 	Oid			idx = get_relname_relid("memory_text_keys_idx", nsp);
@@ -227,7 +227,7 @@ memory_text_index(Relation rel, Relation *index)
 
 	if (!OidIsValid(idx) || get_rel_relkind(idx) != RELKIND_INDEX ||
 		spaceatt == InvalidAttrNumber || tsvatt == InvalidAttrNumber)
-		return InvalidOid;
+		return NULL;
 	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(idx));
 	if (HeapTupleIsValid(tup))
 	{
@@ -239,7 +239,7 @@ memory_text_index(Relation rel, Relation *index)
 		ReleaseSysCache(tup);
 	}
 	if (!ok)
-		return InvalidOid;
+		return NULL;
 	irel = index_open(idx, AccessShareLock);
 	/*
 	 * GIN compares keys with the index column's collation: only the
@@ -271,10 +271,9 @@ memory_text_index(Relation rel, Relation *index)
 	if (!ok)
 	{
 		index_close(irel, AccessShareLock);
-		return InvalidOid;
+		return NULL;
 	}
-	*index = irel;
-	return idx;
+	return irel;
 }
 
 /*
