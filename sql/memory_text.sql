@@ -52,6 +52,19 @@ CREATE FUNCTION pg_temp.text_index_scans() RETURNS bigint LANGUAGE sql AS $$
 	SELECT pg_stat_get_xact_numscans('engram.memory_text_keys_idx'::regclass)
 $$;
 
+-- every cue recalled with each setting: no filter, another space, filters, hybrid
+CREATE FUNCTION pg_temp.recall_all() RETURNS TABLE (w text, k int, f text, r text)
+LANGUAGE sql AS $$
+	SELECT c.w, c.k, f.f,
+		   CASE f.f WHEN 'none' THEN pg_temp.rec(c.w, c.k)
+					WHEN 'space_b' THEN pg_temp.rec(c.w, c.k, 'txt_b')
+					WHEN 'metadata' THEN pg_temp.rec(c.w, c.k, filt => '{"user": "u3"}')
+					WHEN 'kind' THEN pg_temp.rec(c.w, c.k, knd => 'semantic')
+					WHEN 'min_confidence' THEN pg_temp.rec(c.w, c.k, minconf => 0.8)
+					WHEN 'hybrid' THEN pg_temp.rec(c.w, c.k, hybrid => true) END
+	FROM cues c, (VALUES ('none'), ('space_b'), ('metadata'), ('kind'), ('min_confidence'), ('hybrid')) f(f)
+$$;
+
 -- fast and full recall of every cue, with and without filters, as one table
 CREATE FUNCTION pg_temp.compare(label text) RETURNS TABLE (what text, cues bigint, same bigint, index_read bool)
 LANGUAGE plpgsql AS $$
@@ -61,26 +74,10 @@ DECLARE
 BEGIN
 	DROP TABLE IF EXISTS fast, slow;
 	s0 := pg_temp.text_index_scans();
-	CREATE TEMP TABLE fast AS
-	SELECT c.w, c.k, f.f,
-		   CASE f.f WHEN 'none' THEN pg_temp.rec(c.w, c.k)
-					WHEN 'space_b' THEN pg_temp.rec(c.w, c.k, 'txt_b')
-					WHEN 'metadata' THEN pg_temp.rec(c.w, c.k, filt => '{"user": "u3"}')
-					WHEN 'kind' THEN pg_temp.rec(c.w, c.k, knd => 'semantic')
-					WHEN 'min_confidence' THEN pg_temp.rec(c.w, c.k, minconf => 0.8)
-					WHEN 'hybrid' THEN pg_temp.rec(c.w, c.k, hybrid => true) END AS r
-	FROM cues c, (VALUES ('none'), ('space_b'), ('metadata'), ('kind'), ('min_confidence'), ('hybrid')) f(f);
+	CREATE TEMP TABLE fast AS SELECT * FROM pg_temp.recall_all();
 	s1 := pg_temp.text_index_scans();
 	SET LOCAL engram.recall_text_index = off;
-	CREATE TEMP TABLE slow AS
-	SELECT c.w, c.k, f.f,
-		   CASE f.f WHEN 'none' THEN pg_temp.rec(c.w, c.k)
-					WHEN 'space_b' THEN pg_temp.rec(c.w, c.k, 'txt_b')
-					WHEN 'metadata' THEN pg_temp.rec(c.w, c.k, filt => '{"user": "u3"}')
-					WHEN 'kind' THEN pg_temp.rec(c.w, c.k, knd => 'semantic')
-					WHEN 'min_confidence' THEN pg_temp.rec(c.w, c.k, minconf => 0.8)
-					WHEN 'hybrid' THEN pg_temp.rec(c.w, c.k, hybrid => true) END AS r
-	FROM cues c, (VALUES ('none'), ('space_b'), ('metadata'), ('kind'), ('min_confidence'), ('hybrid')) f(f);
+	CREATE TEMP TABLE slow AS SELECT * FROM pg_temp.recall_all();
 	SET LOCAL engram.recall_text_index = on;
 	IF pg_temp.text_index_scans() <> s1 THEN
 		RAISE EXCEPTION 'the text index was read with engram.recall_text_index = off';
